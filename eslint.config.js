@@ -1,0 +1,24 @@
+// Type-aware lint rules. Each security bug we fix becomes a rule here or a test.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "build/**", "node_modules/**", "examples/**", "scripts/**", "eslint.config.js"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/switch-exhaustiveness-check": "error",
+      "@typescript-eslint/consistent-type-imports": "error",
+      "no-restricted-syntax": [
+        "error",
+        { selector: "ExportAllDeclaration", message: "Use explicit named re-exports, never export *." },
+        { selector: "CallExpression[callee.property.name='exec']", message: "Never run a shell string; spawn { file, args } with shell: false." },
+        { selector: "Property[key.name='shell'][value.value=true]", message: "shell: true is forbidden." },
+      ],
+      "no-restricted-imports": ["error", { paths: [{ name: "node:wasi", message: "node:wasi follows symlinks out of preopens; use src/wasm/wasi." }] }],
+    },
+  },
+);

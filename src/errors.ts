@@ -1,0 +1,222 @@
+// Every failure cordon reports is one of these classes, each with a stable `code`.
+// Callers switch on `code`; audit records and wire errors are built from `code` and fields,
+// never from `message`. Messages describe; fields carry data; secrets appear in neither.
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export abstract class CordonError extends Error {
+  abstract readonly code: string;
+  /** How an operator could grant or fix this (which policy line, which capability). */
+  hint: string | undefined;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.name = new.target.name;
+    this.hint = hint;
+  }
+  /** Structured fields for audit records and wire errors. Never includes `message`. */
+  abstract fields(): Record<string, Json>;
+}
+
+export interface PolicyIssue {
+  readonly path: string;
+  readonly problem: string;
+}
+
+export class PolicyInvalid extends CordonError {
+  readonly code = "ERR_POLICY_INVALID";
+  constructor(readonly issues: readonly PolicyIssue[]) {
+    super(`policy is invalid: ${issues.map((i) => `${i.path}: ${i.problem}`).join("; ")}`);
+  }
+  fields(): Record<string, Json> {
+    return { issues: this.issues.map((i) => ({ path: i.path, problem: i.problem })) };
+  }
+}
+
+export class PolicyWish extends CordonError {
+  readonly code = "ERR_POLICY_WISH";
+  constructor(readonly lines: readonly string[]) {
+    super(`policy has ${lines.length} line(s) without a known enforcer: ${lines.join("; ")}`,
+      "name an enforcer from `cordon policy check`'s registry on each line, or pass --no-strict to inspect it");
+  }
+  fields(): Record<string, Json> {
+    return { lines: [...this.lines] };
+  }
+}
+
+export class DigestMismatch extends CordonError {
+  readonly code = "ERR_ARTIFACT_DIGEST_MISMATCH";
+  constructor(readonly artifact: string, readonly expected: string, readonly actual: string) {
+    super(`digest of ${artifact} does not match the policy (expected sha256:${expected}, got sha256:${actual})`);
+  }
+  fields(): Record<string, Json> {
+    return { artifact: this.artifact, expected: this.expected, actual: this.actual };
+  }
+}
+
+export class ArtifactUnreadable extends CordonError {
+  readonly code = "ERR_ARTIFACT_UNREADABLE";
+  constructor(readonly artifact: string, readonly reason: string) {
+    super(`cannot read ${artifact}: ${reason}`);
+  }
+  fields(): Record<string, Json> {
+    return { artifact: this.artifact, reason: this.reason };
+  }
+}
+
+/** The bytes are not a well-formed WebAssembly module (or use a construct cordon cannot meter). */
+export class ModuleMalformed extends CordonError {
+  readonly code = "ERR_MODULE_MALFORMED";
+  constructor(readonly reason: string, readonly offset?: number) {
+    super(`malformed module: ${reason}${offset === undefined ? "" : ` at byte ${offset}`}`);
+  }
+  fields(): Record<string, Json> {
+    return this.offset === undefined ? { reason: this.reason } : { reason: this.reason, offset: this.offset };
+  }
+}
+
+export type RefusalReason =
+  | "oversized"
+  | "memory64"
+  | "shared-memory"
+  | "multi-memory"
+  | "imported-memory"
+  | "too-many-functions"
+  | "table-too-large"
+  | "memory-too-large"
+  | "reserved-export"
+  | "unsupported-feature"
+  | "abi-mismatch";
+
+/** A well-formed module that cordon will not load under this tool's limits. */
+export class ModuleRefused extends CordonError {
+  readonly code = "ERR_MODULE_REFUSED";
+  constructor(readonly reason: RefusalReason, readonly detail: string) {
+    super(`module refused (${reason}): ${detail}`);
+  }
+  fields(): Record<string, Json> {
+    return { reason: this.reason, detail: this.detail };
+  }
+}
+
+export class ImportUngranted extends CordonError {
+  readonly code = "ERR_MODULE_IMPORT_UNGRANTED";
+  constructor(readonly module: string, readonly name: string, readonly needs: string | null) {
+    super(`module imports ${module}.${name}, which ${needs === null ? "cordon never provides" : `needs the '${needs}' grant`}`,
+      needs === null ? undefined : `add a '${needs}' grant to the tool, naming its enforcer`);
+  }
+  fields(): Record<string, Json> {
+    return { module: this.module, name: this.name, needs: this.needs };
+  }
+}
+
+export type LimitName = "memory" | "fuel" | "wall-clock" | "stack" | "output" | "input" | "fds";
+
+export class LimitExceeded extends CordonError {
+  readonly code = "ERR_LIMIT_EXCEEDED";
+  constructor(readonly limit: LimitName, readonly used: number, readonly max: number) {
+    super(`${limit} limit exceeded (used ${used}, max ${max})`, `raise limits.${limit} on the tool if this is expected`);
+  }
+  fields(): Record<string, Json> {
+    return { limit: this.limit, used: this.used, max: this.max };
+  }
+}
+
+export class GuestTrap extends CordonError {
+  readonly code = "ERR_GUEST_TRAP";
+  constructor(readonly reason: string, readonly func: string | null, readonly stack: readonly string[]) {
+    super(`guest trapped: ${reason}${func === null ? "" : ` in ${func}`}`);
+  }
+  fields(): Record<string, Json> {
+    return { reason: this.reason, func: this.func, stack: [...this.stack] };
+  }
+}
+
+export class GuestExit extends CordonError {
+  readonly code = "ERR_GUEST_EXIT";
+  constructor(readonly exitCode: number) {
+    super(`guest exited with status ${exitCode}`);
+  }
+  fields(): Record<string, Json> {
+    return { exitCode: this.exitCode };
+  }
+}
+
+export class GuestOutputInvalid extends CordonError {
+  readonly code = "ERR_GUEST_OUTPUT_INVALID";
+  constructor(readonly bytes: number) {
+    super(`guest output (${bytes} bytes) is not a JSON document`);
+  }
+  fields(): Record<string, Json> {
+    return { bytes: this.bytes };
+  }
+}
+
+export class ToolNotFound extends CordonError {
+  readonly code = "ERR_TOOL_NOT_FOUND";
+  constructor(readonly tool: string) {
+    super(`tool not found: ${JSON.stringify(tool)}`);
+  }
+  fields(): Record<string, Json> {
+    return { tool: this.tool };
+  }
+}
+
+export class RoleNotFound extends CordonError {
+  readonly code = "ERR_ROLE_NOT_FOUND";
+  constructor(readonly role: string) {
+    super(`role not found: ${JSON.stringify(role)}`);
+  }
+  fields(): Record<string, Json> {
+    return { role: this.role };
+  }
+}
+
+export class InputInvalid extends CordonError {
+  readonly code = "ERR_INPUT_INVALID";
+  constructor(readonly issues: readonly PolicyIssue[]) {
+    super(`input is invalid: ${issues.map((i) => `${i.path}: ${i.problem}`).join("; ")}`);
+  }
+  fields(): Record<string, Json> {
+    return { issues: this.issues.map((i) => ({ path: i.path, problem: i.problem })) };
+  }
+}
+
+export class AuditWriteFailed extends CordonError {
+  readonly code = "ERR_AUDIT_WRITE_FAILED";
+  constructor(readonly reason: string) {
+    super(`audit record could not be written (${reason}); the action it describes did not happen`);
+  }
+  fields(): Record<string, Json> {
+    return { reason: this.reason };
+  }
+}
+
+export class AuditCorrupt extends CordonError {
+  readonly code = "ERR_AUDIT_CORRUPT";
+  constructor(readonly firstBadSeq: number, readonly reason: string) {
+    super(`audit log is corrupt from seq ${firstBadSeq}: ${reason}`);
+  }
+  fields(): Record<string, Json> {
+    return { firstBadSeq: this.firstBadSeq, reason: this.reason };
+  }
+}
+
+export class TierUnavailable extends CordonError {
+  readonly code = "ERR_TIER_UNAVAILABLE";
+  constructor(readonly tier: string, readonly missing: string) {
+    super(`tier ${tier} is unavailable on this host: ${missing}`);
+  }
+  fields(): Record<string, Json> {
+    return { tier: this.tier, missing: this.missing };
+  }
+}
+
+export class UsageError extends CordonError {
+  readonly code = "ERR_USAGE";
+  constructor(message: string) {
+    super(message);
+  }
+  fields(): Record<string, Json> {
+    return {};
+  }
+}
