@@ -100,12 +100,12 @@ export class ModuleRefused extends CordonError {
 
 export class ImportUngranted extends CordonError {
   readonly code = "ERR_MODULE_IMPORT_UNGRANTED";
-  constructor(readonly module: string, readonly name: string, readonly needs: string | null) {
-    super(`module imports ${module}.${name}, which ${needs === null ? "cordon never provides" : `needs the '${needs}' grant`}`,
+  constructor(readonly importModule: string, readonly importName: string, readonly needs: string | null) {
+    super(`module imports ${importModule}.${importName}, which ${needs === null ? "cordon never provides" : `needs the '${needs}' grant`}`,
       needs === null ? undefined : `add a '${needs}' grant to the tool, naming its enforcer`);
   }
   fields(): Record<string, Json> {
-    return { module: this.module, name: this.name, needs: this.needs };
+    return { importModule: this.importModule, importName: this.importName, needs: this.needs };
   }
 }
 
@@ -123,16 +123,27 @@ export class LimitExceeded extends CordonError {
 
 export class GuestTrap extends CordonError {
   readonly code = "ERR_GUEST_TRAP";
-  constructor(readonly reason: string, readonly func: string | null, readonly stack: readonly string[]) {
-    super(`guest trapped: ${reason}${func === null ? "" : ` in ${func}`}`);
+  /**
+   * `reason` is host-generated (V8's trap kind or "abort"); `guestMessage` is whatever the guest
+   * said when it aborted. It is guest output, so it is shown to the caller but never audited.
+   */
+  constructor(
+    readonly reason: string,
+    readonly func: string | null,
+    readonly frames: readonly string[],
+    readonly guestMessage: string | null = null,
+  ) {
+    super(`guest trapped: ${reason}${func === null ? "" : ` in ${func}`}${guestMessage === null ? "" : `: ${guestMessage}`}`);
   }
   fields(): Record<string, Json> {
-    return { reason: this.reason, func: this.func, stack: [...this.stack] };
+    return { reason: this.reason, func: this.func, frames: [...this.frames] };
   }
 }
 
 export class GuestExit extends CordonError {
   readonly code = "ERR_GUEST_EXIT";
+  /** What the guest wrote before exiting (its error report). Shown to the caller, never audited. */
+  output: Uint8Array = new Uint8Array(0);
   constructor(readonly exitCode: number) {
     super(`guest exited with status ${exitCode}`);
   }
@@ -218,5 +229,28 @@ export class UsageError extends CordonError {
   }
   fields(): Record<string, Json> {
     return {};
+  }
+}
+
+/** A tool's module was refused while a cell loaded its role's template. */
+export class ToolRefused extends CordonError {
+  readonly code = "ERR_TOOL_REFUSED";
+  constructor(readonly tool: string, readonly reason: CordonError, readonly enforcer: string) {
+    super(`tool ${tool} refused by ${enforcer}: ${reason.message}`, reason.hint);
+  }
+  fields(): Record<string, Json> {
+    return { tool: this.tool, enforcer: this.enforcer, reasonCode: this.reason.code, ...this.reason.fields() };
+  }
+}
+
+/** A granted preopen directory cannot be opened as a directory on this host (fail closed). */
+export class PreopenUnavailable extends CordonError {
+  readonly code = "ERR_WASI_PREOPEN_UNAVAILABLE";
+  constructor(readonly guestPath: string, readonly reason: string) {
+    super(`preopen ${guestPath} is unavailable: ${reason}`,
+      "check that the host directory granted for this preopen exists and is a directory");
+  }
+  fields(): Record<string, Json> {
+    return { guestPath: this.guestPath, reason: this.reason };
   }
 }

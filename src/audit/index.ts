@@ -1,0 +1,14 @@
+// The audit module: a tamper-evident, hash-chained log of every decision cordon makes.
+export { AuditLog } from "./audit-log.js";
+export type { AuditLogOptions, RecordListener } from "./audit-log.js";
+export { AuditEventInvalid, AuditUnreadable, NotCanonicalJson } from "./audit-errors.js";
+export { buildRecord, encodeRecord, hashRecord } from "./build-record.js";
+export { canonicalJson, MAX_JSON_DEPTH } from "./canonical-json.js";
+export { MAX_EVENT_BYTES, RESERVED_FIELD_NAMES, SECRET_FIELD_NAMES } from "./check-event.js";
+export { FileSink } from "./file-sink.js";
+export { MemorySink } from "./memory-sink.js";
+export { readAuditFile } from "./read-audit-file.js";
+export { GENESIS_HASH } from "./types.js";
+export type { AuditEvent, AuditRecord, AuditSink, ChainFault, ChainHead, ChainVerdict } from "./types.js";
+export { verifyAuditFile } from "./verify-audit-file.js";
+export { verifyChain } from "./verify-chain.js";

@@ -1,0 +1,108 @@
+// The CLI verbs. Each returns an exit code; output goes through the `io` object so tests can
+// run commands without a process.
+import { AuditLog, verifyAuditFile } from "../audit/index.js";
+import { CordonError, UsageError, type Json } from "../errors.js";
+import { loadPolicy, type LoadedPolicy } from "../policy/load-policy.js";
+import { prove, type ProveRow } from "../probes/prove.js";
+import { Runtime } from "../runtime/runtime.js";
+import { formatTable } from "./table.js";
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export interface CommonOptions {
+  readonly policy: string;
+  readonly audit: string;
+  readonly strict: boolean;
+}
+
+function loadOrReport(path: string): LoadedPolicy {
+  return loadPolicy(path);
+}
+
+export function policyCheck(opts: { policy: string; strict: boolean }, io: Io): number {
+  const policy = loadOrReport(opts.policy);
+  const rows = policy.lines.map((l) => [l.text, l.enforcer ?? "(none)", l.checks.join(",") || "(none)", l.status === "wish" ? `WISH: ${l.wishReason ?? ""}` : l.status]);
+  io.out(formatTable(["policy line", "enforcer", "check", "status"], rows));
+  const wishes = policy.lines.filter((l) => l.status === "wish").length;
+  io.out(`\n${policy.lines.length} lines, ${wishes} wish(es); policy sha256:${policy.sha256}`);
+  return wishes > 0 && opts.strict ? 1 : 0;
+}
+
+async function withRuntime<T>(opts: CommonOptions, io: Io, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const policy = loadOrReport(opts.policy);
+  const audit = await AuditLog.open(opts.audit);
+  let runtime: Runtime;
+  try {
+    runtime = await Runtime.start({ policy, audit, strict: opts.strict, events: { onLog: (tool, line) => io.err(`[${tool}] ${line}`) } });
+  } catch (err) {
+    await audit.close();
+    throw err;
+  }
+  try {
+    return await fn(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+export async function runTool(opts: CommonOptions & { role: string; tool: string; input: string }, io: Io): Promise<number> {
+  let input: Json;
+  try {
+    input = JSON.parse(opts.input) as Json;
+  } catch {
+    throw new UsageError("the tool input must be a JSON document");
+  }
+  return withRuntime(opts, io, async (rt) => {
+    const session = await rt.openSession(opts.role);
+    const result = await session.call(opts.tool, input);
+    if (result.ok) {
+      io.out(JSON.stringify(result.output, null, 2));
+      return 0;
+    }
+    reportError(result.error, io);
+    if ("output" in result.error && result.error.output instanceof Uint8Array && result.error.output.byteLength > 0) {
+      io.out(new TextDecoder().decode(result.error.output));
+    }
+    io.err(`audit seq ${result.auditSeq}`);
+    return 1;
+  });
+}
+
+export async function proveCommand(opts: CommonOptions & { json: boolean }, io: Io): Promise<number> {
+  return withRuntime(opts, io, async (rt) => {
+    const rows = await prove(rt, opts.json ? undefined : (row) => io.err(`${row.status.padEnd(8)} ${row.line} [${row.check ?? "-"}]`));
+    if (opts.json) {
+      io.out(JSON.stringify({ rows: rows.map(({ line, enforcer, check, tier, status, auditSeq }) => ({ line, enforcer, check, tier, status, auditSeq })) }, null, 2));
+    } else {
+      io.out(renderProveTable(rows));
+    }
+    return rows.every((r) => r.status === "proven") ? 0 : 1;
+  });
+}
+
+export function renderProveTable(rows: readonly ProveRow[]): string {
+  const table = formatTable(
+    ["policy line", "enforcer", "check", "result", "audit seq", "observed"],
+    rows.map((r) => [r.line, r.enforcer ?? "(none)", r.check ?? "(none)", r.status, r.auditSeq === null ? "-" : String(r.auditSeq), r.detail]),
+  );
+  const proven = rows.filter((r) => r.status === "proven").length;
+  return `${table}\n\n${proven}/${rows.length} rows proven`;
+}
+
+export async function auditVerify(opts: { file: string }, io: Io): Promise<number> {
+  const verdict = await verifyAuditFile(opts.file);
+  if (verdict.ok) {
+    io.out(`ok: ${verdict.count} records, head seq ${verdict.head?.seq ?? 0} sha256:${verdict.head?.hash ?? "-"}`);
+    return 0;
+  }
+  io.out(`TAMPERED: first bad record is seq ${verdict.firstBadSeq} (${verdict.reason})`);
+  return 1;
+}
+
+export function reportError(err: CordonError, io: Io): void {
+  io.err(`error ${err.code}: ${err.message}`);
+  if (err.hint !== undefined) io.err(`hint: ${err.hint}`);
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// cordon's command line. Parses flags once, then hands typed options to a verb.
+import { parseArgs } from "node:util";
+import { CordonError, UsageError } from "../errors.js";
+import { auditVerify, policyCheck, proveCommand, reportError, runTool, type Io } from "./commands.js";
+import { defaultAuditPath, EXAMPLE_POLICY } from "./defaults.js";
+
+const USAGE = `usage:
+  cordon run [--policy P] [--audit F] --role R TOOL [JSON]   run one tool call as role R
+  cordon prove [--policy P] [--audit F] [--json]             run every probe for every policy line
+  cordon policy check [FILE] [--no-strict]                   validate a policy, print its enforcer table
+  cordon audit verify [FILE]                                 check the audit chain, name the first bad record
+Without --policy, the bundled example policy is used. --no-strict lets a policy with wishes load.`;
+
+const io: Io = {
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      policy: { type: "string" },
+      audit: { type: "string" },
+      role: { type: "string" },
+      json: { type: "boolean", default: false },
+      "no-strict": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const [verb, ...rest] = positionals;
+  if (values.help || verb === undefined) {
+    io.out(USAGE);
+    return verb === undefined && !values.help ? 2 : 0;
+  }
+  const common = { policy: values.policy ?? EXAMPLE_POLICY, audit: values.audit ?? defaultAuditPath(), strict: !values["no-strict"] };
+  switch (verb) {
+    case "run": {
+      const [tool, input] = rest;
+      if (values.role === undefined || tool === undefined) throw new UsageError("run needs --role ROLE and a TOOL name");
+      return runTool({ ...common, role: values.role, tool, input: input ?? "{}" }, io);
+    }
+    case "prove":
+      return proveCommand({ ...common, json: values.json }, io);
+    case "policy":
+      if (rest[0] !== "check") throw new UsageError("unknown policy verb; try: cordon policy check FILE");
+      return policyCheck({ policy: rest[1] ?? common.policy, strict: common.strict }, io);
+    case "audit":
+      if (rest[0] !== "verify") throw new UsageError("unknown audit verb; try: cordon audit verify FILE");
+      return auditVerify({ file: rest[1] ?? common.audit }, io);
+    default:
+      throw new UsageError(`unknown command '${verb}'`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof CordonError) {
+      reportError(err, io);
+      process.exitCode = err instanceof UsageError ? 2 : 1;
+    } else if (err instanceof Error && "code" in err && typeof err.code === "string" && err.code.startsWith("ERR_PARSE_ARGS")) {
+      io.err(`error ERR_USAGE: ${err.message}\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      io.err(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      process.exitCode = 70;
+    }
+  },
+);

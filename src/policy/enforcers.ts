@@ -1,0 +1,173 @@
+// The enforcer registry: every policy line must name one of these, and every enforcer names
+// the probes that show it firing. A line whose enforcer is missing, unknown or "TBD" is a wish.
+
+export type Tier = "wasm" | "process" | "container" | "microvm";
+
+/** What a line constrains; an enforcer covers one or more subjects. */
+export type Subject =
+  | "fs.read"
+  | "fs.write"
+  | "env"
+  | "clock"
+  | "random"
+  | "log"
+  | "module.digest"
+  | "module.shape"
+  | "module.imports"
+  | "limits.memory"
+  | "limits.fuel"
+  | "limits.wallClock"
+  | "limits.stack"
+  | "limits.input"
+  | "limits.output"
+  | "input.schema"
+  | "role.toolset";
+
+export interface Enforcer {
+  readonly name: string;
+  readonly tier: Tier | "control-plane";
+  readonly covers: readonly Subject[];
+  /** Probe ids that exercise this enforcer, per subject. The first is the default check. */
+  readonly probes: Readonly<Partial<Record<Subject, readonly string[]>>>;
+  readonly mechanism: string;
+}
+
+const FS_READ_PROBES = [
+  "fs-escape-dotdot",
+  "fs-escape-absolute",
+  "fs-escape-symlink-file",
+  "fs-escape-symlink-dir",
+  "fs-race-swap",
+  "fs-write-readonly",
+] as const;
+const FS_WRITE_PROBES = [
+  "fs-escape-dotdot",
+  "fs-escape-absolute",
+  "fs-escape-symlink-file",
+  "fs-escape-symlink-dir",
+  "fs-race-create",
+] as const;
+
+export const ENFORCERS: readonly Enforcer[] = Object.freeze([
+  {
+    name: "wasi-jail",
+    tier: "wasm",
+    covers: ["fs.read", "fs.write"],
+    probes: { "fs.read": FS_READ_PROBES, "fs.write": FS_WRITE_PROBES },
+    mechanism: "cordon's WASI subset: per-component openat via /proc/self/fd with O_NOFOLLOW, fd re-check, read-only host opens",
+  },
+  {
+    name: "wasi-env",
+    tier: "wasm",
+    covers: ["env"],
+    probes: { env: ["env-ungranted"] },
+    mechanism: "environ_* exist only for tools with an env grant and expose only the granted literal values",
+  },
+  {
+    name: "wasi-clock",
+    tier: "wasm",
+    covers: ["clock"],
+    probes: { clock: ["clock-ungranted"] },
+    mechanism: "clock_* imports refused at load without a clock grant",
+  },
+  {
+    name: "wasi-random",
+    tier: "wasm",
+    covers: ["random"],
+    probes: { random: ["random-ungranted"] },
+    mechanism: "random_get refused at load without a random grant",
+  },
+  {
+    name: "cordon-log",
+    tier: "wasm",
+    covers: ["log"],
+    probes: { log: ["log-ungranted"] },
+    mechanism: "cordon.log refused at load without a log grant; lines are capped and never audited raw",
+  },
+  {
+    name: "module-digest",
+    tier: "control-plane",
+    covers: ["module.digest"],
+    probes: { "module.digest": ["module-tampered"] },
+    mechanism: "sha256 of the bytes read once into memory must equal the policy's digest; those same bytes are compiled",
+  },
+  {
+    name: "wasm-module-vetting",
+    tier: "wasm",
+    covers: ["module.shape"],
+    probes: { "module.shape": ["module-oversized"] },
+    mechanism: "binary parse before compile: size, function and table caps; memory64, shared and imported memory refused",
+  },
+  {
+    name: "wasm-import-vetting",
+    tier: "wasm",
+    covers: ["module.imports"],
+    probes: { "module.imports": ["import-ungranted"] },
+    mechanism: "every import must be covered by a grant, else the module is refused at load, naming the import",
+  },
+  {
+    name: "wasm-memory-cap",
+    tier: "wasm",
+    covers: ["limits.memory"],
+    probes: { "limits.memory": ["memory-grow-bomb"] },
+    mechanism: "memory maximum rewritten into the module bytes; memory.grow routed through the host, which records refusals",
+  },
+  {
+    name: "wasm-fuel",
+    tier: "wasm",
+    covers: ["limits.fuel"],
+    probes: { "limits.fuel": ["fuel-spin"] },
+    mechanism: "deterministic fuel counter injected at function entries and loop headers",
+  },
+  {
+    name: "wasm-deadline",
+    tier: "wasm",
+    covers: ["limits.wallClock"],
+    probes: { "limits.wallClock": ["deadline-spin"] },
+    mechanism: "wall-clock deadline checked at every fuel slice (~1M units), independent of the fuel budget",
+  },
+  {
+    name: "wasm-stack-guard",
+    tier: "wasm",
+    covers: ["limits.stack"],
+    probes: { "limits.stack": ["deep-recursion"] },
+    mechanism: "V8's stack limit turns unbounded recursion into a typed LimitExceeded; the instance is discarded",
+  },
+  {
+    name: "io-cap",
+    tier: "wasm",
+    covers: ["limits.input", "limits.output"],
+    probes: { "limits.input": ["input-oversized"], "limits.output": ["output-flood"] },
+    mechanism: "input size checked before the call; stdout is a capped buffer that stops the guest at the cap",
+  },
+  {
+    name: "input-schema",
+    tier: "control-plane",
+    covers: ["input.schema"],
+    probes: { "input.schema": ["input-schema-violation"] },
+    mechanism: "the tool's JSON Schema (enforced keywords only) is checked before anything reaches the cell",
+  },
+  {
+    name: "role-toolset",
+    tier: "control-plane",
+    covers: ["role.toolset"],
+    probes: { "role.toolset": ["other-role-tool"] },
+    mechanism: "a session's cell is built from its role's tools only; any other name is not found and never loaded",
+  },
+]);
+
+export function findEnforcer(name: string): Enforcer | undefined {
+  return ENFORCERS.find((e) => e.name === name);
+}
+
+/** Probe ids that may serve as the check for a line of this subject under this enforcer. */
+export function probesFor(enforcer: Enforcer, subject: Subject): readonly string[] {
+  return enforcer.probes[subject] ?? [];
+}
+
+/** The enforcer cordon uses for an implicit line (limits, module, role). */
+export function defaultEnforcerFor(subject: Subject): Enforcer {
+  const found = ENFORCERS.find((e) => e.covers.includes(subject));
+  if (found === undefined) throw new Error(`no enforcer covers ${subject}`);
+  return found;
+}

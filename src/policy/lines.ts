@@ -1,0 +1,132 @@
+// Derives the policy's lines: every grant, limit, module and role becomes one line with its
+// enforcer and checks. Pure: (spec) -> lines + issues. This is the "napkin" table.
+import type { PolicyIssue } from "../errors.js";
+import { defaultEnforcerFor, findEnforcer, probesFor, type Subject, type Tier } from "./enforcers.js";
+import type { GrantSpec, PolicySpec, ToolSpec } from "./schema.js";
+
+export type LineStatus = "enforced" | "wish";
+
+export interface PolicyLine {
+  /** Stable, human-readable id, e.g. `tool text-stats: memory <= 16MiB`. */
+  readonly text: string;
+  readonly scope: { readonly kind: "tool" | "role"; readonly name: string };
+  readonly subject: Subject;
+  readonly tier: Tier | "control-plane";
+  readonly enforcer: string | null;
+  readonly checks: readonly string[];
+  readonly status: LineStatus;
+  /** Why it is a wish, when it is. */
+  readonly wishReason?: string;
+  /** Index of the grant in the tool's grant list, for grant lines. */
+  readonly grantIndex?: number;
+}
+
+const WISH_MARKERS = new Set(["tbd", "todo", "none", "?"]);
+
+function formatBytes(n: number): string {
+  for (const [unit, size] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
+    if (n % size === 0) return `${n / size}${unit}`;
+  }
+  return `${n}B`;
+}
+
+function grantText(g: GrantSpec): string {
+  switch (g.kind) {
+    case "fs.read":
+    case "fs.write":
+      return `${g.kind} ${g.mount} <- ${g.path}`;
+    case "env":
+      return `env ${g.name}`;
+    case "clock":
+    case "random":
+    case "log":
+      return g.kind;
+  }
+}
+
+function implicitLines(name: string, tool: ToolSpec): Array<{ subject: Subject; text: string }> {
+  const l = tool.limits;
+  const lines: Array<{ subject: Subject; text: string }> = [
+    { subject: "module.digest", text: `module ${tool.module.path} is sha256:${tool.module.sha256.slice(0, 12)}` },
+    { subject: "module.shape", text: `module <= ${formatBytes(l.moduleBytes ?? DEFAULT_LIMITS.moduleBytes)}, no memory64/shared/imported memory` },
+    { subject: "module.imports", text: "imports only what its grants cover" },
+    { subject: "limits.memory", text: `memory <= ${formatBytes(l.memory)}` },
+    { subject: "limits.fuel", text: `fuel <= ${l.fuel}` },
+    { subject: "limits.wallClock", text: `wall clock <= ${l.wallClockMs}ms` },
+    { subject: "limits.stack", text: "stack depth bounded" },
+    { subject: "limits.input", text: `input <= ${formatBytes(l.inputBytes)}` },
+    { subject: "input.schema", text: "input matches its JSON Schema" },
+    { subject: "limits.output", text: `output <= ${formatBytes(l.outputBytes)}` },
+  ];
+  return lines.map((x) => ({ ...x, text: `tool ${name}: ${x.text}` }));
+}
+
+export const DEFAULT_LIMITS = Object.freeze({
+  moduleBytes: 8 * 1024 * 1024,
+  maxFunctions: 20_000,
+  maxTableElements: 100_000,
+  maxOpenFiles: 16,
+});
+
+export function deriveLines(spec: PolicySpec): { lines: PolicyLine[]; issues: PolicyIssue[] } {
+  const lines: PolicyLine[] = [];
+  const issues: PolicyIssue[] = [];
+  for (const [name, tool] of Object.entries(spec.tools)) {
+    if (tool.tier === "wasm") {
+      for (const { subject, text } of implicitLines(name, tool)) {
+        const enforcer = defaultEnforcerFor(subject);
+        lines.push({
+          text,
+          scope: { kind: "tool", name },
+          subject,
+          tier: enforcer.tier,
+          enforcer: enforcer.name,
+          checks: probesFor(enforcer, subject),
+          status: "enforced",
+        });
+      }
+    }
+    tool.grants.forEach((grant, i) => {
+      const path = `tools.${name}.grants.${i}`;
+      const text = `tool ${name}: ${grantText(grant)}`;
+      const base = { text, scope: { kind: "tool", name } as const, subject: grant.kind, tier: tool.tier, grantIndex: i };
+      const checks = grant.check === undefined ? [] : typeof grant.check === "string" ? [grant.check] : grant.check;
+      const named = grant.enforcer?.trim();
+      if (named === undefined || named === "" || WISH_MARKERS.has(named.toLowerCase())) {
+        lines.push({ ...base, enforcer: named ?? null, checks, status: "wish", wishReason: named === undefined ? "no enforcer named" : `enforcer is '${named}'` });
+        return;
+      }
+      const enforcer = findEnforcer(named);
+      if (enforcer === undefined) {
+        lines.push({ ...base, enforcer: named, checks, status: "wish", wishReason: `unknown enforcer '${named}'` });
+        return;
+      }
+      if (!enforcer.covers.includes(grant.kind)) {
+        issues.push({ path: `${path}.enforcer`, problem: `enforcer '${named}' does not enforce ${grant.kind} (it covers ${enforcer.covers.join(", ")})` });
+        return;
+      }
+      if (checks.length === 0) {
+        lines.push({ ...base, enforcer: named, checks, status: "wish", wishReason: "no observable check named" });
+        return;
+      }
+      const known = probesFor(enforcer, grant.kind);
+      for (const check of checks) {
+        if (!known.includes(check)) issues.push({ path: `${path}.check`, problem: `'${check}' is not a probe of ${named} for ${grant.kind} (known: ${known.join(", ")})` });
+      }
+      lines.push({ ...base, tier: enforcer.tier, enforcer: named, checks, status: "enforced" });
+    });
+  }
+  for (const [name, role] of Object.entries(spec.roles)) {
+    const enforcer = defaultEnforcerFor("role.toolset");
+    lines.push({
+      text: `role ${name}: holds only [${role.tools.join(", ")}]`,
+      scope: { kind: "role", name },
+      subject: "role.toolset",
+      tier: enforcer.tier,
+      enforcer: enforcer.name,
+      checks: probesFor(enforcer, "role.toolset"),
+      status: "enforced",
+    });
+  }
+  return { lines, issues };
+}

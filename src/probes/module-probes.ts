@@ -1,0 +1,78 @@
+// Probes for load-time enforcers: digest, module vetting, import vetting (per grant kind),
+// and the role's toolset.
+import { ToolRefused } from "../errors.js";
+import type { Grant } from "../policy/load-policy.js";
+import { loadFixture } from "./fixtures.js";
+import type { Probe } from "./types.js";
+import { describe, refusalOf, requireTool, variant } from "./variant.js";
+
+export const moduleTampered: Probe = async (env) => {
+  const tool = requireTool(env);
+  const bytes = new Uint8Array(tool.moduleBytes);
+  const at = bytes.length >> 1;
+  bytes[at] = (bytes[at] ?? 0) ^ 0x01;
+  const err = await refusalOf(env, variant(tool, { bytes, keepDigest: true, abi: tool.abi }));
+  const stopped = err?.code === "ERR_ARTIFACT_DIGEST_MISMATCH";
+  return { stopped, detail: stopped ? `one flipped bit at byte ${at} refused` : `not refused (${err?.code ?? "loaded"})` };
+};
+
+/** A valid module padded with a custom section to one byte over the tool's module cap. */
+function oversizedModule(limit: number): Uint8Array {
+  const name = new TextEncoder().encode("pad");
+  const payloadLen = limit + 1;
+  const leb = (n: number): number[] => {
+    const out: number[] = [];
+    do {
+      let b = n & 0x7f;
+      n = Math.floor(n / 128);
+      if (n > 0) b |= 0x80;
+      out.push(b);
+    } while (n > 0);
+    return out;
+  };
+  const content = [...leb(name.length), ...name];
+  const sectionSize = content.length + payloadLen;
+  const head = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x00, ...leb(sectionSize), ...content];
+  const bytes = new Uint8Array(head.length + payloadLen);
+  bytes.set(head);
+  return bytes;
+}
+
+export const moduleOversized: Probe = async (env) => {
+  const tool = requireTool(env);
+  const err = await refusalOf(env, variant(tool, { bytes: oversizedModule(tool.limits.moduleBytes) }));
+  const stopped = err instanceof ToolRefused && err.enforcer === "wasm-module-vetting";
+  return { stopped, detail: stopped ? `${tool.limits.moduleBytes + 1}-byte module refused before compile` : `not refused (${err?.code ?? "loaded"})` };
+};
+
+function importProbe(fixture: string, without: Grant["kind"] | null, enforcer: string): Probe {
+  return async (env) => {
+    const tool = requireTool(env);
+    const grants = without === null ? tool.grants : tool.grants.filter((g) => g.kind !== without);
+    const err = await refusalOf(env, variant(tool, { bytes: loadFixture(fixture), grants }));
+    const stopped = err instanceof ToolRefused && err.enforcer === enforcer;
+    const detail = err instanceof ToolRefused && "importName" in err.reason ? `import ${String(err.reason.importName)} refused at load` : `not refused (${err?.code ?? "loaded"})`;
+    return { stopped, detail };
+  };
+}
+
+export const importUngranted = importProbe("import-socket", null, "wasm-import-vetting");
+export const envUngranted = importProbe("env-read", "env", "wasi-env");
+export const clockUngranted = importProbe("import-clock", "clock", "wasi-clock");
+export const randomUngranted = importProbe("import-random", "random", "wasi-random");
+export const logUngranted = importProbe("import-log", "log", "cordon-log");
+
+export const otherRoleTool: Probe = async (env) => {
+  const role = env.line.scope.name;
+  const policy = env.runtime.policy;
+  const mine = new Set(policy.roles.get(role) ?? []);
+  const foreign = [...policy.tools.keys()].find((t) => !mine.has(t)) ?? `${[...mine][0] ?? "tool"}`.toUpperCase();
+  const session = await env.runtime.openSession(role);
+  try {
+    const result = await session.call(foreign, {});
+    const stopped = !result.ok && result.error.code === "ERR_TOOL_NOT_FOUND";
+    return { stopped, detail: stopped ? `'${foreign}' is not found in a ${role} session` : describe(result) };
+  } finally {
+    env.runtime.closeSession(session);
+  }
+};

@@ -1,0 +1,71 @@
+// `cordon prove`: for every line of the policy, run each of its checks (a hostile probe) on
+// this host, and accept the line only if the probe was stopped AND exactly one audit record
+// naming the line's enforcer appeared. Wishes and unavailable tiers are rows too, never skips.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CordonError } from "../errors.js";
+import type { PolicyLine } from "../policy/lines.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { PROBES } from "./registry.js";
+
+export type RowStatus = "proven" | "failed" | "unavailable" | "wish";
+
+export interface ProveRow {
+  readonly line: string;
+  readonly enforcer: string | null;
+  readonly check: string | null;
+  readonly tier: string;
+  readonly status: RowStatus;
+  readonly auditSeq: number | null;
+  readonly detail: string;
+}
+
+async function proveCheck(runtime: Runtime, line: PolicyLine, check: string): Promise<Omit<ProveRow, "line" | "enforcer" | "check" | "tier">> {
+  const probe = PROBES.get(check);
+  if (probe === undefined) return { status: "failed", auditSeq: null, detail: `no probe '${check}' in this build` };
+  const tool = line.scope.kind === "tool" ? runtime.policy.tools.get(line.scope.name) : undefined;
+  if (tool !== undefined && tool.tier !== "wasm") {
+    return { status: "unavailable", auditSeq: null, detail: `tier ${tool.tier} is not available in this build` };
+  }
+  const before = runtime.audit.head?.seq ?? 0;
+  const tmp = mkdtempSync(join(tmpdir(), "cordon-probe-"));
+  let outcome;
+  try {
+    outcome = await probe({ runtime, line, tool, role: line.scope.kind === "role" ? line.scope.name : undefined, tmp });
+  } catch (err) {
+    const code = err instanceof CordonError ? err.code : "probe crashed";
+    outcome = { stopped: false, detail: `probe error: ${code}: ${(err as Error).message}` };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const evidence = runtime.audit.recordsAfter(before).filter((r) => r.enforcer === line.enforcer);
+  const first = evidence[0];
+  if (!outcome.stopped) return { status: "failed", auditSeq: first?.seq ?? null, detail: outcome.detail };
+  if (evidence.length !== 1 || first === undefined) {
+    return { status: "failed", auditSeq: first?.seq ?? null, detail: `${outcome.detail}; expected exactly 1 audit record naming ${line.enforcer}, found ${evidence.length}` };
+  }
+  return { status: "proven", auditSeq: first.seq, detail: outcome.detail };
+}
+
+export async function prove(runtime: Runtime, onRow?: (row: ProveRow) => void): Promise<ProveRow[]> {
+  const rows: ProveRow[] = [];
+  for (const line of runtime.policy.lines) {
+    const base = { line: line.text, enforcer: line.enforcer, tier: line.tier };
+    const checks = line.status === "wish" ? [] : line.checks;
+    if (line.status === "wish" || checks.length === 0) {
+      const row = { ...base, check: line.checks[0] ?? null, status: "wish" as const, auditSeq: null, detail: line.wishReason ?? "no check" };
+      rows.push(row);
+      onRow?.(row);
+      continue;
+    }
+    for (const check of checks) {
+      const result = await proveCheck(runtime, line, check);
+      const row = { ...base, check, ...result };
+      await runtime.audit.append({ type: "probe.ran", probe: check, line: line.text, probeOf: line.enforcer, status: row.status, evidenceSeq: row.auditSeq });
+      rows.push(row);
+      onRow?.(row);
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,59 @@
+// Probe tools are variants of a real tool: same limits and tier, with a hostile fixture's
+// bytes and (for filesystem probes) a throwaway directory in place of the real grant.
+import { sha256Hex } from "../artifacts/verify-digest.js";
+import { CordonError, type Json } from "../errors.js";
+import type { Grant, LoadedTool } from "../policy/load-policy.js";
+import type { CallOptions } from "../wasm/engine/wasm-cell.js";
+import type { ToolResult } from "../runtime/session.js";
+import type { ProbeEnv } from "./types.js";
+
+export interface VariantChanges {
+  readonly bytes?: Uint8Array;
+  readonly grants?: readonly Grant[];
+  readonly abi?: LoadedTool["abi"];
+  /** Keep the real tool's digest even though the bytes changed (the tamper probe). */
+  readonly keepDigest?: boolean;
+}
+
+export function variant(tool: LoadedTool, changes: VariantChanges): LoadedTool {
+  const bytes = changes.bytes ?? tool.moduleBytes;
+  return Object.freeze({
+    ...tool,
+    abi: changes.abi ?? "wasi-command",
+    moduleBytes: bytes,
+    moduleSha256: changes.keepDigest === true ? tool.moduleSha256 : sha256Hex(bytes),
+    grants: changes.grants ?? tool.grants,
+    validateInput: () => [],
+  });
+}
+
+export function requireTool(env: ProbeEnv): LoadedTool {
+  if (env.tool === undefined) throw new Error(`probe for '${env.line.text}' needs a tool line`);
+  return env.tool;
+}
+
+/** Opens a one-tool probe session, runs one call, closes the session. */
+export async function callVariant(env: ProbeEnv, tool: LoadedTool, input: Json, opts: CallOptions = {}): Promise<ToolResult> {
+  const session = await env.runtime.openProbeSession(`probe:${env.line.scope.name}`, [tool]);
+  try {
+    return await session.call(tool.name, input, opts);
+  } finally {
+    env.runtime.closeSession(session);
+  }
+}
+
+/** Opens a probe session expecting the load to be refused; returns the refusal. */
+export async function refusalOf(env: ProbeEnv, tool: LoadedTool): Promise<CordonError | undefined> {
+  try {
+    const session = await env.runtime.openProbeSession(`probe:${env.line.scope.name}`, [tool]);
+    env.runtime.closeSession(session);
+    return undefined;
+  } catch (err) {
+    if (err instanceof CordonError) return err;
+    throw err;
+  }
+}
+
+export function describe(result: ToolResult): string {
+  return result.ok ? "call succeeded" : `${result.error.code}${"limit" in result.error ? ` (${String(result.error.limit)})` : ""}`;
+}

@@ -1,0 +1,96 @@
+// One session: one role, one cell, never shared. The control plane decides and records; the
+// cell runs guest code. Every allow is durable in the audit log before the call starts, and a
+// result is released only after its record is durable.
+import { randomUUID } from "node:crypto";
+import type { AuditEvent, AuditLog } from "../audit/index.js";
+import { CordonError, GuestOutputInvalid, InputInvalid, LimitExceeded, ToolNotFound, type Json } from "../errors.js";
+import type { LoadedTool } from "../policy/load-policy.js";
+import { sha256Hex } from "../artifacts/verify-digest.js";
+import type { CallOutcome } from "../wasm/engine/types.js";
+import type { CallOptions, WasmCell } from "../wasm/engine/wasm-cell.js";
+import { clip, errorFields } from "./audit-fields.js";
+
+export type ToolResult =
+  | { readonly ok: true; readonly output: Json; readonly logs: readonly string[]; readonly auditSeq: number }
+  | { readonly ok: false; readonly error: CordonError; readonly logs: readonly string[]; readonly auditSeq: number };
+
+export class Session {
+  readonly id = randomUUID();
+  private closed = false;
+
+  constructor(
+    readonly role: string,
+    private readonly tools: ReadonlyMap<string, LoadedTool>,
+    private readonly cell: WasmCell,
+    private readonly audit: AuditLog,
+  ) {}
+
+  private record(event: AuditEvent): Promise<number> {
+    return this.audit.append({ ...event, session: this.id, role: this.role }).then((r) => r.seq);
+  }
+
+  /** Runs one tool call. Denials and guest failures come back as `ok: false`, never thrown. */
+  async call(toolName: string, input: Json, opts: CallOptions = {}): Promise<ToolResult> {
+    const tool = this.tools.get(toolName);
+    if (tool === undefined || !this.cell.has(toolName) || this.closed) {
+      const error = new ToolNotFound(toolName);
+      const auditSeq = await this.record({ type: "call.denied", enforcer: "role-toolset", code: error.code, tool: clip(toolName) });
+      return { ok: false, error, logs: [], auditSeq };
+    }
+    const bytes = new TextEncoder().encode(JSON.stringify(input));
+    const base = { tool: toolName, inputBytes: bytes.byteLength };
+    if (bytes.byteLength > tool.limits.inputBytes) {
+      const error = new LimitExceeded("input", bytes.byteLength, tool.limits.inputBytes);
+      const auditSeq = await this.record({ type: "limit.exceeded", enforcer: "io-cap", ...base, ...errorFields(error) });
+      return { ok: false, error, logs: [], auditSeq };
+    }
+    const issues = tool.validateInput(input);
+    if (issues.length > 0) {
+      const error = new InputInvalid(issues);
+      const auditSeq = await this.record({ type: "call.denied", enforcer: "input-schema", ...base, code: error.code, problems: issues.length });
+      return { ok: false, error, logs: [], auditSeq };
+    }
+    await this.record({ type: "call.allowed", ...base, inputSha256: sha256Hex(bytes) });
+    const outcome = this.cell.call(toolName, bytes, opts);
+    return this.settle(toolName, outcome);
+  }
+
+  private async settle(tool: string, outcome: CallOutcome): Promise<ToolResult> {
+    for (const d of outcome.denials) {
+      await this.record({ type: "guest.denied", enforcer: d.enforcer, tool, count: d.count, codes: { ...d.codes }, ops: { ...d.ops } });
+    }
+    const stats = { fuelUsed: outcome.stats.fuelUsed, wallUs: outcome.stats.wallUs, memoryBytes: outcome.stats.memoryBytes };
+    if (!outcome.ok) {
+      const event = outcome.enforcer === null ? { type: "call.failed" } : { type: "limit.exceeded", enforcer: outcome.enforcer };
+      const auditSeq = await this.record({ ...event, tool, ...stats, ...errorFields(outcome.error) });
+      return { ok: false, error: outcome.error, logs: outcome.logs, auditSeq };
+    }
+    let output: Json;
+    try {
+      output = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(outcome.output)) as Json;
+    } catch {
+      const error = new GuestOutputInvalid(outcome.output.byteLength);
+      const auditSeq = await this.record({ type: "call.failed", tool, ...stats, ...errorFields(error) });
+      return { ok: false, error, logs: outcome.logs, auditSeq };
+    }
+    const auditSeq = await this.record({
+      type: "call.completed",
+      tool,
+      ...stats,
+      outputBytes: outcome.output.byteLength,
+      outputSha256: sha256Hex(outcome.output),
+      logLines: outcome.logs.length,
+    });
+    return { ok: true, output, logs: outcome.logs, auditSeq };
+  }
+
+  toolNames(): string[] {
+    return this.cell.toolNames();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.cell.close();
+  }
+}

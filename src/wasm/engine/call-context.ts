@@ -1,0 +1,105 @@
+// Per-call host state and the host imports that are not WASI: guest logging, AssemblyScript's
+// abort, the memory.grow hook and the fuel refill. Denials are aggregated here.
+import { GuestTrap } from "../../errors.js";
+import type { Limits } from "../../policy/load-policy.js";
+import type { WasiDenial } from "../wasi/index.js";
+import { guestFrames } from "./guest-errors.js";
+import { Meter } from "./meter.js";
+import type { DenialSummary } from "./types.js";
+
+const MAX_LOG_LINES = 64;
+const MAX_LOG_BYTES = 1024;
+const MAX_ABORT_BYTES = 512;
+
+/**
+ * Collects denials for one call, one entry per enforcer, with counts per code and operation.
+ * A guest that hammers a closed door gets one audit record per enforcer per call, not millions.
+ */
+export class DenialAggregator {
+  private readonly byEnforcer = new Map<string, { count: number; codes: Record<string, number>; ops: Record<string, number> }>();
+  add(d: { enforcer: string; code: string; op: string }): void {
+    let entry = this.byEnforcer.get(d.enforcer);
+    if (entry === undefined) {
+      entry = { count: 0, codes: Object.create(null) as Record<string, number>, ops: Object.create(null) as Record<string, number> };
+      this.byEnforcer.set(d.enforcer, entry);
+    }
+    entry.count += 1;
+    entry.codes[d.code] = (entry.codes[d.code] ?? 0) + 1;
+    entry.ops[d.op] = (entry.ops[d.op] ?? 0) + 1;
+  }
+  readonly onWasiDenied = (d: WasiDenial): void => this.add(d);
+  summary(): DenialSummary[] {
+    return [...this.byEnforcer].map(([enforcer, e]) => ({ enforcer, count: e.count, codes: { ...e.codes }, ops: { ...e.ops } }));
+  }
+}
+
+export class CallContext {
+  readonly denials = new DenialAggregator();
+  readonly logs: string[] = [];
+  readonly meter: Meter;
+  memory: WebAssembly.Memory | undefined;
+  private droppedLogs = 0;
+
+  constructor(
+    readonly tool: string,
+    limits: Limits,
+    private readonly onLog: ((tool: string, line: string) => void) | undefined,
+    fuelOverride?: number,
+  ) {
+    this.meter = new Meter(fuelOverride ?? limits.fuel, limits.wallClockMs);
+  }
+
+  private bytes(ptr: number, len: number): Uint8Array | undefined {
+    const mem = this.memory;
+    if (mem === undefined) return undefined;
+    const p = ptr >>> 0;
+    const n = len >>> 0;
+    if (p + n > mem.buffer.byteLength) return undefined;
+    return new Uint8Array(mem.buffer, p, n);
+  }
+
+  /** `cordon.log(ptr, len)`: one UTF-8 line, capped; surfaced as an event, never audited raw. */
+  readonly log = (ptr: number, len: number): void => {
+    const raw = this.bytes(ptr, Math.min(len >>> 0, MAX_LOG_BYTES));
+    if (raw === undefined) return;
+    if (this.logs.length >= MAX_LOG_LINES) {
+      this.droppedLogs += 1;
+      return;
+    }
+    const line = new TextDecoder("utf-8", { fatal: false }).decode(raw);
+    this.logs.push(line);
+    this.onLog?.(this.tool, line);
+  };
+
+  /** AssemblyScript's `env.abort(msg, file, line, col)`: a trap carrying the guest's message. */
+  readonly abort = (msgPtr: number): never => {
+    let message: string | null = null;
+    const header = this.bytes((msgPtr >>> 0) - 4, 4);
+    if (header !== undefined && msgPtr >>> 0 >= 4) {
+      const len = new DataView(header.buffer, header.byteOffset, 4).getUint32(0, true);
+      const body = this.bytes(msgPtr, Math.min(len, MAX_ABORT_BYTES));
+      if (body !== undefined) message = new TextDecoder("utf-16le").decode(body);
+    }
+    const frames = guestFrames(new Error("abort"));
+    throw new GuestTrap("abort", frames[0]?.split("@")[0] ?? null, frames, message);
+  };
+
+  /** Replaces every `memory.grow`: the host grows through the JS API, so a refusal is seen. */
+  readonly grow = (delta: number): number => {
+    const pages = delta >>> 0;
+    if (this.memory === undefined) {
+      this.denials.add({ enforcer: "wasm-memory-cap", code: "ERR_LIMIT_MEMORY", op: "memory.grow" });
+      return -1;
+    }
+    try {
+      return this.memory.grow(pages);
+    } catch {
+      this.denials.add({ enforcer: "wasm-memory-cap", code: "ERR_LIMIT_MEMORY", op: "memory.grow" });
+      return -1;
+    }
+  };
+
+  get logsDropped(): number {
+    return this.droppedLogs;
+  }
+}

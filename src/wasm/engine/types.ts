@@ -1,0 +1,45 @@
+// The data that crosses into a cell and back out. Plain, serialisable, no functions: a later
+// tier moves the cell into a sandboxed process and sends these over a pipe unchanged.
+import type { CordonError } from "../../errors.js";
+import type { Grant, Limits } from "../../policy/load-policy.js";
+
+export interface ToolTemplate {
+  readonly name: string;
+  readonly abi: "wasi-command" | "reactor";
+  /** Verified bytes (digest already checked by the control plane). */
+  readonly moduleBytes: Uint8Array;
+  readonly limits: Limits;
+  readonly grants: readonly Grant[];
+}
+
+/** Denials inside one call, aggregated per enforcer so a guest cannot flood the log. */
+export interface DenialSummary {
+  readonly enforcer: string;
+  readonly count: number;
+  /** Count per error code, e.g. { ERR_WASI_PATH_ESCAPE: 3 }. */
+  readonly codes: Readonly<Record<string, number>>;
+  /** Count per operation, e.g. { path_open: 3 }. */
+  readonly ops: Readonly<Record<string, number>>;
+}
+
+export interface CallStats {
+  readonly fuelUsed: number;
+  readonly wallUs: number;
+  readonly outputBytes: number;
+  readonly memoryBytes: number;
+}
+
+interface OutcomeBase {
+  readonly logs: readonly string[];
+  readonly denials: readonly DenialSummary[];
+  readonly stats: CallStats;
+}
+
+export type CallOutcome =
+  | (OutcomeBase & { readonly ok: true; readonly output: Uint8Array })
+  | (OutcomeBase & { readonly ok: false; readonly error: CordonError; readonly enforcer: string | null });
+
+/** Events a cell reports as they happen (guest log lines surface here). */
+export interface CellEvents {
+  onLog?(tool: string, line: string): void;
+}
