@@ -76,7 +76,7 @@ void test("rewriting a record from its own hash onward is caught at the first li
 function prefixKeys(value: Json): Json {
   if (Array.isArray(value)) return value.map(prefixKeys);
   if (typeof value !== "object" || value === null) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [`k${k}`, prefixKeys(v)]));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [`f_${k}`, prefixKeys(v)]));
 }
 
 const eventArb: fc.Arbitrary<AuditEvent> = fc.record({
@@ -135,7 +135,9 @@ function applyEdit(lines: string[], edit: Edit): { lines: string[]; text: string
     case "truncate": {
       const last = lines[n - 1]!;
       const partial = last.slice(0, 1 + (edit.keep % last.length));
-      const out = [...lines.slice(0, -1), partial];
+      // The partial piece lacks its newline, so it differs from the original line even when
+      // every character of the record survived.
+      const out = [...lines.slice(0, -1), `${partial}(no newline)`];
       return { lines: out, text: join(lines.slice(0, -1)) + partial };
     }
   }

@@ -179,7 +179,14 @@ export function parsePolicy(text: string): { spec: PolicySpec; lines: PolicyLine
   if (doc.errors.length > 0) {
     throw new PolicyInvalid(doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? "?"}`, problem: e.code })));
   }
-  const parsed = policySchema.safeParse(doc.toJS({ maxAliasCount: 0 }));
+  let raw: unknown;
+  try {
+    // Aliases are refused outright: a policy has no need for them, and they enable expansion bombs.
+    raw = doc.toJS({ maxAliasCount: 0 });
+  } catch {
+    throw new PolicyInvalid([{ path: "(document)", problem: "YAML aliases are not allowed in a policy" }]);
+  }
+  const parsed = policySchema.safeParse(raw);
   if (!parsed.success) {
     throw new PolicyInvalid(parsed.error.issues.map((i) => ({ path: i.path.map(String).join(".") || "(root)", problem: i.message })));
   }

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { AuditEvent, AuditLog } from "../audit/index.js";
 import { CordonError, GuestOutputInvalid, InputInvalid, LimitExceeded, ToolNotFound, type Json } from "../errors.js";
+import { evaluate } from "../policy/evaluate.js";
 import type { LoadedTool } from "../policy/load-policy.js";
 import { sha256Hex } from "../artifacts/verify-digest.js";
 import type { CallOutcome } from "../wasm/engine/types.js";
@@ -31,26 +32,20 @@ export class Session {
 
   /** Runs one tool call. Denials and guest failures come back as `ok: false`, never thrown. */
   async call(toolName: string, input: Json, opts: CallOptions = {}): Promise<ToolResult> {
-    const tool = this.tools.get(toolName);
-    if (tool === undefined || !this.cell.has(toolName) || this.closed) {
-      const error = new ToolNotFound(toolName);
-      const auditSeq = await this.record({ type: "call.denied", enforcer: "role-toolset", code: error.code, tool: clip(toolName) });
-      return { ok: false, error, logs: [], auditSeq };
-    }
     const bytes = new TextEncoder().encode(JSON.stringify(input));
-    const base = { tool: toolName, inputBytes: bytes.byteLength };
-    if (bytes.byteLength > tool.limits.inputBytes) {
-      const error = new LimitExceeded("input", bytes.byteLength, tool.limits.inputBytes);
-      const auditSeq = await this.record({ type: "limit.exceeded", enforcer: "io-cap", ...base, ...errorFields(error) });
+    const decision = this.closed
+      ? { allow: false as const, enforcer: "role-toolset", error: new ToolNotFound(toolName) }
+      : evaluate({ roles: new Map([[this.role, [...this.tools.keys()]]]), tools: this.tools }, { role: this.role }, { tool: toolName, input, inputBytes: bytes.byteLength });
+    // The cell is the physical check: a tool it was not built with does not exist there.
+    if (decision.allow && !this.cell.has(toolName)) throw new Error(`cell for ${this.role} lacks ${toolName}`);
+    if (!decision.allow) {
+      const { error, enforcer } = decision;
+      const type = error instanceof LimitExceeded ? "limit.exceeded" : "call.denied";
+      const fields = error instanceof InputInvalid ? { code: error.code, problems: error.issues.length } : errorFields(error);
+      const auditSeq = await this.record({ type, enforcer, inputBytes: bytes.byteLength, ...fields, tool: clip(toolName) });
       return { ok: false, error, logs: [], auditSeq };
     }
-    const issues = tool.validateInput(input);
-    if (issues.length > 0) {
-      const error = new InputInvalid(issues);
-      const auditSeq = await this.record({ type: "call.denied", enforcer: "input-schema", ...base, code: error.code, problems: issues.length });
-      return { ok: false, error, logs: [], auditSeq };
-    }
-    await this.record({ type: "call.allowed", ...base, inputSha256: sha256Hex(bytes) });
+    await this.record({ type: "call.allowed", tool: toolName, inputBytes: bytes.byteLength, inputSha256: sha256Hex(bytes) });
     const outcome = this.cell.call(toolName, bytes, opts);
     return this.settle(toolName, outcome);
   }

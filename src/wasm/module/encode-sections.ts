@@ -56,11 +56,9 @@ export function encodeGlobals(
 
 const KIND_BYTE: Readonly<Record<ExternalKind, number>> = { func: 0, table: 1, memory: 2, global: 3, tag: 4 };
 
-export function encodeExports(exports: readonly Export[], remap: Remap): Uint8Array {
+export function encodeExports(exports: readonly Export[]): Uint8Array {
   const w = new ByteWriter().u32(exports.length);
-  for (const e of exports) {
-    w.name(e.name).byte(KIND_BYTE[e.kind]).u32(e.kind === "func" ? remap(e.index) : e.index);
-  }
+  for (const e of exports) w.name(e.name).byte(KIND_BYTE[e.kind]).u32(e.index);
   return w.finish();
 }
 

@@ -44,7 +44,21 @@ const OP = Object.freeze({
 });
 
 function isBoundary(op: number): boolean {
-  return op <= OP.return && op !== 0x01 && (op <= OP.else || op >= OP.end);
+  switch (op) {
+    case OP.unreachable:
+    case OP.block:
+    case OP.loop:
+    case OP.if:
+    case OP.else:
+    case OP.end:
+    case OP.br:
+    case OP.brIf:
+    case OP.brTable:
+    case OP.return:
+      return true;
+    default:
+      return false;
+  }
 }
 
 function instructionsOf(bytes: Uint8Array, body: FunctionBody): Generator<Instruction, void, undefined> {
@@ -99,24 +113,28 @@ export function rewriteBody(out: ByteWriter, bytes: Uint8Array, body: FunctionBo
   const w = new ByteWriter(body.end - body.bodyStart + 64);
   w.range(bytes, body.bodyStart, body.codeStart); // local declarations, unchanged
   writeCharge(w, costs[next++] as number, m);
+  // Unchanged instructions are copied in runs; `copied` is where the current run starts.
+  let copied = body.codeStart;
   for (const ins of instructionsOf(bytes, body)) {
     switch (ins.opcode) {
       case OP.call:
-        w.byte(OP.call).u32(m.remap(ins.funcIndex as number));
-        break;
       case OP.refFunc:
-        w.byte(OP.refFunc).u32(m.remap(ins.funcIndex as number));
+        w.range(bytes, copied, ins.start).byte(ins.opcode).u32(m.remap(ins.funcIndex as number));
+        copied = ins.end;
         break;
       case OP.memoryGrow:
-        w.byte(OP.call).u32(m.growFunc);
+        w.range(bytes, copied, ins.start).byte(OP.call).u32(m.growFunc);
+        copied = ins.end;
         break;
       case OP.loop:
-        w.range(bytes, ins.start, ins.end);
+        w.range(bytes, copied, ins.end);
         writeCharge(w, costs[next++] as number, m);
+        copied = ins.end;
         break;
       default:
-        w.range(bytes, ins.start, ins.end);
+        break;
     }
   }
+  w.range(bytes, copied, body.end);
   out.sized(w);
 }

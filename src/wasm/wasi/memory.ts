@@ -2,9 +2,8 @@
 // through here; anything out of bounds throws MemoryFault, which the import guard turns into
 // EFAULT. The buffer is re-read on every access because memory.grow replaces it.
 
-import { Bound, Size } from "./constants.js";
+import { Bound, Errno, Size } from "./constants.js";
 import { MemoryFault, fail } from "./refusal.js";
-import { Errno } from "./constants.js";
 
 export interface IoVec {
   readonly ptr: number;

@@ -1,0 +1,42 @@
+// A pure, binary-level WebAssembly toolkit: bytes in, bytes or data out, no I/O.
+export { parseModule } from "./parse-module.js";
+export { decodeInstructions } from "./decode-instructions.js";
+export type { BlockType, Instruction } from "./decode-instructions.js";
+export { capLimits } from "./rewrite-limits.js";
+export type { LimitCaps } from "./rewrite-limits.js";
+export { instrument } from "./instrument.js";
+export type { InstrumentOptions, InstrumentResult } from "./instrument.js";
+export {
+  FUEL_EXPORT,
+  GROW_IMPORT,
+  MEMORY_EXPORT,
+  METER_MODULE,
+  REFILL_IMPORT,
+  RESERVED_EXPORT_PREFIX,
+  mapWasmFunctionIndex,
+  toOutputFunctionIndex,
+} from "./meter-abi.js";
+export type {
+  ByteRange,
+  CustomSection,
+  DataSegment,
+  ElementSegment,
+  Export,
+  ExternalKind,
+  FuncType,
+  FunctionBody,
+  Global,
+  GlobalType,
+  Import,
+  LocalGroup,
+  MemoryType,
+  ModuleCounts,
+  NameSection,
+  NameSubsection,
+  ParsedModule,
+  RefType,
+  Section,
+  TableType,
+  Tag,
+  ValType,
+} from "./types.js";

@@ -1,0 +1,95 @@
+// instrument: everything cordon does to a module's bytes before compiling it, in this order:
+//   1. shape: size cap, then WebAssembly.validate on the ORIGINAL bytes (before anything is
+//      added, so no reference to a not-yet-existing global, type or function can become valid),
+//      function count, reserved names;
+//   2. limits: memory and table caps written into the binary (rewrite-limits.ts);
+//   3. metering: fuel checks and the memory.grow hook (inject-metering.ts, rewrite-body.ts).
+// The output is validated again by whoever compiles it; the contract with the host is in
+// meter-abi.ts.
+import { ModuleMalformed, ModuleRefused } from "../../errors.js";
+import { decodeInstructions } from "./decode-instructions.js";
+import { injectMetering } from "./inject-metering.js";
+import { METER_MODULE, RESERVED_EXPORT_PREFIX } from "./meter-abi.js";
+import { parseModule } from "./parse-module.js";
+import { capLimits, checkLimits } from "./rewrite-limits.js";
+import type { LimitCaps } from "./rewrite-limits.js";
+import type { ParsedModule } from "./types.js";
+
+export interface InstrumentOptions extends LimitCaps {
+  /** Most functions (imported + defined) a module may have. */
+  readonly maxFunctions: number;
+  /** Largest module, in bytes. */
+  readonly maxBytes: number;
+}
+
+export interface InstrumentResult {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  /** The ORIGINAL module, parsed. */
+  readonly parsed: ParsedModule;
+  /**
+   * Function names from the name section, keyed by the ORIGINAL function index (imports first,
+   * as the guest's author sees them). A V8 frame `wasm-function[N]` names an OUTPUT index: map
+   * it with `mapWasmFunctionIndex(N, parsed.counts.importedFunctions)`.
+   */
+  readonly functionNames: ReadonlyMap<number, string>;
+}
+
+function engineMessage(bytes: Uint8Array<ArrayBuffer>): { message: string; offset?: number } {
+  try {
+    new WebAssembly.Module(bytes);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const at = /@\+(\d+)/.exec(message)?.[1];
+    return at === undefined ? { message } : { message, offset: Number(at) };
+  }
+  return { message: "WebAssembly.validate returned false" };
+}
+
+/**
+ * Why an invalid module is invalid: a refusal when it uses something cordon names (memory64,
+ * GC types, ...), else the engine's own message. Either way it is never loaded.
+ */
+function diagnoseInvalid(bytes: Uint8Array<ArrayBuffer>, caps: LimitCaps): ModuleRefused | ModuleMalformed {
+  try {
+    const parsed = parseModule(bytes);
+    checkLimits(parsed, caps);
+    for (const body of parsed.code) {
+      for (const ins of decodeInstructions(bytes, { start: body.codeStart, end: body.end })) void ins;
+    }
+  } catch (err) {
+    if (err instanceof ModuleRefused) return err;
+  }
+  const { message, offset } = engineMessage(bytes);
+  return new ModuleMalformed(`rejected by the engine's validator: ${message}`, offset);
+}
+
+function checkShape(parsed: ParsedModule, opts: InstrumentOptions): void {
+  if (parsed.counts.functions > opts.maxFunctions) {
+    throw new ModuleRefused(
+      "too-many-functions",
+      `module has ${parsed.counts.functions} functions (imported + defined); the limit is ${opts.maxFunctions}`,
+    );
+  }
+  const reserved = parsed.exports.find((e) => e.name.startsWith(RESERVED_EXPORT_PREFIX));
+  if (reserved !== undefined) {
+    throw new ModuleRefused("reserved-export", `export '${reserved.name}' uses the reserved prefix ${RESERVED_EXPORT_PREFIX}`);
+  }
+  const meterImport = parsed.imports.find((i) => i.module === METER_MODULE);
+  if (meterImport !== undefined) {
+    throw new ModuleRefused("reserved-export", `import ${meterImport.module}.${meterImport.name} uses the reserved module ${METER_MODULE}`);
+  }
+}
+
+export function instrument(bytes: Uint8Array, opts: InstrumentOptions): InstrumentResult {
+  if (bytes.length > opts.maxBytes) {
+    throw new ModuleRefused("oversized", `module is ${bytes.length} bytes; the limit is ${opts.maxBytes}`);
+  }
+  // A private copy: the caller's buffer could change under us between checks (or be shared).
+  const original = new Uint8Array(bytes);
+  if (!WebAssembly.validate(original)) throw diagnoseInvalid(original, opts);
+  const parsed = parseModule(original);
+  checkShape(parsed, opts);
+  const capped = capLimits(original, parsed, opts);
+  const out = injectMetering(capped, parseModule(capped));
+  return { bytes: out, parsed, functionNames: parsed.functionNames };
+}
