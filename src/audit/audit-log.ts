@@ -62,7 +62,8 @@ export class AuditLog {
   /**
    * Opens the log at `path`, continuing its chain. An existing file is verified first; if it is
    * corrupt this throws AuditCorrupt and nothing is appended (fail closed: a broken chain is
-   * repaired by an operator, never extended).
+   * repaired by an operator, never extended). Throws AuditWriteFailed if the file cannot be
+   * opened for appending, and AuditUnreadable if it exists but cannot be read.
    */
   static async open(path: string, options: AuditLogOptions = {}): Promise<AuditLog> {
     let text = "";

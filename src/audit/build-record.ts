@@ -17,7 +17,9 @@ import type { AuditEvent, AuditRecord, ChainHead } from "./types.js";
  */
 export function buildRecord(prev: ChainHead | null, event: AuditEvent, time: Date): AuditRecord {
   const fields = checkEvent(event);
-  if (Number.isNaN(time.getTime())) throw new AuditEventInvalid("$.time", "the clock returned an invalid date");
+  // toISOString only gives the fixed "YYYY-MM-DDTHH:mm:ss.sssZ" shape for years 0 to 9999.
+  const year = time.getUTCFullYear();
+  if (Number.isNaN(year) || year < 0 || year > 9999) throw new AuditEventInvalid("$.time", "the clock returned an invalid or out-of-range date");
   const unsigned = {
     ...fields,
     seq: prev === null ? 1 : prev.seq + 1,

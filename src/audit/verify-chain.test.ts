@@ -165,6 +165,6 @@ void test("property: any single edit is detected, at the first line that differs
       if (!verdict.ok) assert.ok(verdict.firstBadSeq <= affected + 1, `${JSON.stringify(edit)} -> ${JSON.stringify(verdict)}`);
       if (!verdict.ok) assert.equal(verdict.firstBadSeq, affected + 1, `${JSON.stringify(edit)} -> ${JSON.stringify(verdict)}`);
     }),
-    { numRuns: 400 },
+    { numRuns: 250 },
   );
 });
