@@ -185,6 +185,8 @@ export const Bound = {
   MAX_PATH: 4096,
   /** Path text kept in a denial event. */
   DENIAL_PATH_CHARS: 256,
+  /** Most bytes moved by one host read/write (Linux's own per-call maximum); longer is a short read. */
+  MAX_IO_CHUNK: 0x7fff_f000,
   /** crypto.getRandomValues fills at most this much per call. */
   RANDOM_CHUNK: 65536,
 } as const;

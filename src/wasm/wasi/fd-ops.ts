@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import type { BigIntStats } from "node:fs";
 import {
-  Errno, FdFlags, FileType, PREOPEN_TYPE_DIR, Rights, Size, Whence,
+  Bound, Errno, FdFlags, FileType, PREOPEN_TYPE_DIR, Rights, Size, Whence,
 } from "./constants.js";
 import type { FdEntry, FileEntry } from "./fd-table.js";
 import type { GuestMemory, IoVec } from "./memory.js";
@@ -53,7 +53,8 @@ function readAt(mem: GuestMemory, file: FileEntry, iovs: readonly IoVec[], start
   let pos = start;
   for (const iov of iovs) {
     if (iov.len === 0) continue;
-    const n = fs.readSync(file.hostFd, mem.view(iov.ptr, iov.len), 0, iov.len, pos);
+    const want = Math.min(iov.len, Bound.MAX_IO_CHUNK);
+    const n = fs.readSync(file.hostFd, mem.view(iov.ptr, want), 0, want, pos);
     pos += n;
     if (n < iov.len) break;
   }
@@ -93,7 +94,8 @@ function writeAt(mem: GuestMemory, file: FileEntry, iovs: readonly IoVec[], star
   for (const iov of iovs) {
     let done = 0;
     while (done < iov.len) {
-      const n = fs.writeSync(file.hostFd, mem.view(iov.ptr + done, iov.len - done), 0, iov.len - done, pos);
+      const chunk = Math.min(iov.len - done, Bound.MAX_IO_CHUNK);
+      const n = fs.writeSync(file.hostFd, mem.view(iov.ptr + done, chunk), 0, chunk, pos);
       if (n <= 0) return pos - start;
       done += n;
       pos += n;

@@ -5,7 +5,9 @@
 // Every import goes through one guard: a Refusal becomes its errno (and exactly one onDenied
 // event if it is a denial), an out-of-bounds pointer becomes EFAULT, a host system error becomes
 // its WASI errno. Only WasiExit (proc_exit) and CordonErrors such as LimitExceeded("output")
-// propagate, to unwind the guest; anything else is a bug here and propagates as well.
+// propagate, to unwind the guest — and once one has, every later call rethrows it, so a guest
+// that catches it (Wasm exception handling) cannot carry on. Anything else is a bug here and
+// propagates as well (the engine reports it as a trap).
 
 import { webcrypto } from "node:crypto";
 import { CordonError, UsageError } from "../../errors.js";
@@ -23,6 +25,7 @@ import { OutputBuffer } from "./output.js";
 import * as pathOps from "./path-ops.js";
 import { errCode } from "./procfs.js";
 import { MemoryFault, Refusal, deny, fail } from "./refusal.js";
+import type { DenialReason } from "./refusal.js";
 import type { HostState } from "./state.js";
 import type { WasiDenial, WasiOptions } from "./types.js";
 
@@ -72,6 +75,8 @@ export class WasiHost {
   readonly #onDenied: (d: WasiDenial) => void;
   #lastMonotonic = 0n;
   #exitCode: number | null = null;
+  /** Set once proc_exit or a limit has unwound the guest; every later call rethrows it. */
+  #terminal: WasiExit | CordonError | null = null;
   #imports: Record<string, WasiFunction> | null = null;
 
   constructor(opts: WasiOptions) {
@@ -156,26 +161,37 @@ export class WasiHost {
   }
 
   #guard(op: string, body: () => number): number {
+    // A guest that catches the unwinding exception (Wasm exception handling) gets no more I/O.
+    if (this.#terminal !== null) throw this.#terminal;
+    try {
+      return this.#outcome(op, body);
+    } catch (e) {
+      // proc_exit, LimitExceeded, or a failed audit write from onDenied: all end the guest.
+      if (e instanceof WasiExit || e instanceof CordonError) this.#terminal = e;
+      throw e;
+    }
+  }
+
+  #outcome(op: string, body: () => number): number {
     try {
       return body();
     } catch (e) {
       if (e instanceof Refusal) {
-        if (e.denial !== null) {
-          const { enforcer, code, path } = e.denial;
-          const d: WasiDenial = path === undefined
-            ? { enforcer, code, op, errno: e.errno }
-            : { enforcer, code, op, errno: e.errno, path };
-          this.#onDenied(Object.freeze(d));
-        }
+        if (e.denial !== null) this.#report(op, e.errno, e.denial);
         return e.errno;
       }
       if (e instanceof MemoryFault) return Errno.FAULT;
-      if (e instanceof WasiExit || e instanceof CordonError) throw e;
-      const code = errCode(e);
+      const code = e instanceof CordonError || e instanceof WasiExit ? undefined : errCode(e);
       const errno = code === undefined ? null : errnoForNodeCode(code);
       if (errno !== null) return errno;
       throw e;
     }
+  }
+
+  #report(op: string, errno: number, reason: DenialReason): void {
+    const { enforcer, code, path } = reason;
+    const d: WasiDenial = path === undefined ? { enforcer, code, op, errno } : { enforcer, code, op, errno, path };
+    this.#onDenied(Object.freeze(d));
   }
 
   #buildImports(): Record<string, WasiFunction> {
@@ -226,8 +242,10 @@ export class WasiHost {
       out[name] = (...a: unknown[]) => this.#guard(name, () => body(...a));
     }
     out.proc_exit = (code: unknown) => {
+      if (this.#terminal !== null) throw this.#terminal;
       this.#exitCode = u32(code);
-      throw new WasiExit(this.#exitCode);
+      this.#terminal = new WasiExit(this.#exitCode);
+      throw this.#terminal;
     };
     return Object.freeze(out);
   }

@@ -19,12 +19,18 @@
 //   so O_TRUNC can only ever hit a checked, inside, regular file.
 // - Files in a read-only preopen are opened O_RDONLY on the host, so even a bug cannot write.
 //
-// Threat model note: a host process (not the guest) that moves a directory out of the jail
-// between our check and our use can still win; the guest itself can only rename inside a
-// preopen, so it cannot stage that.
+// What this does not cover (by design, documented for the reviewer):
+// - Checks happen when a name is resolved. A descriptor already open keeps working even if a
+//   host process later moves its directory out of the jail (the next path lookup through it
+//   is refused, though: its parent check fails).
+// - A host process (not the guest) that moves a directory out of the jail between our check
+//   and our use can still win that race. The guest itself can only rename inside one
+//   preopen and can create no links, so it cannot stage this.
+// - Hard links and bind mounts planted inside the jail by the host are trusted as content.
 
 import fs from "node:fs";
 import type { BigIntStats } from "node:fs";
+import path from "node:path";
 import { PreopenUnavailable, TierUnavailable } from "../../errors.js";
 import { Errno } from "./constants.js";
 import type { GuestPath } from "./guest-path.js";
@@ -89,6 +95,7 @@ export class Jail {
 
   /** Opens the preopen's root once (O_RDONLY|O_DIRECTORY) and self-checks procfs and O_PATH. */
   static open(p: Preopen): Jail {
+    if (!path.isAbsolute(p.hostPath)) throw new PreopenUnavailable(p.guestPath, "host path is not absolute");
     let fd: number;
     try {
       fd = fs.openSync(p.hostPath, C.O_RDONLY | C.O_DIRECTORY);

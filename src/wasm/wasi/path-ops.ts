@@ -150,7 +150,6 @@ export function fdReaddir(s: HostState, fd: number, bufPtr: number, bufLen: numb
   requireRights(dir, Rights.FD_READDIR);
   if (cookie === 0n || dir.listing === null) dir.listing = listDirectory(dir.hostFd);
   const listing = dir.listing;
-  const out = new Uint8Array(bufLen);
   let used = 0;
   const start = cookie > BigInt(listing.length) ? listing.length : Number(cookie);
   for (let i = start; i < listing.length && used < bufLen; i++) {
@@ -164,10 +163,9 @@ export function fdReaddir(s: HostState, fd: number, bufPtr: number, bufLen: numb
     view.setUint8(20, e.type);
     rec.set(e.name, Size.DIRENT);
     const take = Math.min(rec.length, bufLen - used);
-    out.set(rec.subarray(0, take), used);
+    s.mem.write(bufPtr + used, rec.subarray(0, take));
     used += take;
   }
-  s.mem.write(bufPtr, out.subarray(0, used));
   s.mem.setU32(bufusedPtr, used);
   return S;
 }
