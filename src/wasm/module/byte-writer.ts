@@ -64,8 +64,15 @@ export class ByteWriter {
   }
 
   name(s: string): this {
-    const encoded = new TextEncoder().encode(s);
-    return this.u32(encoded.length).bytes(encoded);
+    let ascii = true;
+    for (let i = 0; i < s.length && ascii; i++) ascii = s.charCodeAt(i) < 0x80;
+    if (!ascii) {
+      const encoded = new TextEncoder().encode(s);
+      return this.u32(encoded.length).bytes(encoded);
+    }
+    this.u32(s.length).reserve(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.length++] = s.charCodeAt(i);
+    return this;
   }
 
   /** Appends `content` prefixed by its length (a section or a code entry). */

@@ -140,8 +140,10 @@ function readSimd(r: ByteReader, at: number): number {
   return sub;
 }
 
-/** Decodes the instruction at `r.pos` and advances past it. */
-export function readInstruction(r: ByteReader): Instruction {
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Decodes the instruction at `r.pos` into `out` and advances past it. */
+function decodeInto(r: ByteReader, out: Mutable<Instruction>): void {
   const start = r.pos;
   const op = r.u8();
   let subOpcode: number | null = null;
@@ -250,7 +252,43 @@ export function readInstruction(r: ByteReader): Instruction {
         return refuse(`unknown opcode ${hex(op)}`, start);
     }
   }
-  return { opcode: op, subOpcode, start, end: r.pos, funcIndex, blockType };
+  out.opcode = op;
+  out.subOpcode = subOpcode;
+  out.start = start;
+  out.end = r.pos;
+  out.funcIndex = funcIndex;
+  out.blockType = blockType;
+}
+
+/** Decodes the instruction at `r.pos` and advances past it. */
+export function readInstruction(r: ByteReader): Instruction {
+  const out: Mutable<Instruction> = { opcode: 0, subOpcode: null, start: 0, end: 0, funcIndex: null, blockType: null };
+  decodeInto(r, out);
+  return out;
+}
+
+/**
+ * The allocation-free form of `decodeInstructions`, for rewriters walking large bodies: each
+ * `next()` decodes one instruction into this object's own fields (overwritten by the next call).
+ */
+export class InstructionCursor implements Instruction {
+  opcode = 0;
+  subOpcode: number | null = null;
+  start = 0;
+  end = 0;
+  funcIndex: number | null = null;
+  blockType: BlockType | null = null;
+  private readonly reader: ByteReader;
+
+  constructor(bytes: Uint8Array, range: ByteRange) {
+    this.reader = new ByteReader(bytes, range.start, Math.min(range.end, bytes.length));
+  }
+
+  next(): boolean {
+    if (this.reader.atEnd) return false;
+    decodeInto(this.reader, this);
+    return true;
+  }
 }
 
 /**

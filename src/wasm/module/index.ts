@@ -1,6 +1,6 @@
 // A pure, binary-level WebAssembly toolkit: bytes in, bytes or data out, no I/O.
 export { parseModule } from "./parse-module.js";
-export { decodeInstructions } from "./decode-instructions.js";
+export { decodeInstructions, InstructionCursor } from "./decode-instructions.js";
 export type { BlockType, Instruction } from "./decode-instructions.js";
 export { capLimits } from "./rewrite-limits.js";
 export type { LimitCaps } from "./rewrite-limits.js";

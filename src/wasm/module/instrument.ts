@@ -39,7 +39,7 @@ function engineMessage(bytes: Uint8Array<ArrayBuffer>): { message: string; offse
     new WebAssembly.Module(bytes);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const at = /@\+(\d+)/.exec(message)?.[1];
+    const at = message.match(/@\+(\d+)/)?.[1];
     return at === undefined ? { message } : { message, offset: Number(at) };
   }
   return { message: "WebAssembly.validate returned false" };

@@ -125,7 +125,14 @@ function readSection(r: ByteReader, id: number, m: Builder): void {
 
 function deepFreeze<T>(value: T): T {
   if (typeof value !== "object" || value === null || value instanceof Map || Object.isFrozen(value)) return value;
-  for (const v of Object.values(value)) deepFreeze(v);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v === "object") deepFreeze(v);
+    }
+  } else {
+    for (const key in value) deepFreeze(value[key]);
+  }
   return Object.freeze(value);
 }
 

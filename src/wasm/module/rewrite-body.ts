@@ -6,17 +6,22 @@
 //   global.get $fuel  i64.const 0  i64.lt_s  if (empty)  call $refill  end
 //
 // COST — a static, deterministic count. Injection points are the function entry (after the
-// local declarations) and the point just after each `loop <blocktype>`. The COST charged at a
-// point is the number of original instructions from that point up to AND INCLUDING the first
-// "boundary" in linear (byte) order, where a boundary is a block edge (block, loop, if, else,
-// end) or a transfer of control (br, br_if, br_table, return, unreachable). Calls are ordinary
-// instructions. Injected instructions are not counted. Every body ends with `end`, so COST >= 1.
-// Fuel is thus a bound on entries and loop iterations weighted by their straight-line prefix:
-// every call and every iteration costs at least 1, which is what makes a guest stoppable.
+// local declarations) and the point just after each `loop <blocktype>` opcode. Each point heads a
+// REGION of the body: a loop's region is the instructions strictly between its `loop` opcode and
+// its matching `end`; the entry's region is the whole body, final `end` included. Instructions
+// inside a nested loop belong to that loop's region only; the nested loop's own `loop` and `end`
+// opcodes belong to the enclosing region (they run at most once per entry into the loop).
+// COST at a point = max(1, number of original instructions in its region). Injected
+// instructions are never counted.
+//
+// Why regions rather than "up to the next branch": control only moves backwards through a loop
+// label, which enters that loop's region again and pays again, so between two payments each
+// instruction of a region runs at most once. Fuel consumed is therefore an upper bound on the
+// original instructions executed (exact for straight-line code, over-charging skipped branches)
+// — code after the first branch of a loop body is never free.
 import { ModuleMalformed } from "../../errors.js";
 import { ByteWriter } from "./byte-writer.js";
-import { decodeInstructions } from "./decode-instructions.js";
-import type { Instruction } from "./decode-instructions.js";
+import { InstructionCursor } from "./decode-instructions.js";
 import type { Remap } from "./encode-sections.js";
 import type { FunctionBody } from "./types.js";
 
@@ -28,69 +33,44 @@ export interface MeterIndices {
 }
 
 const OP = Object.freeze({
-  unreachable: 0x00,
   block: 0x02,
   loop: 0x03,
   if: 0x04,
-  else: 0x05,
   end: 0x0b,
-  br: 0x0c,
-  brIf: 0x0d,
-  brTable: 0x0e,
-  return: 0x0f,
   call: 0x10,
   memoryGrow: 0x40,
   refFunc: 0xd2,
 });
 
-function isBoundary(op: number): boolean {
-  switch (op) {
-    case OP.unreachable:
-    case OP.block:
-    case OP.loop:
-    case OP.if:
-    case OP.else:
-    case OP.end:
-    case OP.br:
-    case OP.brIf:
-    case OP.brTable:
-    case OP.return:
-      return true;
-    default:
-      return false;
-  }
-}
-
-function instructionsOf(bytes: Uint8Array, body: FunctionBody): Generator<Instruction, void, undefined> {
-  return decodeInstructions(bytes, { start: body.codeStart, end: body.end });
+function cursorOver(bytes: Uint8Array, body: FunctionBody): InstructionCursor {
+  return new InstructionCursor(bytes, { start: body.codeStart, end: body.end });
 }
 
 /** The COST of each injection point, in order (entry first, then each loop). Checks nesting. */
 export function fuelCosts(bytes: Uint8Array, body: FunctionBody): number[] {
-  const costs: number[] = [];
-  let count = 0;
-  let counting = true;
-  let depth = 0;
+  const costs: number[] = [0];
+  const regions: number[] = [0]; // index into `costs` of each open region, innermost last
+  const blocks: boolean[] = []; // each open block: does it open a region (is it a loop)?
   let closed = false;
-  for (const ins of instructionsOf(bytes, body)) {
+  const ins = cursorOver(bytes, body);
+  while (ins.next()) {
     if (closed) throw new ModuleMalformed("instructions after the function's final end", ins.start);
-    const op = ins.opcode;
-    if (counting) {
-      count++;
-      if (isBoundary(op)) {
-        costs.push(count);
-        counting = false;
-      }
+    // A loop's `end` is counted after leaving the loop's region, its `loop` before entering it.
+    if (ins.opcode === OP.end) {
+      if (blocks.length === 0) closed = true;
+      else if (blocks.pop() === true) regions.pop();
     }
-    if (op === OP.block || op === OP.loop || op === OP.if) depth++;
-    else if (op === OP.end && depth-- === 0) closed = true;
-    if (op === OP.loop) {
-      counting = true;
-      count = 0;
+    const region = regions[regions.length - 1] as number;
+    costs[region] = (costs[region] as number) + 1;
+    if (ins.opcode === OP.loop) {
+      regions.push(costs.push(0) - 1);
+      blocks.push(true);
+    } else if (ins.opcode === OP.block || ins.opcode === OP.if) {
+      blocks.push(false);
     }
   }
   if (!closed) throw new ModuleMalformed("function body is not closed by end", body.end);
-  return costs;
+  return costs.map((c) => Math.max(1, c));
 }
 
 function writeCharge(w: ByteWriter, cost: number, m: MeterIndices): void {
@@ -115,7 +95,8 @@ export function rewriteBody(out: ByteWriter, bytes: Uint8Array, body: FunctionBo
   writeCharge(w, costs[next++] as number, m);
   // Unchanged instructions are copied in runs; `copied` is where the current run starts.
   let copied = body.codeStart;
-  for (const ins of instructionsOf(bytes, body)) {
+  const ins = cursorOver(bytes, body);
+  while (ins.next()) {
     switch (ins.opcode) {
       case OP.call:
       case OP.refFunc:
