@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "build/**", "node_modules/**", "examples/**", "scripts/**", "eslint.config.js"] },
+  { ignores: ["dist/**", "build/**", "node_modules/**", "examples/**", "scripts/**", "guests/**", "eslint.config.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,7 +1,8 @@
 // The CLI verbs. Each returns an exit code; output goes through the `io` object so tests can
 // run commands without a process.
 import { AuditLog, verifyAuditFile } from "../audit/index.js";
-import { CordonError, UsageError, type Json } from "../errors.js";
+import type { CordonError} from "../errors.js";
+import { UsageError, type Json } from "../errors.js";
 import { loadPolicy, type LoadedPolicy } from "../policy/load-policy.js";
 import { prove, type ProveRow } from "../probes/prove.js";
 import { Runtime } from "../runtime/runtime.js";

@@ -36,7 +36,7 @@ export function checkInputSchema(schema: unknown, path: string): PolicyIssue[] {
     return [{ path, problem: "schema must be an object" }];
   }
   const issues: PolicyIssue[] = [];
-  for (const [key, value] of Object.entries(schema)) {
+  for (const [key, value] of Object.entries(schema as Record<string, unknown>)) {
     if (!SCHEMA_KEYWORDS.has(key)) {
       issues.push({ path: `${path}.${key}`, problem: `unsupported JSON Schema keyword (supported: ${[...SCHEMA_KEYWORDS].join(", ")})` });
     } else if (SUBSCHEMA_MAPS.has(key)) {
@@ -56,7 +56,7 @@ export function compileInputSchema(schema: Record<string, unknown>, path: string
   if (issues.length > 0) return issues;
   let compiled: z.ZodType;
   try {
-    compiled = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
+    compiled = z.fromJSONSchema(schema);
   } catch (err) {
     return [{ path, problem: `schema does not compile: ${(err as Error).message}` }];
   }

@@ -40,7 +40,9 @@ async function openAttempt(env: ProbeEnv, jail: Jail, request: string): Promise<
   const shown = result.ok ? JSON.stringify(result.output) : "";
   const exitOutput = !result.ok && "output" in result.error ? new TextDecoder().decode(result.error.output as Uint8Array) : "";
   const leaked = shown.includes(SECRET) || exitOutput.includes(SECRET);
-  return { leaked, detail: `${request.split(" ")[0]} refused: ${describe(result)}` };
+  const errno = /"errno":(\d+)/.exec(exitOutput)?.[1];
+  const how = errno === undefined ? describe(result) : `guest got errno ${errno}${errno === "76" ? " (ENOTCAPABLE)" : errno === "32" ? " (ELOOP)" : ""}`;
+  return { leaked, detail: `${request.split(" ")[0]} ${request.split(" ")[1] ?? ""} refused: ${how}` };
 }
 
 function escapeProbe(makeRequest: (jail: Jail) => string, plant?: (jail: Jail) => void): Probe {

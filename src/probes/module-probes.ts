@@ -71,7 +71,7 @@ export const otherRoleTool: Probe = async (env) => {
   try {
     const result = await session.call(foreign, {});
     const stopped = !result.ok && result.error.code === "ERR_TOOL_NOT_FOUND";
-    return { stopped, detail: stopped ? `'${foreign}' is not found in a ${role} session` : describe(result) };
+    return { stopped, detail: stopped ? `'${foreign}' is not found in a session of role ${role}` : describe(result) };
   } finally {
     env.runtime.closeSession(session);
   }

@@ -8,6 +8,7 @@ import { CordonError } from "../errors.js";
 import type { PolicyLine } from "../policy/lines.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { PROBES } from "./registry.js";
+import type { Probe } from "./types.js";
 
 export type RowStatus = "proven" | "failed" | "unavailable" | "wish";
 
@@ -21,8 +22,8 @@ export interface ProveRow {
   readonly detail: string;
 }
 
-async function proveCheck(runtime: Runtime, line: PolicyLine, check: string): Promise<Omit<ProveRow, "line" | "enforcer" | "check" | "tier">> {
-  const probe = PROBES.get(check);
+async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, probes: ReadonlyMap<string, Probe>): Promise<Omit<ProveRow, "line" | "enforcer" | "check" | "tier">> {
+  const probe = probes.get(check);
   if (probe === undefined) return { status: "failed", auditSeq: null, detail: `no probe '${check}' in this build` };
   const tool = line.scope.kind === "tool" ? runtime.policy.tools.get(line.scope.name) : undefined;
   if (tool !== undefined && tool.tier !== "wasm") {
@@ -48,7 +49,7 @@ async function proveCheck(runtime: Runtime, line: PolicyLine, check: string): Pr
   return { status: "proven", auditSeq: first.seq, detail: outcome.detail };
 }
 
-export async function prove(runtime: Runtime, onRow?: (row: ProveRow) => void): Promise<ProveRow[]> {
+export async function prove(runtime: Runtime, onRow?: (row: ProveRow) => void, probes: ReadonlyMap<string, Probe> = PROBES): Promise<ProveRow[]> {
   const rows: ProveRow[] = [];
   for (const line of runtime.policy.lines) {
     const base = { line: line.text, enforcer: line.enforcer, tier: line.tier };
@@ -60,7 +61,7 @@ export async function prove(runtime: Runtime, onRow?: (row: ProveRow) => void): 
       continue;
     }
     for (const check of checks) {
-      const result = await proveCheck(runtime, line, check);
+      const result = await proveCheck(runtime, line, check, probes);
       const row = { ...base, check, ...result };
       await runtime.audit.append({ type: "probe.ran", probe: check, line: line.text, probeOf: line.enforcer, status: row.status, evidenceSeq: row.auditSeq });
       rows.push(row);

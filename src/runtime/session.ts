@@ -3,7 +3,8 @@
 // result is released only after its record is durable.
 import { randomUUID } from "node:crypto";
 import type { AuditEvent, AuditLog } from "../audit/index.js";
-import { CordonError, GuestOutputInvalid, InputInvalid, LimitExceeded, ToolNotFound, type Json } from "../errors.js";
+import type { CordonError} from "../errors.js";
+import { GuestOutputInvalid, InputInvalid, LimitExceeded, ToolNotFound, type Json } from "../errors.js";
 import { evaluate } from "../policy/evaluate.js";
 import type { LoadedTool } from "../policy/load-policy.js";
 import { sha256Hex } from "../artifacts/verify-digest.js";

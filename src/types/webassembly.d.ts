@@ -3,7 +3,7 @@
 declare namespace WebAssembly {
   type ImportExportKind = "function" | "table" | "memory" | "global" | "tag";
   type ValueType = "i32" | "i64" | "f32" | "f64" | "v128" | "externref" | "anyfunc";
-  type ExportValue = Function | Global | Memory | Table;
+  type ExportValue = ((...args: never[]) => unknown) | Global | Memory | Table;
   type Exports = Record<string, ExportValue>;
   type ImportValue = ExportValue | number | bigint;
   type ModuleImports = Record<string, ImportValue>;

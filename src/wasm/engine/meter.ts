@@ -37,7 +37,7 @@ export class Meter {
 
   private settle(): void {
     if (this.global === undefined) return;
-    const left = Number(this.global.value as bigint);
+    const left = Number(this.global.value);
     this.consumed += this.sliceStart - left;
     this.sliceStart = left;
   }

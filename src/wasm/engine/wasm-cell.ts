@@ -75,7 +75,7 @@ function exportsOf(instance: WebAssembly.Instance) {
   const fuel = e["__cordon_fuel"];
   if (!(fuel instanceof WebAssembly.Global)) throw new GuestTrap("module is not metered", null, []);
   const start = e["__cordon_start"];
-  return { memory, fuel, start: typeof start === "function" ? (start as () => void) : undefined };
+  return { memory, fuel, start: typeof start === "function" ? (start) : undefined };
 }
 
 export class WasmCell {
@@ -99,7 +99,7 @@ export class WasmCell {
   call(name: string, input: Uint8Array, opts: CallOptions = {}): CallOutcome {
     const tool = this.tools.get(name);
     if (tool === undefined || this.closed) throw new ToolNotFound(name);
-    const ctx = new CallContext(name, tool.template.limits, this.events.onLog, opts.fuelOverride);
+    const ctx = new CallContext(name, tool.template.limits, (t, line) => this.events.onLog?.(t, line), opts.fuelOverride);
     const started = performance.now();
     let memory: WebAssembly.Memory | undefined;
     const finish = (result: { ok: true; output: Uint8Array } | { ok: false; error: unknown }): CallOutcome => {
@@ -162,7 +162,7 @@ export class WasmCell {
       ctx.meter.start(ex.fuel);
       ex.start?.();
       const init = instance.exports["_initialize"];
-      if (typeof init === "function") (init as () => void)();
+      if (typeof init === "function") (init)();
       const reactor: Reactor = { instance, wasi, holder };
       this.reactors.set(tool.template.name, reactor);
       return reactor;

@@ -1,0 +1,78 @@
+// End-to-end through the real `cordon` binary and the bundled example policy.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
+
+function cordon(args: string[], home: string) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", CORDON_HOME: home }, timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function records(home: string): Array<Record<string, unknown>> {
+  return readFileSync(join(home, "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe("cordon CLI on the example policy", () => {
+  it("prove: every row of the example policy is proven on this host, each with its own audit record", () => {
+    const home = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+    const r = cordon(["prove", "--json"], home);
+    assert.equal(r.code, 0, r.err + r.out);
+    const { rows } = JSON.parse(r.out) as { rows: Array<{ line: string; enforcer: string; check: string; status: string; auditSeq: number }> };
+    assert.ok(rows.length >= 40, `only ${rows.length} rows`);
+    const log = records(home);
+    for (const row of rows) {
+      assert.equal(row.status, "proven", row.line);
+      const evidence = log.find((rec) => rec["seq"] === row.auditSeq);
+      assert.equal(evidence?.["enforcer"], row.enforcer, `${row.line}: audit seq ${row.auditSeq} must name ${row.enforcer}`);
+    }
+    const checks = new Set(rows.map((row) => row.check));
+    for (const probe of ["fs-escape-dotdot", "fs-escape-absolute", "fs-escape-symlink-file", "fs-escape-symlink-dir", "fs-race-swap", "fs-write-readonly", "env-ungranted", "import-ungranted", "memory-grow-bomb", "fuel-spin", "deadline-spin", "deep-recursion", "output-flood", "module-oversized", "other-role-tool"]) {
+      assert.ok(checks.has(probe), `probe ${probe} did not run`);
+    }
+    assert.equal(cordon(["audit", "verify"], home).code, 0);
+  });
+
+  it("run: a role's tool works, another role's tool is not found and audited, bad JSON is a usage error", () => {
+    const home = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+    const ok = cordon(["run", "--role", "analyst", "text-stats", '{"text":"one two three"}'], home);
+    assert.equal(ok.code, 0, ok.err);
+    assert.equal((JSON.parse(ok.out) as { words: number }).words, 3);
+    const denied = cordon(["run", "--role", "analyst", "file-stats", '{"path":"poem.txt"}'], home);
+    assert.equal(denied.code, 1);
+    assert.match(denied.err, /ERR_TOOL_NOT_FOUND/);
+    const last = records(home).at(-1);
+    assert.equal(last?.["type"], "call.denied");
+    assert.equal(last?.["enforcer"], "role-toolset");
+    const bad = cordon(["run", "--role", "analyst", "text-stats", "{not json"], home);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /ERR_USAGE/);
+    const flag = cordon(["run", "--bogus"], home);
+    assert.equal(flag.code, 2);
+  });
+
+  it("audit verify names the first bad record of an edited log", () => {
+    const home = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+    cordon(["run", "--role", "analyst", "text-stats", '{"text":"a"}'], home);
+    const path = join(home, "audit.jsonl");
+    const lines = readFileSync(path, "utf8").split("\n");
+    lines[1] = (lines[1] ?? "").replace('"role":"analyst"', '"role":"admin"');
+    writeFileSync(path, lines.join("\n"));
+    const r = cordon(["audit", "verify", path], home);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /first bad record is seq 2/);
+  });
+
+  it("policy check: prints the enforcer table, and exits 1 on a wish in strict mode", () => {
+    const home = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+    const r = cordon(["policy", "check"], home);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /wasi-jail/);
+    assert.match(r.out, /0 wish\(es\)/);
+  });
+});
