@@ -31,7 +31,7 @@ describe("Session", () => {
     assert.deepEqual(types, ["policy.loaded", "session.opened", "call.allowed", "call.completed"]);
     const done = audit.recordsAfter(0).at(-1);
     assert.equal(done?.["outputBytes"], 11);
-    assert.match(String(done?.["outputSha256"]), /^[0-9a-f]{64}$/);
+    assert.match(done?.["outputSha256"] as string, /^[0-9a-f]{64}$/);
     assert.ok(!JSON.stringify(audit.recordsAfter(0)).includes('"ok":true'), "raw output must not reach the audit log");
   });
 
