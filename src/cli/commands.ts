@@ -5,6 +5,7 @@ import type { CordonError} from "../errors.js";
 import { UsageError, type Json } from "../errors.js";
 import { loadPolicy, type LoadedPolicy } from "../policy/load-policy.js";
 import { prove, type ProveRow } from "../probes/prove.js";
+import { guestLogged, type GuestLogged } from "../runtime/channels.js";
 import { Runtime } from "../runtime/runtime.js";
 import { formatTable } from "./table.js";
 
@@ -37,7 +38,7 @@ async function withRuntime<T>(opts: CommonOptions, io: Io, fn: (rt: Runtime) => 
   const audit = await AuditLog.open(opts.audit);
   let runtime: Runtime;
   try {
-    runtime = await Runtime.start({ policy, audit, strict: opts.strict, events: { onLog: (tool, line) => io.err(`[${tool}] ${line}`) } });
+    runtime = await Runtime.start({ policy, audit, strict: opts.strict });
   } catch (err) {
     await audit.close();
     throw err;
@@ -50,6 +51,19 @@ async function withRuntime<T>(opts: CommonOptions, io: Io, fn: (rt: Runtime) => 
 }
 
 export async function runTool(opts: CommonOptions & { role: string; tool: string; input: string }, io: Io): Promise<number> {
+  const onLog = (message: unknown) => {
+    const { tool, line } = message as GuestLogged;
+    io.err(`[${tool}] ${line}`);
+  };
+  guestLogged.subscribe(onLog);
+  try {
+    return await runOnce(opts, io);
+  } finally {
+    guestLogged.unsubscribe(onLog);
+  }
+}
+
+async function runOnce(opts: CommonOptions & { role: string; tool: string; input: string }, io: Io): Promise<number> {
   let input: Json;
   try {
     input = JSON.parse(opts.input) as Json;

@@ -1,12 +1,14 @@
 // The control plane's owner object: the loaded policy, the audit log, and the sessions.
 // Nothing here is module-global; tests and the CLI each make their own Runtime.
+import { randomUUID } from "node:crypto";
 import type { AuditLog } from "../audit/index.js";
 import { verifyDigest } from "../artifacts/verify-digest.js";
 import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused } from "../errors.js";
 import type { LoadedPolicy, LoadedTool } from "../policy/load-policy.js";
-import type { CellEvents, ToolTemplate } from "../wasm/engine/types.js";
+import type { ToolTemplate } from "../wasm/engine/types.js";
 import { WasmCell } from "../wasm/engine/wasm-cell.js";
 import { errorFields } from "./audit-fields.js";
+import { publishGuestLog } from "./channels.js";
 import { Session } from "./session.js";
 
 export interface RuntimeOptions {
@@ -14,7 +16,6 @@ export interface RuntimeOptions {
   readonly audit: AuditLog;
   /** Refuse a policy that contains a wish (the default). */
   readonly strict?: boolean;
-  readonly events?: CellEvents;
 }
 
 export class Runtime {
@@ -23,7 +24,6 @@ export class Runtime {
   private constructor(
     readonly policy: LoadedPolicy,
     readonly audit: AuditLog,
-    private readonly events: CellEvents,
   ) {}
 
   /** Records the policy load; in strict mode refuses (and records) a policy with any wish. */
@@ -36,7 +36,7 @@ export class Runtime {
       throw error;
     }
     await audit.append({ type: "policy.loaded", policySha256: policy.sha256, lines: policy.lines.length, wishes: wishes.length });
-    return new Runtime(policy, audit, opts.events ?? {});
+    return new Runtime(policy, audit);
   }
 
   /** A session for `role`, whose cell holds that role's tools and nothing else. */
@@ -67,8 +67,9 @@ export class Runtime {
         const bytes = verifyDigest(tool.moduleBytes, tool.moduleSha256, tool.modulePath);
         templates.push({ name: tool.name, abi: tool.abi, moduleBytes: bytes, limits: tool.limits, grants: tool.grants });
       }
-      const cell = new WasmCell(templates, this.events);
-      const session = new Session(role, new Map(tools.map((t) => [t.name, t])), cell, this.audit);
+      const id = randomUUID();
+      const cell = new WasmCell(templates, { onLog: (tool, line) => publishGuestLog({ session: id, tool, line }) });
+      const session = new Session(id, role, new Map(tools.map((t) => [t.name, t])), cell, this.audit);
       this.sessions.add(session);
       await this.audit.append({ type: "session.opened", session: session.id, role, tools: cell.toolNames() });
       return session;

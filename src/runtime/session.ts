@@ -1,7 +1,6 @@
 // One session: one role, one cell, never shared. The control plane decides and records; the
 // cell runs guest code. Every allow is durable in the audit log before the call starts, and a
 // result is released only after its record is durable.
-import { randomUUID } from "node:crypto";
 import type { AuditEvent, AuditLog } from "../audit/index.js";
 import type { CordonError} from "../errors.js";
 import { GuestOutputInvalid, InputInvalid, LimitExceeded, ToolNotFound, type Json } from "../errors.js";
@@ -17,10 +16,10 @@ export type ToolResult =
   | { readonly ok: false; readonly error: CordonError; readonly logs: readonly string[]; readonly auditSeq: number };
 
 export class Session {
-  readonly id = randomUUID();
   private closed = false;
 
   constructor(
+    readonly id: string,
     readonly role: string,
     private readonly tools: ReadonlyMap<string, LoadedTool>,
     private readonly cell: WasmCell,
