@@ -96,8 +96,19 @@ function fail(message) {
   throw new BuildError(message);
 }
 
+// clang -O2 runs any `wasm-opt` it finds on PATH (npm puts binaryen's, from assemblyscript, in
+// node_modules/.bin), which changes the bytes and adds post-MVP opcodes. Toolchain children get
+// a PATH without any directory holding a wasm-opt, so output depends on clang alone.
+const TOOLCHAIN_ENV = {
+  ...process.env,
+  PATH: (process.env.PATH ?? "")
+    .split(path.delimiter)
+    .filter((dir) => dir !== "" && !existsSync(path.join(dir, "wasm-opt")))
+    .join(path.delimiter),
+};
+
 function run(file, args, what) {
-  const r = spawnSync(file, args, { cwd: ROOT, shell: false, encoding: "utf8", maxBuffer: 16 << 20 });
+  const r = spawnSync(file, args, { cwd: ROOT, shell: false, encoding: "utf8", maxBuffer: 16 << 20, env: TOOLCHAIN_ENV });
   if (r.error) fail(`${what}: cannot run ${file}: ${r.error.message}`);
   if (r.status !== 0) {
     const output = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim();
@@ -109,7 +120,7 @@ function run(file, args, what) {
 // Like run(), without blocking: the AssemblyScript builds (seconds each) run side by side.
 function runAsync(file, args, what) {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: ROOT, shell: false, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(file, args, { cwd: ROOT, shell: false, stdio: ["ignore", "pipe", "pipe"], env: TOOLCHAIN_ENV });
     let output = "";
     child.stdout.setEncoding("utf8").on("data", (d) => (output += d));
     child.stderr.setEncoding("utf8").on("data", (d) => (output += d));
@@ -122,7 +133,7 @@ function runAsync(file, args, what) {
 }
 
 function probe(file, args) {
-  const r = spawnSync(file, args, { shell: false, encoding: "utf8" });
+  const r = spawnSync(file, args, { shell: false, encoding: "utf8", env: TOOLCHAIN_ENV });
   return r.error || r.status !== 0 ? null : r.stdout.trim();
 }
 

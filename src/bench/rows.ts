@@ -1,0 +1,56 @@
+// What a benchmark case produces: plain data, printed by report.ts and written to bench.json.
+import type { Stats } from "./measure.js";
+
+export type Section = "call" | "reactor" | "load" | "fuel-runs" | "fuel";
+
+export interface Target {
+  /** Which figure the target bounds. */
+  readonly metric: "p50Us" | "ratio";
+  readonly max: number;
+  readonly pass: boolean;
+}
+
+interface RowBase {
+  /** Stable key for tooling that compares runs, e.g. `call.echo.cell`. */
+  readonly id: string;
+  readonly section: Section;
+  readonly label: string;
+  readonly note?: string;
+}
+
+export interface TimingRow extends RowBase {
+  readonly kind: "timing";
+  readonly stats: Stats;
+  readonly target?: Target;
+  /** Completed calls per second of wall time, where calls overlapped. */
+  readonly callsPerSecond?: number;
+}
+
+export interface RatioRow extends RowBase {
+  readonly kind: "ratio";
+  /** metered p50 / unmetered p50. */
+  readonly ratio: number;
+  /** The same ratio on the fastest runs, less sensitive to scheduling noise. */
+  readonly ratioOfMin: number;
+  readonly metered: Stats;
+  readonly unmetered: Stats;
+  readonly input: string;
+  readonly target?: Target;
+}
+
+/** A case that could not run: reported, never a crash. */
+export interface FailedRow extends RowBase {
+  readonly kind: "failed";
+  readonly error: string;
+}
+
+export type Row = TimingRow | RatioRow | FailedRow;
+
+export function failedRow(base: Omit<FailedRow, "kind" | "error">, err: unknown): FailedRow {
+  const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return { ...base, kind: "failed", error };
+}
+
+export function p50Target(stats: Stats, maxUs: number): Target {
+  return { metric: "p50Us", max: maxUs, pass: stats.p50Us <= maxUs };
+}
