@@ -254,3 +254,42 @@ export class PreopenUnavailable extends CordonError {
     return { guestPath: this.guestPath, reason: this.reason };
   }
 }
+
+/** A seccomp rule cannot be compiled as written; no filter is produced (fail closed). */
+export class SeccompRuleInvalid extends CordonError {
+  readonly code = "ERR_SECCOMP_RULE_INVALID";
+  constructor(readonly index: number, readonly syscall: string, readonly problem: string) {
+    super(`seccomp rule #${index} (${syscall}) is invalid: ${problem}`,
+      "fix the rule in src/sandbox/seccomp/rules.ts (or the table passed to compileFilter)");
+  }
+  fields(): Record<string, Json> {
+    return { index: this.index, syscall: this.syscall, problem: this.problem };
+  }
+}
+
+/**
+ * cordon has no syscall table for this CPU architecture. It refuses to build a filter rather
+ * than produce one whose numbers match nothing (which would deny nothing).
+ */
+export class SeccompArchUnsupported extends CordonError {
+  readonly code = "ERR_SECCOMP_ARCH_UNSUPPORTED";
+  constructor(readonly arch: string, readonly supported: readonly string[]) {
+    super(`no seccomp syscall table for arch ${JSON.stringify(arch)} (supported: ${supported.join(", ")})`,
+      "run the sandboxed tiers on a supported architecture; the tier refuses to start here");
+  }
+  fields(): Record<string, Json> {
+    return { arch: this.arch, supported: [...this.supported] };
+  }
+}
+
+/** The compiled program would exceed the kernel's classic-BPF limit (BPF_MAXINSNS). */
+export class SeccompFilterTooLong extends CordonError {
+  readonly code = "ERR_SECCOMP_FILTER_TOO_LONG";
+  constructor(readonly instructions: number, readonly max: number) {
+    super(`seccomp program needs ${instructions} instructions; the kernel accepts at most ${max}`,
+      "shorten the seccomp rule table");
+  }
+  fields(): Record<string, Json> {
+    return { instructions: this.instructions, max: this.max };
+  }
+}

@@ -1,0 +1,218 @@
+// Live tests: the REAL compiled filter, loaded by the real bwrap on this host. Nothing here
+// skips: without bwrap every test fails (the process tier must refuse such a host anyway).
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { test } from "node:test";
+import { compileFilter } from "./compile-filter.js";
+import { runInProbeSandbox } from "./probe-sandbox.js";
+import { DEFAULT_RULES } from "./rules.js";
+import type { SeccompRule } from "./rules.js";
+import { I386_PROBE, NODE_WORKLOAD, PYTHON_WORKLOAD, SYSCALL_PROBE } from "./syscall-probe.js";
+import { archSpec } from "./syscall-table.js";
+
+const BWRAP = "/usr/bin/bwrap";
+const PYTHON = "/usr/bin/python3";
+const SIGSYS_STATUS = 128 + 31; // bwrap reports a child killed by signal N as 128 + N
+
+const program = compileFilter(DEFAULT_RULES);
+const python = (code: string, filter: Uint8Array | null = program) =>
+  runInProbeSandbox({ bwrap: BWRAP, program: filter, argv: [PYTHON, "-I", "-S", "-c", code], timeoutMs: 20_000 });
+
+interface Denied {
+  readonly syscall: string;
+  readonly errno: "EPERM" | "ENOSYS";
+  /** Without the filter the kernel gives a different answer here, whatever the host's sysctls. */
+  readonly filterShows: boolean;
+}
+
+const d = (syscall: string, filterShows: boolean, errno: "EPERM" | "ENOSYS" = "EPERM"): Denied => ({ syscall, errno, filterShows });
+
+/** Probe name (syscall-probe.ts) -> what the filter must answer. */
+const DENIED: Readonly<Record<string, Denied>> = {
+  socket_inet: d("socket", true),
+  socket_inet6: d("socket", true),
+  socket_netlink: d("socket", true),
+  socket_unix_high_word: d("socket", true),
+  socketpair_inet: d("socketpair", true),
+  connect: d("connect", true),
+  ptrace: d("ptrace", true),
+  process_vm_readv: d("process_vm_readv", true),
+  process_vm_writev: d("process_vm_writev", true),
+  process_madvise: d("process_madvise", true),
+  pidfd_getfd: d("pidfd_getfd", true),
+  mount: d("mount", true),
+  umount2: d("umount2", true),
+  pivot_root: d("pivot_root", false),
+  chroot: d("chroot", true),
+  mount_setattr: d("mount_setattr", true),
+  move_mount: d("move_mount", false),
+  open_tree: d("open_tree", true),
+  fsopen: d("fsopen", false),
+  fsconfig: d("fsconfig", true),
+  fsmount: d("fsmount", false),
+  fspick: d("fspick", false),
+  unshare_nothing: d("unshare", true),
+  unshare_user: d("unshare", true),
+  setns: d("setns", true),
+  clone_NEWNS: d("clone", true),
+  clone_NEWCGROUP: d("clone", true),
+  clone_NEWUTS: d("clone", true),
+  clone_NEWIPC: d("clone", true),
+  clone_NEWUSER: d("clone", true),
+  clone_NEWPID: d("clone", true),
+  clone_NEWNET: d("clone", true),
+  clone_high_word: d("clone", true),
+  clone3: d("clone3", true, "ENOSYS"),
+  bpf: d("bpf", false),
+  perf_event_open: d("perf_event_open", false),
+  io_uring_setup: d("io_uring_setup", false),
+  io_uring_enter: d("io_uring_enter", false),
+  io_uring_register: d("io_uring_register", false),
+  userfaultfd: d("userfaultfd", false),
+  keyctl: d("keyctl", true),
+  add_key: d("add_key", true),
+  request_key: d("request_key", true),
+  open_by_handle_at: d("open_by_handle_at", false),
+  name_to_handle_at: d("name_to_handle_at", true),
+  fanotify_init: d("fanotify_init", false),
+  lookup_dcookie: d("lookup_dcookie", false),
+  syslog: d("syslog", false),
+  personality_no_aslr: d("personality", true),
+  kexec_load: d("kexec_load", false),
+  kexec_file_load: d("kexec_file_load", false),
+  init_module: d("init_module", false),
+  finit_module: d("finit_module", false),
+  delete_module: d("delete_module", false),
+  reboot: d("reboot", false),
+  swapon: d("swapon", false),
+  swapoff: d("swapoff", false),
+  acct: d("acct", false),
+  quotactl: d("quotactl", true),
+  quotactl_fd: d("quotactl_fd", true),
+  ...(process.arch === "x64"
+    ? { iopl: d("iopl", false), ioperm: d("ioperm", false), uselib: d("uselib", false), x32_getpid: d("(x32 ABI)", false) }
+    : {}),
+};
+
+/** Probes the filter must let through: [name, expected answer]; "control" = same as without it. */
+const ALLOWED: readonly (readonly [string, string])[] = [
+  ["socket_unix", "OK"],
+  ["socketpair_unix", "OK"],
+  ["getpid", "OK"],
+  ["personality_plain", "OK"],
+  ["clone_no_namespace", "control"],
+];
+
+let cached: { filtered: Record<string, string>; control: Record<string, string> } | undefined;
+function probeResults(): { filtered: Record<string, string>; control: Record<string, string> } {
+  if (cached !== undefined) return cached;
+  const parse = (filter: Uint8Array | null): Record<string, string> => {
+    const r = python(SYSCALL_PROBE, filter);
+    assert.equal(r.error, undefined, `bwrap could not run: ${String(r.error)}`);
+    assert.equal(r.status, 0, `probe failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as Record<string, string>;
+  };
+  cached = { filtered: parse(program), control: parse(null) };
+  return cached;
+}
+
+void test("bwrap is installed (the live tests below must not pass without it)", () => {
+  const r = spawnSync(BWRAP, ["--version"], { encoding: "utf8", env: {} });
+  assert.equal(r.error, undefined, `${BWRAP} is missing: the process tier cannot run on this host`);
+  assert.match(r.stdout, /^bubblewrap \d/);
+});
+
+void test("inside bwrap, every denied syscall gets the table's errno", () => {
+  const { filtered } = probeResults();
+  for (const [probe, want] of Object.entries(DENIED)) {
+    assert.equal(filtered[probe], want.errno, `${probe} (${want.syscall})`);
+  }
+});
+
+void test("the filter, not the rest of the sandbox, is what refuses them", () => {
+  const { filtered, control } = probeResults();
+  for (const [probe, want] of Object.entries(DENIED)) {
+    if (!want.filterShows) continue;
+    assert.notEqual(control[probe], undefined, probe);
+    assert.notEqual(control[probe], filtered[probe], `${probe}: same answer without the filter`);
+    assert.notEqual(control[probe], "EPERM", `${probe}: the sandbox alone already says EPERM`);
+  }
+  // the headline cases, spelled out
+  assert.deepEqual([control["socket_inet"], filtered["socket_inet"]], ["OK", "EPERM"]);
+  assert.deepEqual([control["unshare_nothing"], filtered["unshare_nothing"]], ["OK", "EPERM"]);
+  assert.deepEqual([control["clone3"], filtered["clone3"]], ["EINVAL", "ENOSYS"]);
+});
+
+void test("inside bwrap, allowed calls still work", () => {
+  const { filtered, control } = probeResults();
+  for (const [probe, want] of ALLOWED) {
+    assert.equal(filtered[probe], want === "control" ? control[probe] : want, probe);
+  }
+  assert.equal(filtered["clone_no_namespace"], "EINVAL", "a clone without namespace flags reaches the kernel");
+});
+
+void test("the live probe covers every rule of the table on this arch", () => {
+  const { filtered } = probeResults();
+  const spec = archSpec(process.arch);
+  const ruled = new Set(DEFAULT_RULES.map((r) => r.syscall).filter((s) => !spec.absent.includes(s)));
+  const probed = new Set(Object.values(DENIED).map((p) => p.syscall).filter((s) => ruled.has(s)));
+  assert.deepEqual([...probed].sort(), [...ruled].sort());
+  const known = new Set([...Object.keys(DENIED), ...ALLOWED.map(([p]) => p)]);
+  assert.deepEqual(Object.keys(filtered).filter((p) => !known.has(p)), [], "every probe result is asserted");
+});
+
+void test("a normal Python program works under the filter: compute, subprocess, AF_UNIX, threads", () => {
+  const r = python(PYTHON_WORKLOAD);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { digest: "a372ddddb4b07d8c", child: "499500", unix: "ping", thread: 42 });
+});
+
+void test("Node works under the filter (child process, worker thread) and cannot listen on TCP", () => {
+  const r = runInProbeSandbox({ bwrap: BWRAP, program, argv: ["/usr/bin/node", "-e", NODE_WORKLOAD], timeoutMs: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { child: "42", worker: 42, listen: "EPERM" });
+});
+
+void test("bwrap refuses to start with a truncated, cut or empty program (fail closed)", () => {
+  const cases: [string, Uint8Array][] = [
+    ["3 bytes short", program.subarray(0, program.length - 3)],
+    ["cut after 10 instructions", program.subarray(0, 80)],
+    ["last instruction dropped", program.subarray(0, program.length - 8)],
+    ["one byte", program.subarray(0, 1)],
+    ["empty", new Uint8Array(0)],
+  ];
+  for (const [what, bytes] of cases) {
+    const r = python("print('ran')", bytes);
+    assert.equal(r.error, undefined, what);
+    assert.notEqual(r.status, 0, `${what}: bwrap started the command`);
+    assert.equal(r.stdout, "", `${what}: the command ran`);
+    assert.match(r.stderr, /seccomp|PR_SET_SECCOMP/, what);
+  }
+});
+
+void test("a filter for another arch kills the command at exec instead of allowing everything", () => {
+  const other = process.arch === "x64" ? "arm64" : "x64";
+  const r = python("print('ran')", compileFilter(DEFAULT_RULES, other));
+  assert.equal(r.status, SIGSYS_STATUS);
+  assert.equal(r.stdout, "");
+});
+
+void test("a kill rule kills the process with SIGSYS at the denied call", () => {
+  const rules: SeccompRule[] = [
+    { syscall: "socket", action: "kill", when: { arg: 0, op: "eq", value: 2 }, why: "test" },
+  ];
+  const code = "import ctypes\nlibc = ctypes.CDLL(None)\nprint(libc.socket(1, 1, 0) >= 0, flush=True)\nlibc.socket(2, 1, 0)\nprint('after')";
+  const r = python(code, compileFilter(rules));
+  assert.equal(r.status, SIGSYS_STATUS);
+  assert.equal(r.stdout, "True\n");
+});
+
+void test("a syscall through the i386 ABI (int 0x80) kills the process", { skip: process.arch !== "x64" && "x86_64 only" }, () => {
+  const control = python(I386_PROBE, null);
+  assert.equal(control.status, 0, `without the filter int 0x80 works here: ${control.stderr}`);
+  assert.match(control.stdout, /^before\n\d+\n$/);
+  const r = python(I386_PROBE);
+  assert.equal(r.status, SIGSYS_STATUS);
+  assert.equal(r.stdout, "before\n");
+});
