@@ -1,0 +1,209 @@
+/*
+ * hostile: the native probe fixture. Each subcommand tries to break exactly one line of the
+ * OS sandbox (namespaces, seccomp, filesystem view, environment, fds, cgroup limits) and
+ * prints one JSON object saying what happened. It is run inside a cell's sandbox or as a
+ * process-tier tool; cordon's probes read its report and the kernel's counters.
+ *
+ *   hostile socket-inet | connect-unix | ptrace | mount | unshare | ifaces
+ *   hostile read PATH | write PATH | environ | fds
+ *   hostile fork-bomb | mem-hog MIB
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Prints {"probe":P,"succeeded":S,"errno":E} — succeeded means the attack got through. */
+static int report(const char *probe, int succeeded, int err) {
+  printf("{\"probe\":\"%s\",\"succeeded\":%s,\"errno\":%d,\"error\":\"%s\"}\n", probe, succeeded ? "true" : "false", err,
+         err ? strerror(err) : "");
+  return 0;
+}
+
+static void json_string(const char *s) {
+  putchar('"');
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') printf("\\%c", c);
+    else if (c < 0x20 || c >= 0x7f) printf("\\u%04x", c);
+    else putchar(c);
+  }
+  putchar('"');
+}
+
+static int try_socket_inet(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  return report("socket-inet", fd >= 0, fd >= 0 ? 0 : errno);
+}
+
+static int try_connect_unix(void) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) return report("connect-unix", 0, errno);
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  strncpy(addr.sun_path, "/tmp/.cordon-probe.sock", sizeof addr.sun_path - 1);
+  int r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+  /* ENOENT would mean connect() itself was allowed: only EPERM counts as stopped. */
+  return report("connect-unix", r == 0 || errno != EPERM, r == 0 ? 0 : errno);
+}
+
+static int try_ptrace(void) {
+  long r = ptrace(PTRACE_ATTACH, getppid(), 0, 0);
+  return report("ptrace", r == 0, r == 0 ? 0 : errno);
+}
+
+static int try_mount(void) {
+  int r = mount("none", "/tmp", "tmpfs", 0, "");
+  return report("mount", r == 0, r == 0 ? 0 : errno);
+}
+
+static int try_unshare(void) {
+  int r = unshare(CLONE_NEWUSER | CLONE_NEWNS);
+  return report("unshare", r == 0, r == 0 ? 0 : errno);
+}
+
+static int list_ifaces(void) {
+  struct ifaddrs *ifs = NULL;
+  if (getifaddrs(&ifs) != 0) return report("ifaces", 0, errno);
+  int others = 0;
+  printf("{\"probe\":\"ifaces\",\"names\":[");
+  int first = 1;
+  for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_PACKET) continue;
+    if (!first) putchar(',');
+    json_string(i->ifa_name);
+    first = 0;
+    if (strcmp(i->ifa_name, "lo") != 0) others++;
+  }
+  printf("],\"succeeded\":%s,\"errno\":0}\n", others ? "true" : "false");
+  freeifaddrs(ifs);
+  return 0;
+}
+
+static int try_read(const char *path) {
+  int fd = open(path, O_RDONLY | O_NOFOLLOW);
+  if (fd < 0) return report("read", 0, errno);
+  char buf[1];
+  ssize_t n = read(fd, buf, 1);
+  return report("read", n >= 0, n >= 0 ? 0 : errno);
+}
+
+static int try_write(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW, 0644);
+  if (fd < 0) return report("write", 0, errno);
+  ssize_t n = write(fd, "pwned\n", 6);
+  return report("write", n == 6, n == 6 ? 0 : errno);
+}
+
+static int show_environ(void) {
+  printf("{\"probe\":\"environ\",\"names\":[");
+  for (char **e = environ; *e; e++) {
+    char name[256];
+    size_t len = strcspn(*e, "=");
+    if (len >= sizeof name) len = sizeof name - 1;
+    memcpy(name, *e, len);
+    name[len] = 0;
+    if (e != environ) putchar(',');
+    json_string(name);
+  }
+  /* Also what the kernel holds for this process, which is what /proc/self/environ exposes. */
+  int fd = open("/proc/self/environ", O_RDONLY);
+  ssize_t total = 0, n;
+  char buf[4096];
+  while (fd >= 0 && (n = read(fd, buf, sizeof buf)) > 0) total += n;
+  if (fd >= 0) close(fd);
+  printf("],\"procEnvironBytes\":%zd,\"succeeded\":false,\"errno\":0}\n", total);
+  return 0;
+}
+
+static int list_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return report("fds", 0, errno);
+  int self = dirfd(d);
+  printf("{\"probe\":\"fds\",\"fds\":[");
+  int first = 1;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    int fd = atoi(e->d_name);
+    if (fd == self) continue;
+    char link[64], target[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    printf("%s{\"fd\":%d,\"target\":", first ? "" : ",", fd);
+    json_string(target);
+    putchar('}');
+    first = 0;
+  }
+  closedir(d);
+  printf("],\"succeeded\":false,\"errno\":0}\n");
+  return 0;
+}
+
+static int fork_bomb(void) {
+  int forked = 0, err = 0;
+  for (int i = 0; i < 100000; i++) {
+    pid_t p = fork();
+    if (p == 0) {
+      pause();
+      _exit(0);
+    }
+    if (p < 0) {
+      err = errno;
+      break;
+    }
+    forked++;
+  }
+  printf("{\"probe\":\"fork-bomb\",\"forked\":%d,\"succeeded\":%s,\"errno\":%d}\n", forked, err ? "false" : "true", err);
+  fflush(stdout);
+  kill(0, SIGKILL); /* take the children (and ourselves) down; the cgroup is destroyed after */
+  return 0;
+}
+
+static int mem_hog(long mib) {
+  long touched = 0;
+  for (long i = 0; i < mib; i++) {
+    char *p = malloc(1 << 20);
+    if (!p) break;
+    memset(p, 0x5a, 1 << 20);
+    touched++;
+  }
+  /* Reaching here means the limit did not stop us. */
+  printf("{\"probe\":\"mem-hog\",\"mib\":%ld,\"succeeded\":%s,\"errno\":0}\n", touched, touched >= mib ? "true" : "false");
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  const char *cmd = argc > 1 ? argv[1] : "";
+  const char *arg = argc > 2 ? argv[2] : "";
+  if (!strcmp(cmd, "socket-inet")) return try_socket_inet();
+  if (!strcmp(cmd, "connect-unix")) return try_connect_unix();
+  if (!strcmp(cmd, "ptrace")) return try_ptrace();
+  if (!strcmp(cmd, "mount")) return try_mount();
+  if (!strcmp(cmd, "unshare")) return try_unshare();
+  if (!strcmp(cmd, "ifaces")) return list_ifaces();
+  if (!strcmp(cmd, "read")) return try_read(arg);
+  if (!strcmp(cmd, "write")) return try_write(arg);
+  if (!strcmp(cmd, "environ")) return show_environ();
+  if (!strcmp(cmd, "fds")) return list_fds();
+  if (!strcmp(cmd, "fork-bomb")) return fork_bomb();
+  if (!strcmp(cmd, "mem-hog")) return mem_hog(atol(arg));
+  fprintf(stderr, "hostile: unknown probe '%s'\n", cmd);
+  return 64;
+}

@@ -1,0 +1,58 @@
+// What a cell's sandbox contains, as data: node, cordon's compiled code, the native probe
+// fixture, and the role's grant directories (read-only or writable as granted). Nothing else
+// of the host: no home, no /etc beyond the loader's files, no host /proc, no secrets.
+import { join } from "node:path";
+import { buildSandboxPlan, runtimeBinds, type Bind, type SandboxPlan } from "../sandbox/bwrap-plan.js";
+import type { Grant } from "../policy/load-policy.js";
+import type { ToolTemplate } from "../wasm/engine/types.js";
+
+export const CELL_ROOT = "/cordon";
+/** uid/gid the cell sees itself as, inside its user namespace. */
+export const CELL_INNER_ID = 1000;
+
+export interface CellLayout {
+  readonly binds: readonly Bind[];
+  /** The same templates with fs grants pointing at their in-cell mount paths. */
+  readonly templates: readonly ToolTemplate[];
+}
+
+/** Gives each distinct granted host directory one in-cell path, /grants/N. */
+export function layoutCell(templates: readonly ToolTemplate[]): CellLayout {
+  const byHost = new Map<string, { guest: string; writable: boolean }>();
+  for (const t of templates) {
+    for (const g of t.grants) {
+      if (g.kind !== "fs.read" && g.kind !== "fs.write") continue;
+      const seen = byHost.get(g.hostPath);
+      const writable = g.kind === "fs.write" || (seen?.writable ?? false);
+      byHost.set(g.hostPath, { guest: seen?.guest ?? `/grants/${byHost.size}`, writable });
+    }
+  }
+  const remap = (g: Grant): Grant =>
+    g.kind === "fs.read" || g.kind === "fs.write" ? { ...g, hostPath: byHost.get(g.hostPath)?.guest ?? "/nonexistent" } : g;
+  return {
+    binds: [...byHost].map(([host, v]) => ({ host, guest: v.guest, writable: v.writable })),
+    templates: templates.map((t) => ({ ...t, grants: t.grants.map(remap) })),
+  };
+}
+
+export function cellPlan(opts: { packageRoot: string; nodePath: string; binds: readonly Bind[]; seccompFd: number | null; heapMiB: number }): SandboxPlan {
+  const binds: Bind[] = [
+    { host: join(opts.packageRoot, "dist"), guest: `${CELL_ROOT}/dist`, writable: false },
+    { host: join(opts.packageRoot, "package.json"), guest: `${CELL_ROOT}/package.json`, writable: false },
+    { host: join(opts.packageRoot, "build", "native"), guest: `${CELL_ROOT}/native`, writable: false },
+    ...opts.binds,
+  ];
+  return buildSandboxPlan(
+    {
+      argv: [opts.nodePath, `--max-old-space-size=${opts.heapMiB}`, "--disallow-code-generation-from-strings", `${CELL_ROOT}/dist/cell/main.js`],
+      binds,
+      env: {},
+      uid: CELL_INNER_ID,
+      gid: CELL_INNER_ID,
+      seccompFd: opts.seccompFd,
+      cwd: "/tmp",
+      hostname: "cell",
+    },
+    { extraRo: runtimeBinds(opts.nodePath) },
+  );
+}

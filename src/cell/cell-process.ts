@@ -1,0 +1,235 @@
+// The gateway's handle on one cell process: spawn it under the sandbox, put it in its own
+// cgroup before it sees any guest code, exchange frames, and tear it down completely. Every
+// message from the cell is untrusted; a malformed frame or a frame for another session is a
+// violation: the cell is killed and the violation reported.
+import type { ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
+import { CordonError, TierUnavailable, ToolRefused, type Json } from "../errors.js";
+import type { SandboxPlan } from "../sandbox/bwrap-plan.js";
+import type { CellCgroup } from "../sandbox/cgroups/index.js";
+import { spawnSandboxed } from "../sandbox/spawn-sandboxed.js";
+import type { CallOutcome, ToolTemplate } from "../wasm/engine/types.js";
+import { encodeFrame, FrameDecoder } from "./frames.js";
+import { errorFromWire, outcomeFromWire, templateToWire, WireInvalid } from "./wire.js";
+
+export class CellExited extends CordonError {
+  readonly code = "ERR_CELL_EXITED";
+  constructor(readonly exitCode: number | null, readonly signal: string | null, readonly stderrTail: string) {
+    super(`cell exited (${signal ?? `status ${exitCode ?? "?"}`})`);
+  }
+  fields(): Record<string, Json> {
+    return { exitCode: this.exitCode, signal: this.signal };
+  }
+}
+
+export type Violation = { readonly kind: "bad-frame" | "wrong-session" | "unexpected-message"; readonly detail: string };
+
+export interface CellProcessOptions {
+  readonly plan: SandboxPlan;
+  readonly uid: number;
+  readonly gid: number;
+  readonly seccomp: Uint8Array | null;
+  /** Creates the cell's cgroup; called after the cell is up and before it gets any template. */
+  readonly cgroup: (id: string) => CellCgroup;
+  readonly readyTimeoutMs?: number;
+  readonly onViolation?: (cell: CellProcess, v: Violation) => void;
+}
+
+interface Pending {
+  readonly kind: string;
+  readonly resolve: (m: Record<string, Json>) => void;
+  readonly reject: (e: Error) => void;
+}
+
+export class CellProcess {
+  readonly id = randomUUID();
+  session: string | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private readonly decoder = new FrameDecoder();
+  private exited: CellExited | null = null;
+  private stderrTail = "";
+  private readonly exitPromise: Promise<void>;
+  private cgroupHandle: CellCgroup | null = null;
+  private readyWaiter: Pending | null = null;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly socket: Socket,
+    private readonly opts: CellProcessOptions,
+  ) {
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("error", () => undefined);
+    child.stderr?.on("data", (d: Buffer) => {
+      this.stderrTail = (this.stderrTail + d.toString("utf8")).slice(-2048);
+    });
+    this.exitPromise = new Promise((resolve) => {
+      child.once("exit", (code, signal) => {
+        this.exited = new CellExited(code, signal, this.stderrTail);
+        for (const p of this.pending.values()) p.reject(this.exited);
+        this.pending.clear();
+        this.readyWaiter?.reject(this.exited);
+        resolve();
+      });
+    });
+  }
+
+  /** Spawns a blank cell and waits until it is up and inside its own cgroup. */
+  static async start(opts: CellProcessOptions): Promise<CellProcess> {
+    const child = spawnSandboxed({ plan: opts.plan, uid: opts.uid, gid: opts.gid, seccomp: opts.seccomp, frames: true, stdio: "ignore" });
+    const socket = child.stdio[3] as Socket | null | undefined;
+    if (socket === null || socket === undefined || child.pid === undefined) {
+      child.kill("SIGKILL");
+      throw new TierUnavailable("wasm", "could not start a sandboxed cell (bwrap did not spawn)");
+    }
+    const cell = new CellProcess(child, socket, opts);
+    try {
+      await cell.waitReady(opts.readyTimeoutMs ?? 5_000);
+      // The cell has only run cordon's own start-up code so far: adopt its whole process tree.
+      cell.cgroupHandle = opts.cgroup(cell.id);
+      cell.cgroupHandle.adoptTree(child.pid);
+    } catch (err) {
+      await cell.destroy();
+      if (err instanceof CellExited) throw new TierUnavailable("wasm", `the sandboxed cell died while starting: ${err.stderrTail.trim().split("\n").at(-1) ?? err.message}`);
+      throw err;
+    }
+    return cell;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get cgroup(): CellCgroup | null {
+    return this.cgroupHandle;
+  }
+
+  private waitReady(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new TierUnavailable("wasm", `cell not ready within ${timeoutMs}ms`)), timeoutMs);
+      this.readyWaiter = {
+        kind: "ready",
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+    });
+  }
+
+  private violate(v: Violation): void {
+    this.opts.onViolation?.(this, v);
+    void this.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    let messages: Array<Record<string, Json>>;
+    try {
+      messages = this.decoder.push(chunk);
+    } catch (err) {
+      this.violate({ kind: "bad-frame", detail: err instanceof CordonError ? err.code : "decode failed" });
+      return;
+    }
+    for (const m of messages) this.onMessage(m);
+  }
+
+  private onMessage(m: Record<string, Json>): void {
+    const t = m["t"];
+    if (t === "ready") {
+      const w = this.readyWaiter;
+      this.readyWaiter = null;
+      if (w === null) this.violate({ kind: "unexpected-message", detail: "ready twice" });
+      else w.resolve(m);
+      return;
+    }
+    if (m["session"] !== (this.session ?? "")) {
+      this.violate({ kind: "wrong-session", detail: "a frame claimed another session" });
+      return;
+    }
+    const id = t === "loaded" || t === "refused" ? 0 : m["id"];
+    const p = typeof id === "number" ? this.pending.get(id) : undefined;
+    if (p === undefined || (p.kind !== t && !(p.kind === "loaded" && t === "refused"))) {
+      this.violate({ kind: "unexpected-message", detail: `unsolicited '${String(t).slice(0, 32)}'` });
+      return;
+    }
+    this.pending.delete(id as number);
+    p.resolve(m);
+  }
+
+  private request(kind: string, id: number, message: Record<string, Json>): Promise<Record<string, Json>> {
+    if (this.exited !== null) return Promise.reject(this.exited);
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { kind, resolve, reject });
+      this.socket.write(encodeFrame(message));
+    });
+  }
+
+  /** Sends the role's verified templates; the cell seals itself after this. */
+  async load(session: string, templates: readonly ToolTemplate[]): Promise<string[]> {
+    if (this.session !== null) throw new Error("cell already assigned");
+    this.session = session;
+    const reply = await this.request("loaded", 0, { t: "load", session, tools: templates.map(templateToWire) });
+    if (reply["t"] === "refused") {
+      const tool = typeof reply["tool"] === "string" ? reply["tool"] : "?";
+      const enforcer = typeof reply["enforcer"] === "string" ? reply["enforcer"] : "wasm-module-vetting";
+      throw new ToolRefused(tool, errorFromWire(reply["error"] ?? null), enforcer);
+    }
+    const tools = reply["tools"];
+    if (!Array.isArray(tools) || !tools.every((x) => typeof x === "string")) throw new WireInvalid("loaded.tools");
+    return tools as string[];
+  }
+
+  /**
+   * One call. `backstopMs` is the outer deadline: if the cell has not answered by then (the
+   * engine's own deadline failed, or the cell hung), the cell is killed.
+   */
+  async call(tool: string, input: Uint8Array, opts: { fuelOverride?: number; backstopMs: number; maxOutputBytes: number }): Promise<CallOutcome> {
+    const id = this.nextId++;
+    const message: Record<string, Json> = { t: "call", session: this.session ?? "", id, tool, input: Buffer.from(input).toString("base64") };
+    if (opts.fuelOverride !== undefined) message["fuelOverride"] = opts.fuelOverride;
+    let timer: NodeJS.Timeout | undefined;
+    const backstop = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new CellExited(null, "backstop-deadline", ""));
+        void this.destroy();
+      }, opts.backstopMs);
+    });
+    try {
+      const reply = await Promise.race([this.request("result", id, message), backstop]);
+      return outcomeFromWire(reply["outcome"] ?? null, opts.maxOutputBytes);
+    } catch (err) {
+      if (err instanceof WireInvalid) this.violate({ kind: "bad-frame", detail: err.what });
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async selftest(probe: string): Promise<Json> {
+    const id = this.nextId++;
+    const reply = await this.request("selftest", id, { t: "selftest", session: this.session ?? "", id, probe });
+    return reply["result"] ?? null;
+  }
+
+  /** Test hook for the frame-forgery probe: writes raw bytes as if from the gateway's side. */
+  get alive(): boolean {
+    return this.exited === null;
+  }
+
+  /** Kills the whole process tree (through the cgroup) and waits for the exit. Idempotent. */
+  async destroy(): Promise<void> {
+    if (this.exited === null) this.child.kill("SIGKILL");
+    await this.cgroupHandle?.destroy();
+    await this.exitPromise;
+    this.socket.destroy();
+  }
+
+  exitInfo(): CellExited | null {
+    return this.exited;
+  }
+}

@@ -1,0 +1,90 @@
+// The cell: a sandboxed child process that hosts the Wasm engine for exactly one session.
+// It holds no keys and no secrets, loads nothing by path, and talks only through frames on
+// fd 3. Once a template is loaded it is sealed: any further module is refused and the cell
+// exits. A frame for another session makes it exit too.
+import { Socket } from "node:net";
+import { CordonError, ToolRefused, type Json } from "../errors.js";
+import { WasmCell } from "../wasm/engine/wasm-cell.js";
+import { encodeFrame, FrameDecoder } from "./frames.js";
+import { runSelftest } from "./selftest.js";
+import { errorToWire, outcomeToWire, templateFromWire, WireInvalid } from "./wire.js";
+
+/** Exit codes the gateway reads when a cell goes away on its own. */
+export const CELL_EXIT = { closed: 0, badFrame: 2, wrongSession: 3, sealed: 4, internal: 70 } as const;
+
+const FRAME_FD = 3;
+
+const socket = new Socket({ fd: FRAME_FD, readable: true, writable: true });
+const decoder = new FrameDecoder();
+let session: string | null = null;
+let cell: WasmCell | null = null;
+
+function send(message: Record<string, Json>): void {
+  socket.write(encodeFrame(message));
+}
+
+function exit(code: number): never {
+  cell?.close();
+  process.exit(code);
+}
+
+function handle(m: Record<string, Json>): void {
+  const t = m["t"];
+  if (t === "load") {
+    if (cell !== null || session !== null) exit(CELL_EXIT.sealed);
+    if (typeof m["session"] !== "string" || !Array.isArray(m["tools"])) exit(CELL_EXIT.badFrame);
+    session = m["session"];
+    try {
+      const templates = m["tools"].map((x, i) => templateFromWire(x, `tools[${i}]`));
+      cell = new WasmCell(templates, {});
+      send({ t: "loaded", session, tools: cell.toolNames() });
+    } catch (err) {
+      if (err instanceof ToolRefused) send({ t: "refused", session, error: errorToWire(err.reason), tool: err.tool, enforcer: err.enforcer });
+      else if (err instanceof WireInvalid) exit(CELL_EXIT.badFrame);
+      else throw err;
+    }
+    return;
+  }
+  if (t === "selftest") {
+    if (typeof m["id"] !== "number" || typeof m["probe"] !== "string") exit(CELL_EXIT.badFrame);
+    send({ t: "selftest", session: session ?? "", id: m["id"], result: runSelftest(m["probe"]) });
+    return;
+  }
+  if (m["session"] !== session || session === null) exit(CELL_EXIT.wrongSession);
+  switch (t) {
+    case "call": {
+      const { id, tool, input } = m;
+      if (typeof id !== "number" || typeof tool !== "string" || typeof input !== "string" || cell === null) exit(CELL_EXIT.badFrame);
+      const fuel = m["fuelOverride"];
+      const outcome = cell.call(tool, new Uint8Array(Buffer.from(input, "base64")), typeof fuel === "number" ? { fuelOverride: fuel } : {});
+      send({ t: "result", session, id, outcome: outcomeToWire(outcome) });
+      return;
+    }
+    case "close":
+      exit(CELL_EXIT.closed);
+    // falls through (unreachable: exit never returns)
+    default:
+      exit(CELL_EXIT.badFrame);
+  }
+}
+
+socket.on("data", (chunk: Buffer) => {
+  let messages: Array<Record<string, Json>>;
+  try {
+    messages = decoder.push(chunk);
+  } catch {
+    exit(CELL_EXIT.badFrame);
+  }
+  for (const m of messages) {
+    try {
+      handle(m);
+    } catch (err) {
+      const code = err instanceof CordonError ? err.code : "internal";
+      process.stderr.write(`cell: ${code}\n`);
+      exit(CELL_EXIT.internal);
+    }
+  }
+});
+socket.on("end", () => exit(CELL_EXIT.closed));
+socket.on("error", () => exit(CELL_EXIT.closed));
+send({ t: "ready", pid: process.pid });

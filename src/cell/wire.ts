@@ -1,0 +1,165 @@
+// Converting the engine's data to and from frame messages. The gateway decodes everything a
+// cell says as untrusted input: shapes are checked, numbers bounded, errors rebuilt only from
+// a fixed set of codes.
+import {
+  CordonError,
+  GuestExit,
+  GuestOutputInvalid,
+  GuestTrap,
+  LimitExceeded,
+  ModuleMalformed,
+  ModuleRefused,
+  ToolNotFound,
+  type Json,
+  type LimitName,
+  type RefusalReason,
+} from "../errors.js";
+import type { Grant, Limits } from "../policy/load-policy.js";
+import type { CallOutcome, DenialSummary, ToolTemplate } from "../wasm/engine/types.js";
+
+export class WireInvalid extends CordonError {
+  readonly code = "ERR_WIRE_INVALID";
+  constructor(readonly what: string) {
+    super(`peer sent an invalid message: ${what}`);
+  }
+  fields(): Record<string, Json> {
+    return { what: this.what };
+  }
+}
+
+type Obj = Record<string, Json>;
+
+function obj(v: Json | undefined, what: string): Obj {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new WireInvalid(`${what} is not an object`);
+  return v;
+}
+function str(v: Json | undefined, what: string, max = 4096): string {
+  if (typeof v !== "string" || v.length > max) throw new WireInvalid(`${what} is not a string`);
+  return v;
+}
+function num(v: Json | undefined, what: string): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > Number.MAX_SAFE_INTEGER) throw new WireInvalid(`${what} is not a count`);
+  return v;
+}
+function strList(v: Json | undefined, what: string, maxItems = 1024): string[] {
+  if (!Array.isArray(v) || v.length > maxItems) throw new WireInvalid(`${what} is not a list`);
+  return v.map((x, i) => str(x, `${what}[${i}]`));
+}
+function counts(v: Json | undefined, what: string): Record<string, number> {
+  const o = obj(v, what);
+  const out: Record<string, number> = Object.create(null) as Record<string, number>;
+  for (const [k, n] of Object.entries(o)) out[str(k, what, 128)] = num(n, `${what}.${k}`);
+  return out;
+}
+
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "base64"));
+
+export function templateToWire(t: ToolTemplate): Json {
+  return { name: t.name, abi: t.abi, module: b64(t.moduleBytes), limits: { ...t.limits }, grants: t.grants.map((g) => ({ ...g })) };
+}
+
+const LIMIT_KEYS = ["memoryBytes", "fuel", "wallClockMs", "inputBytes", "outputBytes", "moduleBytes", "maxFunctions", "maxTableElements", "maxOpenFiles"] as const;
+
+function grantFromWire(v: Json, what: string): Grant {
+  const g = obj(v, what);
+  const kind = str(g["kind"], `${what}.kind`);
+  switch (kind) {
+    case "fs.read":
+    case "fs.write":
+      return { kind, hostPath: str(g["hostPath"], `${what}.hostPath`), mount: str(g["mount"], `${what}.mount`) };
+    case "env":
+      return { kind, name: str(g["name"], `${what}.name`), value: str(g["value"], `${what}.value`) };
+    case "clock":
+    case "random":
+    case "log":
+      return { kind };
+    default:
+      throw new WireInvalid(`${what}.kind '${kind.slice(0, 32)}'`);
+  }
+}
+
+export function templateFromWire(v: Json, what = "template"): ToolTemplate {
+  const t = obj(v, what);
+  const abi = str(t["abi"], `${what}.abi`);
+  if (abi !== "wasi-command" && abi !== "reactor") throw new WireInvalid(`${what}.abi`);
+  const l = obj(t["limits"], `${what}.limits`);
+  const limits = Object.fromEntries(LIMIT_KEYS.map((k) => [k, num(l[k], `${what}.limits.${k}`)])) as unknown as Limits;
+  const grants = t["grants"];
+  if (!Array.isArray(grants)) throw new WireInvalid(`${what}.grants`);
+  return {
+    name: str(t["name"], `${what}.name`, 128),
+    abi,
+    moduleBytes: unb64(str(t["module"], `${what}.module`, Number.MAX_SAFE_INTEGER)),
+    limits,
+    grants: grants.map((g, i) => grantFromWire(g, `${what}.grants[${i}]`)),
+  };
+}
+
+export function errorToWire(err: CordonError): Json {
+  const extra: Obj = {};
+  if (err instanceof GuestTrap && err.guestMessage !== null) extra["guestMessage"] = err.guestMessage;
+  if (err instanceof GuestExit) extra["output"] = b64(err.output);
+  return { code: err.code, fields: err.fields(), ...extra };
+}
+
+const LIMITS: readonly LimitName[] = ["memory", "fuel", "wall-clock", "stack", "output", "input", "fds"];
+
+/** Rebuilds a typed error from a cell's report; unknown codes become a generic trap. */
+export function errorFromWire(v: Json): CordonError {
+  const e = obj(v, "error");
+  const code = str(e["code"], "error.code", 64);
+  const f = obj(e["fields"], "error.fields");
+  switch (code) {
+    case "ERR_LIMIT_EXCEEDED": {
+      const limit = str(f["limit"], "limit") as LimitName;
+      if (!LIMITS.includes(limit)) throw new WireInvalid("error.fields.limit");
+      return new LimitExceeded(limit, num(f["used"], "used"), num(f["max"], "max"));
+    }
+    case "ERR_GUEST_TRAP": {
+      const func = f["func"] === null ? null : str(f["func"], "func", 256);
+      const message = e["guestMessage"] === undefined ? null : str(e["guestMessage"], "guestMessage", 1024);
+      return new GuestTrap(str(f["reason"], "reason", 256), func, strList(f["frames"], "frames", 16), message);
+    }
+    case "ERR_GUEST_EXIT": {
+      const exit = new GuestExit(num(f["exitCode"], "exitCode"));
+      if (e["output"] !== undefined) exit.output = unb64(str(e["output"], "output", 64 * 1024 * 1024));
+      return exit;
+    }
+    case "ERR_GUEST_OUTPUT_INVALID":
+      return new GuestOutputInvalid(num(f["bytes"], "bytes"));
+    case "ERR_TOOL_NOT_FOUND":
+      return new ToolNotFound(str(f["tool"], "tool", 256));
+    case "ERR_MODULE_MALFORMED":
+      return new ModuleMalformed(str(f["reason"], "reason", 512));
+    case "ERR_MODULE_REFUSED":
+      return new ModuleRefused(str(f["reason"], "reason", 64) as RefusalReason, str(f["detail"], "detail", 512));
+    default:
+      return new GuestTrap(`cell reported ${code}`, null, []);
+  }
+}
+
+export function outcomeToWire(o: CallOutcome): Json {
+  const base = { logs: [...o.logs], denials: o.denials.map((d) => ({ enforcer: d.enforcer, count: d.count, codes: { ...d.codes }, ops: { ...d.ops } })), stats: { ...o.stats } };
+  return o.ok ? { ...base, ok: true, output: b64(o.output) } : { ...base, ok: false, error: errorToWire(o.error), enforcer: o.enforcer };
+}
+
+export function outcomeFromWire(v: Json, maxOutputBytes: number): CallOutcome {
+  const o = obj(v, "outcome");
+  const s = obj(o["stats"], "stats");
+  const stats = { fuelUsed: num(s["fuelUsed"], "fuelUsed"), wallUs: num(s["wallUs"], "wallUs"), outputBytes: num(s["outputBytes"], "outputBytes"), memoryBytes: num(s["memoryBytes"], "memoryBytes") };
+  const denialsRaw = o["denials"];
+  if (!Array.isArray(denialsRaw) || denialsRaw.length > 64) throw new WireInvalid("denials");
+  const denials: DenialSummary[] = denialsRaw.map((d, i) => {
+    const x = obj(d, `denials[${i}]`);
+    return { enforcer: str(x["enforcer"], "enforcer", 64), count: num(x["count"], "count"), codes: counts(x["codes"], "codes"), ops: counts(x["ops"], "ops") };
+  });
+  const logs = strList(o["logs"], "logs", 64);
+  if (o["ok"] === true) {
+    const output = unb64(str(o["output"], "output", Math.ceil((maxOutputBytes * 4) / 3) + 4));
+    if (output.byteLength > maxOutputBytes) throw new WireInvalid("output exceeds the tool's cap");
+    return { ok: true, output, logs, denials, stats };
+  }
+  const enforcer = o["enforcer"] === null ? null : str(o["enforcer"], "enforcer", 64);
+  return { ok: false, error: errorFromWire(o["error"] ?? null), enforcer, logs, denials, stats };
+}
