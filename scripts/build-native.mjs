@@ -10,10 +10,13 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const out = path.join(ROOT, "build", "native");
 mkdirSync(out, { recursive: true });
 const cc = process.env.CC || "cc";
-const args = ["-O2", "-Wall", "-Wextra", "-Werror", "-o", path.join(out, "hostile"), path.join(ROOT, "guests", "native", "hostile.c")];
-const r = spawnSync(cc, args, { shell: false, encoding: "utf8" });
-if (r.error || r.status !== 0) {
-  process.stderr.write(`build-native: ${cc} failed: ${r.error?.message ?? r.stderr}\nrun: apt-get install gcc libc6-dev\n`);
-  process.exit(1);
+// hostile: the probe fixture. cordon-launch: closes stray fds and sets rlimits before bwrap.
+for (const [name, src] of [["hostile", "hostile.c"], ["cordon-launch", "launch.c"]]) {
+  const args = ["-O2", "-Wall", "-Wextra", "-Werror", "-o", path.join(out, name), path.join(ROOT, "guests", "native", src)];
+  const r = spawnSync(cc, args, { shell: false, encoding: "utf8" });
+  if (r.error || r.status !== 0) {
+    process.stderr.write(`build-native: ${cc} failed: ${r.error?.message ?? r.stderr}\nrun: apt-get install gcc libc6-dev\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`built build/native/${name} with ${cc}\n`);
 }
-process.stdout.write(`built build/native/hostile with ${cc}\n`);

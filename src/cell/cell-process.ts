@@ -27,6 +27,7 @@ export type Violation = { readonly kind: "bad-frame" | "wrong-session" | "unexpe
 
 export interface CellProcessOptions {
   readonly plan: SandboxPlan;
+  readonly launcher: string;
   readonly uid: number;
   readonly gid: number;
   readonly seccomp: Uint8Array | null;
@@ -77,7 +78,16 @@ export class CellProcess {
 
   /** Spawns a blank cell and waits until it is up and inside its own cgroup. */
   static async start(opts: CellProcessOptions): Promise<CellProcess> {
-    const child = spawnSandboxed({ plan: opts.plan, uid: opts.uid, gid: opts.gid, seccomp: opts.seccomp, frames: true, stdio: "ignore" });
+    const child = spawnSandboxed({
+      plan: opts.plan,
+      launcher: opts.launcher,
+      rlimits: { nofile: 256, fsizeBytes: 1 << 30 },
+      uid: opts.uid,
+      gid: opts.gid,
+      seccomp: opts.seccomp,
+      frames: true,
+      stdio: "ignore",
+    });
     const socket = child.stdio[3] as Socket | null | undefined;
     if (socket === null || socket === undefined || child.pid === undefined) {
       child.kill("SIGKILL");

@@ -8,6 +8,12 @@ import { openFilterFd } from "./seccomp/index.js";
 
 export interface SpawnOptions {
   readonly plan: SandboxPlan;
+  /**
+   * build/native/cordon-launch: closes every fd but stdio and ours (Node does not close fds a
+   * parent leaked without O_CLOEXEC, and bwrap would carry them in), sets rlimits, execs bwrap.
+   */
+  readonly launcher: string;
+  readonly rlimits: { readonly nofile: number; readonly fsizeBytes: number };
   /** Host uid/gid bwrap runs as. Must not be 0. */
   readonly uid: number;
   readonly gid: number;
@@ -32,8 +38,10 @@ export function spawnSandboxed(opts: SpawnOptions): ChildProcess {
   const stdio: StdioOptions = [io, io, "pipe"];
   if (opts.frames) stdio.push("pipe");
   if (seccompFd !== null) stdio.push(seccompFd);
+  const keep = Array.from({ length: stdio.length - 3 }, (_, i) => ["--keep", String(i + 3)]).flat();
+  const launch = [...keep, "--nofile", String(opts.rlimits.nofile), "--fsize", String(opts.rlimits.fsizeBytes), "--core", "0", "--", opts.plan.file];
   try {
-    return spawn(opts.plan.file, [...opts.plan.args], {
+    return spawn(opts.launcher, [...launch, ...opts.plan.args], {
       stdio,
       uid: opts.uid,
       gid: opts.gid,
