@@ -60,6 +60,9 @@ export class CellProcess {
     private readonly socket: Socket,
     private readonly opts: CellProcessOptions,
   ) {
+    // An idle cell must not keep the control plane alive; a pending request does (see request()).
+    child.unref();
+    socket.unref();
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", () => undefined);
     child.stderr?.on("data", (d: Buffer) => {
@@ -116,12 +119,14 @@ export class CellProcess {
   }
 
   private waitReady(timeoutMs: number): Promise<void> {
+    this.socket.ref();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new TierUnavailable("wasm", `cell not ready within ${timeoutMs}ms`)), timeoutMs);
       this.readyWaiter = {
         kind: "ready",
         resolve: () => {
           clearTimeout(timer);
+          this.socket.unref();
           resolve();
         },
         reject: (e) => {
@@ -164,10 +169,11 @@ export class CellProcess {
     const id = t === "loaded" || t === "refused" ? 0 : m["id"];
     const p = typeof id === "number" ? this.pending.get(id) : undefined;
     if (p === undefined || (p.kind !== t && !(p.kind === "loaded" && t === "refused"))) {
-      this.violate({ kind: "unexpected-message", detail: `unsolicited '${String(t).slice(0, 32)}'` });
+      this.violate({ kind: "unexpected-message", detail: `unsolicited '${typeof t === "string" ? t.slice(0, 32) : typeof t}'` });
       return;
     }
     this.pending.delete(id as number);
+    if (this.pending.size === 0) this.socket.unref();
     p.resolve(m);
   }
 
@@ -175,6 +181,7 @@ export class CellProcess {
     if (this.exited !== null) return Promise.reject(this.exited);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { kind, resolve, reject });
+      this.socket.ref();
       this.socket.write(encodeFrame(message));
     });
   }
@@ -191,7 +198,7 @@ export class CellProcess {
     }
     const tools = reply["tools"];
     if (!Array.isArray(tools) || !tools.every((x) => typeof x === "string")) throw new WireInvalid("loaded.tools");
-    return tools as string[];
+    return tools;
   }
 
   /**

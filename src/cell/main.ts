@@ -47,10 +47,22 @@ function handle(m: Record<string, Json>): void {
   }
   if (t === "selftest") {
     if (typeof m["id"] !== "number" || typeof m["probe"] !== "string") exit(CELL_EXIT.badFrame);
+    // Probes of the gateway's frame guard: behave like a compromised cell would.
+    if (m["probe"] === "forge-session") {
+      send({ t: "result", session: "someone-else", id: m["id"], outcome: null });
+      return;
+    }
+    if (m["probe"] === "oversized-frame") {
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(0xffffffff, 0);
+      socket.write(head);
+      return;
+    }
     send({ t: "selftest", session: session ?? "", id: m["id"], result: runSelftest(m["probe"]) });
     return;
   }
   if (m["session"] !== session || session === null) exit(CELL_EXIT.wrongSession);
+  if (typeof t !== "string") exit(CELL_EXIT.badFrame);
   switch (t) {
     case "call": {
       const { id, tool, input } = m;

@@ -6,6 +6,7 @@ import {
   GuestExit,
   GuestOutputInvalid,
   GuestTrap,
+  ImportUngranted,
   LimitExceeded,
   ModuleMalformed,
   ModuleRefused,
@@ -132,6 +133,8 @@ export function errorFromWire(v: Json): CordonError {
       return new ToolNotFound(str(f["tool"], "tool", 256));
     case "ERR_MODULE_MALFORMED":
       return new ModuleMalformed(str(f["reason"], "reason", 512));
+    case "ERR_MODULE_IMPORT_UNGRANTED":
+      return new ImportUngranted(str(f["importModule"], "importModule", 256), str(f["importName"], "importName", 256), f["needs"] === null ? null : str(f["needs"], "needs", 32));
     case "ERR_MODULE_REFUSED":
       return new ModuleRefused(str(f["reason"], "reason", 64) as RefusalReason, str(f["detail"], "detail", 512));
     default:

@@ -5,6 +5,7 @@ import type { CordonError} from "../errors.js";
 import { UsageError, type Json } from "../errors.js";
 import { loadPolicy, type LoadedPolicy } from "../policy/load-policy.js";
 import { prove, type ProveRow } from "../probes/prove.js";
+import type { Isolation } from "../cell/tool-host.js";
 import { guestLogged, type GuestLogged } from "../runtime/channels.js";
 import { Runtime } from "../runtime/runtime.js";
 import { formatTable } from "./table.js";
@@ -18,6 +19,7 @@ export interface CommonOptions {
   readonly policy: string;
   readonly audit: string;
   readonly strict: boolean;
+  readonly isolation: Isolation;
 }
 
 function loadOrReport(path: string): LoadedPolicy {
@@ -38,7 +40,7 @@ async function withRuntime<T>(opts: CommonOptions, io: Io, fn: (rt: Runtime) => 
   const audit = await AuditLog.open(opts.audit);
   let runtime: Runtime;
   try {
-    runtime = await Runtime.start({ policy, audit, strict: opts.strict });
+    runtime = await Runtime.start({ policy, audit, strict: opts.strict, isolation: opts.isolation });
   } catch (err) {
     await audit.close();
     throw err;

@@ -10,7 +10,9 @@ const USAGE = `usage:
   cordon prove [--policy P] [--audit F] [--json]             run every probe for every policy line
   cordon policy check [FILE] [--no-strict]                   validate a policy, print its enforcer table
   cordon audit verify [FILE]                                 check the audit chain, name the first bad record
-Without --policy, the bundled example policy is used. --no-strict lets a policy with wishes load.`;
+Without --policy, the bundled example policy is used. --no-strict lets a policy with wishes load.
+--insecure-in-process (development only) runs guest Wasm inside this process instead of a
+sandboxed cell; every audit record and the prove table then show the missing layer.`;
 
 const io: Io = {
   out: (t) => process.stdout.write(`${t}\n`),
@@ -28,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
       role: { type: "string" },
       json: { type: "boolean", default: false },
       "no-strict": { type: "boolean", default: false },
+      "insecure-in-process": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -36,7 +39,12 @@ async function main(argv: string[]): Promise<number> {
     io.out(USAGE);
     return verb === undefined && !values.help ? 2 : 0;
   }
-  const common = { policy: values.policy ?? EXAMPLE_POLICY, audit: values.audit ?? defaultAuditPath(), strict: !values["no-strict"] };
+  const common = {
+    policy: values.policy ?? EXAMPLE_POLICY,
+    audit: values.audit ?? defaultAuditPath(),
+    strict: !values["no-strict"],
+    isolation: values["insecure-in-process"] ? ("in-process" as const) : ("cell" as const),
+  };
   switch (verb) {
     case "run": {
       const [tool, input] = rest;

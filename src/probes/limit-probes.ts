@@ -63,7 +63,7 @@ export const inputOversized: Probe = async (env) => {
     const hit = limitHit("input")(result);
     return { stopped: hit, detail: hit ? `refused ${tool.limits.inputBytes + 14} bytes before the call` : describe(result) };
   } finally {
-    env.runtime.closeSession(session);
+    await env.runtime.closeSession(session);
   }
 };
 
@@ -76,6 +76,6 @@ export const inputSchemaViolation: Probe = async (env) => {
     const hit = !result.ok && result.error.code === "ERR_INPUT_INVALID";
     return { stopped: hit, detail: hit ? "refused by the schema before the cell saw it" : describe(result) };
   } finally {
-    env.runtime.closeSession(session);
+    await env.runtime.closeSession(session);
   }
 };

@@ -73,6 +73,6 @@ export const otherRoleTool: Probe = async (env) => {
     const stopped = !result.ok && result.error.code === "ERR_TOOL_NOT_FOUND";
     return { stopped, detail: stopped ? `'${foreign}' is not found in a session of role ${role}` : describe(result) };
   } finally {
-    env.runtime.closeSession(session);
+    await env.runtime.closeSession(session);
   }
 };

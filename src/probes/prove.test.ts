@@ -10,7 +10,8 @@ import type { Probe } from "./types.js";
 async function runtimeWith(grants = "      - { kind: clock, enforcer: wasi-clock, check: clock-ungranted }"): Promise<Runtime> {
   const p = await makePolicyDir();
   const policy = loadPolicy(p.write(policyYaml(p.moduleSha256, { grants })));
-  return Runtime.start({ policy, audit: AuditLog.memory(), strict: false });
+  // The subject here is prove's bookkeeping, not isolation: run guests in-process.
+  return Runtime.start({ policy, audit: AuditLog.memory(), strict: false, isolation: "in-process" });
 }
 
 /** A fake probe that reports `stopped` and writes `records` audit records naming `enforcer`. */
@@ -61,7 +62,7 @@ describe("prove's accounting", () => {
     const p = await makePolicyDir();
     const policy = loadPolicy(p.write(policyYaml(p.moduleSha256, { grants: "      - { kind: clock }" })));
     const audit = AuditLog.memory();
-    await assert.rejects(Runtime.start({ policy, audit }), (e: Error & { code?: string }) => e.code === "ERR_POLICY_WISH" && e.message.includes("tool tool: clock"));
+    await assert.rejects(Runtime.start({ policy, audit, isolation: "in-process" }), (e: Error & { code?: string }) => e.code === "ERR_POLICY_WISH" && e.message.includes("tool tool: clock"));
     assert.equal(audit.recordsAfter(0)[0]?.type, "policy.refused");
   });
 });

@@ -1,7 +1,7 @@
 // `cordon prove`: for every line of the policy, run each of its checks (a hostile probe) on
 // this host, and accept the line only if the probe was stopped AND exactly one audit record
 // naming the line's enforcer appeared. Wishes and unavailable tiers are rows too, never skips.
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CordonError } from "../errors.js";
@@ -31,6 +31,8 @@ async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, pro
   }
   const before = runtime.audit.head?.seq ?? 0;
   const tmp = mkdtempSync(join(tmpdir(), "cordon-probe-"));
+  // Cells run as unprivileged uids: the probe's throwaway tree must be traversable by them.
+  chmodSync(tmp, 0o755);
   let outcome;
   try {
     outcome = await probe({ runtime, line, tool, role: line.scope.kind === "role" ? line.scope.name : undefined, tmp });

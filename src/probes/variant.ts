@@ -38,7 +38,7 @@ export async function callVariant(env: ProbeEnv, tool: LoadedTool, input: Json, 
   try {
     return await session.call(tool.name, input, opts);
   } finally {
-    env.runtime.closeSession(session);
+    await env.runtime.closeSession(session);
   }
 }
 
@@ -46,7 +46,7 @@ export async function callVariant(env: ProbeEnv, tool: LoadedTool, input: Json, 
 export async function refusalOf(env: ProbeEnv, tool: LoadedTool): Promise<CordonError | undefined> {
   try {
     const session = await env.runtime.openProbeSession(`probe:${env.line.scope.name}`, [tool]);
-    env.runtime.closeSession(session);
+    await env.runtime.closeSession(session);
     return undefined;
   } catch (err) {
     if (err instanceof CordonError) return err;

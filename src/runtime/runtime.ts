@@ -1,12 +1,14 @@
-// The control plane's owner object: the loaded policy, the audit log, and the sessions.
-// Nothing here is module-global; tests and the CLI each make their own Runtime.
+// The control plane's owner object: the loaded policy, the audit log, the cell factory and the
+// sessions. Nothing here is module-global; tests and the CLI each make their own Runtime.
 import { randomUUID } from "node:crypto";
 import type { AuditLog } from "../audit/index.js";
 import { verifyDigest } from "../artifacts/verify-digest.js";
+import { CellFactory, type Layers } from "../cell/cell-factory.js";
+import { reapStaleControlPlanes } from "../cell/reap-stale.js";
+import { CellHost, InProcessHost, type Isolation, type ToolHost } from "../cell/tool-host.js";
 import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused } from "../errors.js";
 import type { LoadedPolicy, LoadedTool } from "../policy/load-policy.js";
 import type { ToolTemplate } from "../wasm/engine/types.js";
-import { WasmCell } from "../wasm/engine/wasm-cell.js";
 import { errorFields } from "./audit-fields.js";
 import { publishGuestLog } from "./channels.js";
 import { Session } from "./session.js";
@@ -16,7 +18,19 @@ export interface RuntimeOptions {
   readonly audit: AuditLog;
   /** Refuse a policy that contains a wish (the default). */
   readonly strict?: boolean;
+  /**
+   * "cell" (the default): each session's tools run in their own sandboxed process.
+   * "in-process": development only; V8 is the only boundary, and every record says so.
+   */
+  readonly isolation?: Isolation;
+  /** Where cordon is installed (dist/ and build/native/ are bound into cells). */
+  readonly packageRoot?: string;
+  /** Warm cells kept per role. */
+  readonly poolSize?: number;
 }
+
+/** Stamped on every audit record when guest code runs without the OS sandbox. */
+export const IN_PROCESS_STAMP = Object.freeze({ isolation: "in-process: no OS sandbox (bwrap, seccomp, cgroups missing)" });
 
 export class Runtime {
   private readonly sessions = new Set<Session>();
@@ -24,31 +38,76 @@ export class Runtime {
   private constructor(
     readonly policy: LoadedPolicy,
     readonly audit: AuditLog,
+    readonly isolation: Isolation,
+    private readonly cells: CellFactory | null,
   ) {}
 
-  /** Records the policy load; in strict mode refuses (and records) a policy with any wish. */
+  /** Layers in force for cell isolation, or null in-process. */
+  get layers(): Layers | null {
+    return this.cells?.layers ?? null;
+  }
+
+  private get stamp(): Readonly<Record<string, string>> {
+    return this.isolation === "in-process" ? IN_PROCESS_STAMP : {};
+  }
+
+  /**
+   * Records the policy load. Refuses (and records) a policy with a wish in strict mode, and a
+   * host that lacks a layer of the cell sandbox: never a silent downgrade.
+   */
   static async start(opts: RuntimeOptions): Promise<Runtime> {
     const { policy, audit } = opts;
+    const isolation = opts.isolation ?? "cell";
+    const stamp = isolation === "in-process" ? IN_PROCESS_STAMP : {};
     const wishes = policy.lines.filter((l) => l.status === "wish").map((l) => l.text);
     if ((opts.strict ?? true) && wishes.length > 0) {
       const error = new PolicyWish(wishes);
-      await audit.append({ type: "policy.refused", policySha256: policy.sha256, ...errorFields(error) });
+      await audit.append({ type: "policy.refused", ...stamp, policySha256: policy.sha256, ...errorFields(error) });
       throw error;
     }
-    await audit.append({ type: "policy.loaded", policySha256: policy.sha256, lines: policy.lines.length, wishes: wishes.length });
-    return new Runtime(policy, audit);
+    let cells: CellFactory | null = null;
+    if (isolation === "cell") {
+      const reaped = await reapStaleControlPlanes();
+      if (reaped.length > 0) await audit.append({ type: "cells.reaped", enforcer: "reaper", controlPlanes: reaped });
+      try {
+        cells = new CellFactory({ packageRoot: opts.packageRoot ?? defaultPackageRoot(), poolSize: opts.poolSize ?? 0, onViolation: (cell, v) => {
+          void audit.append({ type: "cell.killed", enforcer: "frame-guard", session: cell.session ?? "", violation: v.kind, detail: v.detail.slice(0, 128) }).catch(() => undefined);
+        } });
+      } catch (err) {
+        if (err instanceof TierUnavailable) await audit.append({ type: "tier.refused", enforcer: "os-sandbox", ...errorFields(err) });
+        throw err;
+      }
+    }
+    await audit.append({ type: "policy.loaded", ...stamp, policySha256: policy.sha256, lines: policy.lines.length, wishes: wishes.length, isolation });
+    return new Runtime(policy, audit, isolation, cells);
+  }
+
+  /** Pre-starts warm cells for every role (cell isolation with a pool size only). */
+  async warm(): Promise<void> {
+    if (this.cells === null) return;
+    for (const role of this.policy.roles.keys()) await this.cells.warm(this.templatesFor(this.toolsOf(role)));
+  }
+
+  private toolsOf(role: string): LoadedTool[] {
+    return (this.policy.roles.get(role) ?? []).map((n) => this.policy.tools.get(n)).filter((t): t is LoadedTool => t !== undefined);
+  }
+
+  private templatesFor(tools: readonly LoadedTool[]): ToolTemplate[] {
+    return tools.map((tool) => {
+      if (tool.tier !== "wasm") throw new TierUnavailable(tool.tier, `the ${tool.tier} tier is not built yet; tool ${tool.name} cannot run`);
+      const bytes = verifyDigest(tool.moduleBytes, tool.moduleSha256, tool.modulePath);
+      return { name: tool.name, abi: tool.abi, moduleBytes: bytes, limits: tool.limits, grants: tool.grants };
+    });
   }
 
   /** A session for `role`, whose cell holds that role's tools and nothing else. */
   async openSession(role: string): Promise<Session> {
-    const names = this.policy.roles.get(role);
-    if (names === undefined) {
+    if (!this.policy.roles.has(role)) {
       const error = new RoleNotFound(role.slice(0, 128));
-      await this.audit.append({ type: "session.denied", enforcer: "role-toolset", ...errorFields(error) });
+      await this.audit.append({ type: "session.denied", ...this.stamp, enforcer: "role-toolset", ...errorFields(error) });
       throw error;
     }
-    const tools = names.map((n) => this.policy.tools.get(n)).filter((t): t is LoadedTool => t !== undefined);
-    return this.openCell(role, tools);
+    return this.openCell(role, this.toolsOf(role));
   }
 
   /**
@@ -60,35 +119,44 @@ export class Runtime {
   }
 
   private async openCell(role: string, tools: readonly LoadedTool[]): Promise<Session> {
-    const templates: ToolTemplate[] = [];
+    const id = randomUUID();
+    const onLog = (tool: string, line: string) => publishGuestLog({ session: id, tool, line });
     try {
-      for (const tool of tools) {
-        if (tool.tier !== "wasm") throw new TierUnavailable(tool.tier, `the ${tool.tier} tier is not built yet; tool ${tool.name} cannot run`);
-        const bytes = verifyDigest(tool.moduleBytes, tool.moduleSha256, tool.modulePath);
-        templates.push({ name: tool.name, abi: tool.abi, moduleBytes: bytes, limits: tool.limits, grants: tool.grants });
+      const templates = this.templatesFor(tools);
+      let host: ToolHost;
+      if (this.cells === null) {
+        host = new InProcessHost(templates, onLog);
+      } else {
+        const { cell, tools: loaded } = await this.cells.assign(id, templates);
+        host = new CellHost(cell, loaded, onLog);
       }
-      const id = randomUUID();
-      const cell = new WasmCell(templates, { onLog: (tool, line) => publishGuestLog({ session: id, tool, line }) });
-      const session = new Session(id, role, new Map(tools.map((t) => [t.name, t])), cell, this.audit);
+      const session = new Session(id, role, new Map(tools.map((t) => [t.name, t])), host, this.audit, this.stamp);
       this.sessions.add(session);
-      await this.audit.append({ type: "session.opened", session: session.id, role, tools: cell.toolNames() });
+      await this.audit.append({ type: "session.opened", ...this.stamp, session: id, role, tools: host.toolNames(), isolation: host.isolation });
       return session;
     } catch (err) {
       if (!(err instanceof CordonError)) throw err;
       const enforcer = err instanceof ToolRefused ? err.enforcer : err.code === "ERR_ARTIFACT_DIGEST_MISMATCH" ? "module-digest" : undefined;
-      await this.audit.append({ type: "session.refused", role, ...(enforcer === undefined ? {} : { enforcer }), ...errorFields(err) });
+      await this.audit.append({ type: "session.refused", ...this.stamp, session: id, role, ...(enforcer === undefined ? {} : { enforcer }), ...errorFields(err) });
       throw err;
     }
   }
 
-  closeSession(session: Session): void {
-    session.close();
+  async closeSession(session: Session): Promise<void> {
     this.sessions.delete(session);
+    await session.close();
+    await this.audit.append({ type: "session.closed", ...this.stamp, session: session.id, role: session.role });
   }
 
   async close(): Promise<void> {
-    for (const s of this.sessions) s.close();
+    await Promise.all([...this.sessions].map((s) => s.close()));
     this.sessions.clear();
+    await this.cells?.close();
+    this.cells?.releaseCgroups();
     await this.audit.close();
   }
+}
+
+function defaultPackageRoot(): string {
+  return new URL("../../", import.meta.url).pathname;
 }

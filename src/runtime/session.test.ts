@@ -15,7 +15,8 @@ async function setup(sink?: MemorySink) {
   const p = await makePolicyDir();
   const policy = loadPolicy(p.write(policyYaml(p.moduleSha256, { roles: "  reader:\n    tools: [tool]\n  nobody:\n    tools: []" })));
   const audit = AuditLog.memory(sink === undefined ? {} : { sink });
-  const runtime = await Runtime.start({ policy, audit });
+  // Control-plane semantics; the cell path is covered by src/cell/cell.test.ts and the CLI tests.
+  const runtime = await Runtime.start({ policy, audit, isolation: "in-process" });
   const tool = policy.tools.get("tool") as LoadedTool;
   return { runtime, audit, tool };
 }

@@ -2,13 +2,13 @@
 // cell runs guest code. Every allow is durable in the audit log before the call starts, and a
 // result is released only after its record is durable.
 import type { AuditEvent, AuditLog } from "../audit/index.js";
-import type { CordonError} from "../errors.js";
-import { GuestOutputInvalid, InputInvalid, LimitExceeded, ToolNotFound, type Json } from "../errors.js";
+import { CordonError, GuestOutputInvalid, InputInvalid, LimitExceeded, ToolNotFound, type Json } from "../errors.js";
 import { evaluate } from "../policy/evaluate.js";
 import type { LoadedTool } from "../policy/load-policy.js";
 import { sha256Hex } from "../artifacts/verify-digest.js";
+import type { ToolHost } from "../cell/tool-host.js";
 import type { CallOutcome } from "../wasm/engine/types.js";
-import type { CallOptions, WasmCell } from "../wasm/engine/wasm-cell.js";
+import type { CallOptions } from "../wasm/engine/wasm-cell.js";
 import { clip, errorFields } from "./audit-fields.js";
 
 export type ToolResult =
@@ -22,12 +22,14 @@ export class Session {
     readonly id: string,
     readonly role: string,
     private readonly tools: ReadonlyMap<string, LoadedTool>,
-    private readonly cell: WasmCell,
+    private readonly host: ToolHost,
     private readonly audit: AuditLog,
+    /** Fields stamped on every record of this session (e.g. a missing isolation layer). */
+    private readonly stamp: Readonly<Record<string, string>> = {},
   ) {}
 
   private record(event: AuditEvent): Promise<number> {
-    return this.audit.append({ ...event, session: this.id, role: this.role }).then((r) => r.seq);
+    return this.audit.append({ ...event, ...this.stamp, session: this.id, role: this.role }).then((r) => r.seq);
   }
 
   /** Runs one tool call. Denials and guest failures come back as `ok: false`, never thrown. */
@@ -37,7 +39,7 @@ export class Session {
       ? { allow: false as const, enforcer: "role-toolset", error: new ToolNotFound(toolName) }
       : evaluate({ roles: new Map([[this.role, [...this.tools.keys()]]]), tools: this.tools }, { role: this.role }, { tool: toolName, input, inputBytes: bytes.byteLength });
     // The cell is the physical check: a tool it was not built with does not exist there.
-    if (decision.allow && !this.cell.has(toolName)) throw new Error(`cell for ${this.role} lacks ${toolName}`);
+    if (decision.allow && !this.host.has(toolName)) throw new Error(`cell for ${this.role} lacks ${toolName}`);
     if (!decision.allow) {
       const { error, enforcer } = decision;
       const type = error instanceof LimitExceeded ? "limit.exceeded" : "call.denied";
@@ -46,7 +48,17 @@ export class Session {
       return { ok: false, error, logs: [], auditSeq };
     }
     await this.record({ type: "call.allowed", tool: toolName, inputBytes: bytes.byteLength, inputSha256: sha256Hex(bytes) });
-    const outcome = this.cell.call(toolName, bytes, opts);
+    let outcome: CallOutcome;
+    try {
+      outcome = await this.host.call(toolName, bytes, { ...opts, wallClockMs: decision.tool.limits.wallClockMs, maxOutputBytes: decision.tool.limits.outputBytes });
+    } catch (err) {
+      if (!(err instanceof CordonError)) throw err;
+      // The cell died or was killed (backstop deadline, violation): this session is over.
+      this.closed = true;
+      const enforcer = err.code === "ERR_CELL_EXITED" && err.fields()["signal"] === "backstop-deadline" ? { enforcer: "cell-watchdog" } : {};
+      const auditSeq = await this.record({ type: "call.failed", ...enforcer, tool: toolName, ...errorFields(err) });
+      return { ok: false, error: err, logs: [], auditSeq };
+    }
     return this.settle(toolName, outcome);
   }
 
@@ -80,12 +92,20 @@ export class Session {
   }
 
   toolNames(): string[] {
-    return this.cell.toolNames();
+    return this.host.toolNames();
   }
 
-  close(): void {
-    if (this.closed) return;
+  get isolation(): ToolHost["isolation"] {
+    return this.host.isolation;
+  }
+
+  /** The host, for probes that attack the cell itself. */
+  get toolHost(): ToolHost {
+    return this.host;
+  }
+
+  async close(): Promise<void> {
     this.closed = true;
-    this.cell.close();
+    await this.host.close();
   }
 }

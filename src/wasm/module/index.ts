@@ -13,6 +13,7 @@ export {
   METER_MODULE,
   REFILL_IMPORT,
   RESERVED_EXPORT_PREFIX,
+  START_EXPORT,
   mapWasmFunctionIndex,
   toOutputFunctionIndex,
 } from "./meter-abi.js";

@@ -1,8 +1,11 @@
 // Adds fuel metering and the memory.grow hook to a (validated, limit-capped) module: two
 // imports appended after the module's own, a fuel global appended to the global section, the
 // reserved exports, every function index remapped wherever it appears (code, element segments,
-// global initialisers, exports, start, names), every body rewritten. See meter-abi.ts for the
-// host's side of the contract and rewrite-body.ts for the fuel rule.
+// global initialisers, exports, names), every body rewritten. The start section is removed and
+// its function exported as __cordon_start instead, for the host to call once it has bound fuel
+// and memory. See meter-abi.ts for the host's side of the contract, rewrite-body.ts for the
+// body rewrite, fuel-checks.ts for the injected code and fuel-cost.ts for the fuel rule.
+import { ModuleMalformed } from "../../errors.js";
 import { assembleModule } from "./assemble-module.js";
 import { ByteWriter } from "./byte-writer.js";
 import { appendToVec, encodeElements, encodeExports, encodeGlobals } from "./encode-sections.js";
@@ -13,6 +16,7 @@ import {
   MEMORY_EXPORT,
   METER_MODULE,
   REFILL_IMPORT,
+  START_EXPORT,
   toOutputFunctionIndex,
 } from "./meter-abi.js";
 import { SECTION } from "./parse-module.js";
@@ -43,12 +47,21 @@ function encodeCode(bytes: Uint8Array, parsed: ParsedModule, meter: MeterIndices
   const section = sectionOf(parsed, SECTION.code);
   const size = section === undefined ? 0 : section.end - section.contentStart;
   const w = new ByteWriter(size + size / 4 + 64).u32(parsed.code.length);
-  for (const body of parsed.code) rewriteBody(w, bytes, body, meter);
+  parsed.code.forEach((body, i) => {
+    const type = parsed.types[parsed.functions[i] as number];
+    if (type === undefined) throw new ModuleMalformed(`function ${i} has no type`, body.start);
+    rewriteBody(w, bytes, body, type, meter);
+  });
   return w.finish();
 }
 
+export interface MeteringOptions {
+  /** Keep fuel in a local inside call-free loops (the default); false only to test that it changes nothing. */
+  readonly cacheFuel?: boolean;
+}
+
 /** `parsed` must be `parseModule(bytes)` of a module that passed validation and `capLimits`. */
-export function injectMetering(bytes: Uint8Array, parsed: ParsedModule): Uint8Array<ArrayBuffer> {
+export function injectMetering(bytes: Uint8Array, parsed: ParsedModule, opts: MeteringOptions = {}): Uint8Array<ArrayBuffer> {
   const imported = parsed.counts.importedFunctions;
   const remap: Remap = (i) => toOutputFunctionIndex(i, imported);
   const meter: MeterIndices = {
@@ -56,9 +69,11 @@ export function injectMetering(bytes: Uint8Array, parsed: ParsedModule): Uint8Ar
     refillFunc: imported,
     growFunc: imported + 1,
     remap,
+    types: parsed.types,
+    cacheFuel: opts.cacheFuel ?? true,
   };
   const refillType = parsed.types.length;
-  const sections = new Map<number, Uint8Array>();
+  const sections = new Map<number, Uint8Array | null>();
   sections.set(SECTION.type, appendToVec(bytes, sectionOf(parsed, SECTION.type), 2, addedTypes()));
   sections.set(
     SECTION.import,
@@ -68,9 +83,12 @@ export function injectMetering(bytes: Uint8Array, parsed: ParsedModule): Uint8Ar
   sections.set(SECTION.global, encodeGlobals(bytes, parsed.globals, remap, 1, fuelGlobal));
   const added: Export[] = [{ name: FUEL_EXPORT, kind: "global", index: meter.fuelGlobal }];
   if (parsed.memories.length > 0) added.push({ name: MEMORY_EXPORT, kind: "memory", index: 0 });
+  if (parsed.start !== null) {
+    added.push({ name: START_EXPORT, kind: "func", index: remap(parsed.start) });
+    sections.set(SECTION.start, null);
+  }
   const exports = parsed.exports.map((e): Export => (e.kind === "func" ? { ...e, index: remap(e.index) } : e));
   sections.set(SECTION.export, encodeExports([...exports, ...added]));
-  if (parsed.start !== null) sections.set(SECTION.start, new ByteWriter().u32(remap(parsed.start)).finish());
   if (parsed.elements.length > 0) sections.set(SECTION.element, encodeElements(bytes, parsed.elements, remap));
   if (parsed.code.length > 0) sections.set(SECTION.code, encodeCode(bytes, parsed, meter));
 

@@ -91,14 +91,6 @@ void test("code after a loop's first branch is charged, so long bodies cannot ru
   assert.equal(guest.consumed(), 3n + 13n * 803n);
 });
 
-void test("a start function runs metered during instantiation (fuel starts at 0, so it calls refill)", () => {
-  const guest = instantiateMetered(
-    instrumented(`(module (global $g (export "g") (mut i32) (i32.const 0)) (func $init (global.set $g (i32.const 42))) (start $init))`),
-  );
-  assert.equal((guest.exports.g as WebAssembly.Global).value, 42);
-  assert.equal(guest.refillsDuringInstantiation, 1);
-});
-
 // ---- function index remapping ----
 
 const CALLS = `(module
@@ -131,7 +123,7 @@ void test("calls, tables, element segments, ref.func, globals, exports and start
     imports: { env: { base: () => 100, twice: (x: number) => 2 * x } },
   });
   const e = guest.exports as Record<string, (...args: number[]) => number>;
-  assert.equal((guest.exports.started as WebAssembly.Global).value, 103, "start ran $f1 -> $f2 -> base");
+  assert.equal((guest.exports.started as WebAssembly.Global).value, 103, "__cordon_start ran $f1 -> $f2 -> base");
   assert.equal(e.f1?.(), 103);
   assert.equal(e.f2?.(), 102);
   assert.deepEqual([0, 1, 2, 3].map((i) => e.indirect?.(i)), [103, 100, 5, 6]);

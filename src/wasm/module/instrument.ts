@@ -3,9 +3,12 @@
 //      added, so no reference to a not-yet-existing global, type or function can become valid),
 //      function count, reserved names;
 //   2. limits: memory and table caps written into the binary (rewrite-limits.ts);
-//   3. metering: fuel checks and the memory.grow hook (inject-metering.ts, rewrite-body.ts).
+//   3. metering: fuel checks (a loop trampoline at param-less loop headers, if/call at function
+//      entries and loops with params, fuel cached in a local inside call-free loops), the
+//      memory.grow hook, and the start section turned into the __cordon_start export
+//      (inject-metering.ts, rewrite-body.ts, fuel-checks.ts, fuel-cost.ts).
 // The output is validated again by whoever compiles it; the contract with the host is in
-// meter-abi.ts.
+// meter-abi.ts (the host must call __cordon_start, when exported, before anything else).
 import { ModuleMalformed, ModuleRefused } from "../../errors.js";
 import { decodeInstructions } from "./decode-instructions.js";
 import { injectMetering } from "./inject-metering.js";

@@ -9,10 +9,14 @@
 //                                           out); the host grows `__cordon_memory` through the JS
 //                                           API, so it can see and record a denial.
 // Exports:
-//   __cordon_fuel    mutable i64 global: fuel left in the current slice. It starts at 0, so the
-//                    first metered block of any code that runs before the host sets it (a start
-//                    function, during instantiation) calls refill.
+//   __cordon_fuel    mutable i64 global: fuel left in the current slice. It starts at 0; the host
+//                    loads a slice before calling in. Refill must leave it >= 0 (or throw): a
+//                    loop's check only lets the guest through when it is (see fuel-checks.ts).
 //   __cordon_memory  memory 0, when the module defines one (its own exports are kept too).
+//   __cordon_start   the module's start function, when it has one. The start section is
+//                    removed, so nothing runs during instantiation (when the host has not yet
+//                    bound fuel and memory); the host calls this export once, right after
+//                    instantiating and loading the first slice, before any other export.
 //
 // Function indices: defined functions move up by 2 in the output. A V8 stack frame
 // `wasm-function[N]` names an OUTPUT index; `mapWasmFunctionIndex` turns it back into the index
@@ -23,6 +27,7 @@ export const REFILL_IMPORT = "refill";
 export const GROW_IMPORT = "grow";
 export const FUEL_EXPORT = "__cordon_fuel";
 export const MEMORY_EXPORT = "__cordon_memory";
+export const START_EXPORT = "__cordon_start";
 /** Export names starting with this are reserved for cordon. */
 export const RESERVED_EXPORT_PREFIX = "__cordon";
 

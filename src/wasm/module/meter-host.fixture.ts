@@ -1,6 +1,8 @@
 // Test support: a minimal host for instrumented modules — a fuel meter that hands out slices and
-// stops the guest after a number of refills, and a memory.grow that always asks the VM (so
-// tests can show the VM, not the host, enforces the cap).
+// stops the guest after a number of refills, a memory.grow that always asks the VM (so tests
+// can show the VM, not the host, enforces the cap), and the __cordon_start call the engine makes
+// once fuel and memory are bound.
+import { START_EXPORT } from "./meter-abi.js";
 
 export class OutOfFuel extends Error {}
 
@@ -10,7 +12,7 @@ export interface MeteredInstance {
   readonly memory: WebAssembly.Memory | undefined;
   /** Refill calls so far (after instantiation). */
   refills(): number;
-  /** Refill calls made while instantiating (a start function runs before the host can set fuel). */
+  /** Refill calls made while instantiating (none: instrumentation removes the start section). */
   readonly refillsDuringInstantiation: number;
   /** Fuel consumed so far (sums every slice's use). */
   consumed(): bigint;
@@ -24,12 +26,15 @@ export interface HostOptions {
   /** Refills granted before refill throws OutOfFuel. */
   readonly refillsAllowed?: number;
   readonly imports?: WebAssembly.Imports;
+  /** Call `__cordon_start` (when exported) after binding, as the engine does. Default true. */
+  readonly runStart?: boolean;
 }
 
-export function instantiateMetered(bytes: Uint8Array<ArrayBuffer>, opts: HostOptions = {}): MeteredInstance {
+/** `module`: instrumented bytes, or an already compiled instrumented module. */
+export function instantiateMetered(module: Uint8Array<ArrayBuffer> | WebAssembly.Module, opts: HostOptions = {}): MeteredInstance {
   const slice = opts.slice ?? 1_000_000_000n;
   const allowed = opts.refillsAllowed ?? Number.POSITIVE_INFINITY;
-  // Bound once the instance exists; a start function runs (and may call in) before that.
+  // Bound once the instance exists; nothing in the guest should run before that.
   const bound: { fuel: WebAssembly.Global | undefined; memory: WebAssembly.Memory | undefined } = {
     fuel: undefined,
     memory: undefined,
@@ -67,7 +72,7 @@ export function instantiateMetered(bytes: Uint8Array<ArrayBuffer>, opts: HostOpt
       return result;
     },
   };
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { ...opts.imports, cordon_meter: meter });
+  const instance = new WebAssembly.Instance(module instanceof WebAssembly.Module ? module : new WebAssembly.Module(module), { ...opts.imports, cordon_meter: meter });
   const exported = instance.exports;
   const fuel = exported.__cordon_fuel as WebAssembly.Global;
   const memory = exported.__cordon_memory as WebAssembly.Memory | undefined;
@@ -76,6 +81,8 @@ export function instantiateMetered(bytes: Uint8Array<ArrayBuffer>, opts: HostOpt
   const refillsDuringInstantiation = refills;
   refills = 0;
   load();
+  const start = exported[START_EXPORT];
+  if (opts.runStart !== false && typeof start === "function") start();
   return {
     exports: exported,
     fuel,

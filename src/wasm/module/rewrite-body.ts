@@ -1,115 +1,170 @@
-// Rewrites one function body: fuel checks at the entry and after every `loop`, function
-// indices remapped, `memory.grow` routed through the host.
+// Rewrites one function body: fuel checks at the entry and at every loop header, branch depths
+// fixed up around the labels loop trampolines add, fuel cached in a local inside call-free
+// loops, function indices remapped, `memory.grow` routed through the host. The shapes are in
+// fuel-checks.ts, COST in fuel-cost.ts, the depth rule in label-stack.ts.
 //
-// The fuel check (stack-neutral, no new locals):
-//   global.get $fuel  i64.const COST  i64.sub  global.set $fuel
-//   global.get $fuel  i64.const 0  i64.lt_s  if (empty)  call $refill  end
-//
-// COST — a static, deterministic count. Injection points are the function entry (after the
-// local declarations) and the point just after each `loop <blocktype>` opcode. Each point heads a
-// REGION of the body: a loop's region is the instructions strictly between its `loop` opcode and
-// its matching `end`; the entry's region is the whole body, final `end` included. Instructions
-// inside a nested loop belong to that loop's region only; the nested loop's own `loop` and `end`
-// opcodes belong to the enclosing region (they run at most once per entry into the loop).
-// COST at a point = max(1, number of original instructions in its region). Injected
-// instructions are never counted.
-//
-// Why regions rather than "up to the next branch": control only moves backwards through a loop
-// label, which enters that loop's region again and pays again, so between two payments each
-// instruction of a region runs at most once. Fuel consumed is therefore an upper bound on the
-// original instructions executed (exact for straight-line code, over-charging skipped branches)
-// — code after the first branch of a loop body is never free.
+// Per loop: no params -> trampoline, else if/call. A trampolined loop whose region holds no call
+// and that is not already inside a cached region opens one (when the function can take one more
+// local), and everything nested in it uses the cached fuel local. Inside a region, before any
+// way out: `return` and `br_table` write back first; `br_if` to a label outside writes back only
+// when taken (`if $fuel := $f  br  end`) when it carries no values, and always otherwise; a `br`
+// writes back first. Branch immediates are re-encoded only when they change.
 import { ModuleMalformed } from "../../errors.js";
+import { ByteReader } from "./byte-reader.js";
 import { ByteWriter } from "./byte-writer.js";
 import { InstructionCursor } from "./decode-instructions.js";
-import type { Remap } from "./encode-sections.js";
-import type { FunctionBody } from "./types.js";
+import {
+  blockArity,
+  writeBack,
+  writeBrIfLeaving,
+  writeIfCheck,
+  writeLoad,
+  writeTrampolineHead,
+  writeTrampolineTail,
+} from "./fuel-checks.js";
+import type { FuelSlot, MeterIndices } from "./fuel-checks.js";
+import { fuelPlan } from "./fuel-cost.js";
+import { LabelStack } from "./label-stack.js";
+import type { FuncType, FunctionBody } from "./types.js";
 
-export interface MeterIndices {
-  readonly fuelGlobal: number;
-  readonly refillFunc: number;
-  readonly growFunc: number;
-  readonly remap: Remap;
-}
+export type { MeterIndices } from "./fuel-checks.js";
+
+/** V8 refuses a function with more locals (params included) than this. */
+const MAX_LOCALS = 50_000;
 
 const OP = Object.freeze({
   block: 0x02,
   loop: 0x03,
   if: 0x04,
   end: 0x0b,
+  br: 0x0c,
+  brIf: 0x0d,
+  brTable: 0x0e,
+  return: 0x0f,
   call: 0x10,
+  callIndirect: 0x11,
   memoryGrow: 0x40,
   refFunc: 0xd2,
 });
 
-function cursorOver(bytes: Uint8Array, body: FunctionBody): InstructionCursor {
-  return new InstructionCursor(bytes, { start: body.codeStart, end: body.end });
+interface Branch {
+  /** The original depth of the first target. */
+  readonly first: number;
+  /** Fixed-up depths (`br_table`: each entry, then the default). */
+  readonly depths: number[];
+  readonly changed: boolean;
+  /** Does any target leave the cached region? */
+  readonly leaves: boolean;
 }
 
-/** The COST of each injection point, in order (entry first, then each loop). Checks nesting. */
-export function fuelCosts(bytes: Uint8Array, body: FunctionBody): number[] {
-  const costs: number[] = [0];
-  const regions: number[] = [0]; // index into `costs` of each open region, innermost last
-  const blocks: boolean[] = []; // each open block: does it open a region (is it a loop)?
-  let closed = false;
-  const ins = cursorOver(bytes, body);
-  while (ins.next()) {
-    if (closed) throw new ModuleMalformed("instructions after the function's final end", ins.start);
-    // A loop's `end` is counted after leaving the loop's region, its `loop` before entering it.
-    if (ins.opcode === OP.end) {
-      if (blocks.length === 0) closed = true;
-      else if (blocks.pop() === true) regions.pop();
-    }
-    const region = regions[regions.length - 1] as number;
-    costs[region] = (costs[region] as number) + 1;
-    if (ins.opcode === OP.loop) {
-      regions.push(costs.push(0) - 1);
-      blocks.push(true);
-    } else if (ins.opcode === OP.block || ins.opcode === OP.if) {
-      blocks.push(false);
-    }
+function readBranch(bytes: Uint8Array, ins: InstructionCursor, labels: LabelStack): Branch {
+  const r = new ByteReader(bytes, ins.start + 1, ins.end);
+  const count = ins.opcode === OP.brTable ? r.count() + 1 : 1;
+  const depths: number[] = [];
+  let first = 0;
+  let changed = false;
+  let leaves = false;
+  for (let i = 0; i < count; i++) {
+    const depth = r.u32();
+    if (i === 0) first = depth;
+    const fixed = labels.fixed(depth, ins.start);
+    changed ||= fixed !== depth;
+    leaves ||= labels.leaves(depth, ins.start);
+    depths.push(fixed);
   }
-  if (!closed) throw new ModuleMalformed("function body is not closed by end", body.end);
-  return costs.map((c) => Math.max(1, c));
+  return { first, depths, changed, leaves };
 }
 
-function writeCharge(w: ByteWriter, cost: number, m: MeterIndices): void {
-  w.byte(0x23).u32(m.fuelGlobal); // global.get
-  w.byte(0x42).sleb(cost); // i64.const COST
-  w.byte(0x7d); // i64.sub
-  w.byte(0x24).u32(m.fuelGlobal); // global.set
-  w.byte(0x23).u32(m.fuelGlobal); // global.get
-  w.byte(0x42).byte(0x00); // i64.const 0
-  w.byte(0x53); // i64.lt_s
-  w.byte(0x04).byte(0x40); // if (empty)
-  w.byte(0x10).u32(m.refillFunc); // call $refill
-  w.byte(0x0b); // end
+/** Writes a branch that needs rewriting, writing back first when it leaves the region. */
+function writeBranch(w: ByteWriter, op: number, b: Branch, m: MeterIndices, f: FuelSlot): void {
+  if (b.leaves) writeBack(w, m, f);
+  w.byte(op);
+  if (op === OP.brTable) w.u32(b.depths.length - 1);
+  for (const d of b.depths) w.u32(d);
 }
 
-/** Appends the rewritten code entry (size field included) to `out`. */
-export function rewriteBody(out: ByteWriter, bytes: Uint8Array, body: FunctionBody, m: MeterIndices): void {
-  const costs = fuelCosts(bytes, body);
-  let next = 0;
+/**
+ * Appends the rewritten code entry (size field included) to `out`. `type` is the function's
+ * own type.
+ */
+export function rewriteBody(out: ByteWriter, bytes: Uint8Array, body: FunctionBody, type: FuncType, m: MeterIndices): void {
+  const plan = fuelPlan(bytes, body);
   const w = new ByteWriter(body.end - body.bodyStart + 64);
-  w.range(bytes, body.bodyStart, body.codeStart); // local declarations, unchanged
-  writeCharge(w, costs[next++] as number, m);
+  // The cached fuel local comes after every param and local; declared only if a region opens.
+  const locals = type.params.length + body.locals.reduce((n, g) => n + g.count, 0);
+  const local: FuelSlot = m.cacheFuel && locals < MAX_LOCALS ? locals : null;
+  let regions = 0;
+  writeIfCheck(w, plan.costs[0] as number, m, null);
+  const labels = new LabelStack(type.results.length);
+  let next = 1;
   // Unchanged instructions are copied in runs; `copied` is where the current run starts.
   let copied = body.codeStart;
-  const ins = cursorOver(bytes, body);
+  const ins = new InstructionCursor(bytes, { start: body.codeStart, end: body.end });
   while (ins.next()) {
+    const f = labels.inRegion ? local : null;
     switch (ins.opcode) {
+      case OP.block:
+      case OP.if:
+        labels.push(blockArity(ins.blockType, m.types).results, -1, false);
+        break;
+      case OP.loop: {
+        const index = next++;
+        const cost = plan.costs[index] as number;
+        const params = blockArity(ins.blockType, m.types).params;
+        const trampolined = params === 0;
+        const opens = trampolined && local !== null && !labels.inRegion && plan.callFree[index] === true;
+        w.range(bytes, copied, ins.start);
+        if (opens) {
+          writeLoad(w, m, local);
+          regions++;
+        }
+        const slot = opens ? local : f;
+        if (trampolined) writeTrampolineHead(w, bytes.subarray(ins.start, ins.end), cost, m, slot);
+        else writeIfCheck(w.range(bytes, ins.start, ins.end), cost, m, slot);
+        labels.push(params, trampolined ? cost : -1, opens);
+        copied = ins.end;
+        break;
+      }
+      case OP.end: {
+        if (labels.empty) throw new ModuleMalformed("instructions after the function's final end", ins.start);
+        const closes = labels.topOpensRegion;
+        const credit = labels.pop();
+        if (credit >= 0) {
+          writeTrampolineTail(w.range(bytes, copied, ins.end), credit, m, f, closes);
+          copied = ins.end;
+        }
+        break;
+      }
+      case OP.br:
+      case OP.brIf:
+      case OP.brTable: {
+        if (labels.flat) break;
+        const b = readBranch(bytes, ins, labels);
+        if (!b.changed && !(b.leaves && f !== null)) break;
+        w.range(bytes, copied, ins.start);
+        if (b.leaves && f !== null && ins.opcode === OP.brIf && labels.arityOf(b.first, ins.start) === 0) {
+          writeBrIfLeaving(w, b.depths[0] as number, m, f);
+        } else {
+          writeBranch(w, ins.opcode, b, m, f);
+        }
+        copied = ins.end;
+        break;
+      }
+      case OP.return:
+        if (f === null) break;
+        writeBack(w.range(bytes, copied, ins.start), m, f);
+        copied = ins.start;
+        break;
       case OP.call:
+      case OP.callIndirect:
       case OP.refFunc:
-        w.range(bytes, copied, ins.start).byte(ins.opcode).u32(m.remap(ins.funcIndex as number));
-        copied = ins.end;
-        break;
       case OP.memoryGrow:
-        w.range(bytes, copied, ins.start).byte(OP.call).u32(m.growFunc);
-        copied = ins.end;
-        break;
-      case OP.loop:
-        w.range(bytes, copied, ins.end);
-        writeCharge(w, costs[next++] as number, m);
+        // fuelPlan keeps regions call-free: a callee would charge the global behind $f's back
+        if (f !== null && ins.opcode !== OP.refFunc) throw new Error("internal: a call inside a cached fuel region");
+        if (ins.opcode === OP.callIndirect) break;
+        w.range(bytes, copied, ins.start);
+        if (ins.opcode === OP.memoryGrow) w.byte(OP.call).u32(m.growFunc);
+        else w.byte(ins.opcode).u32(m.remap(ins.funcIndex as number));
         copied = ins.end;
         break;
       default:
@@ -117,5 +172,10 @@ export function rewriteBody(out: ByteWriter, bytes: Uint8Array, body: FunctionBo
     }
   }
   w.range(bytes, copied, body.end);
-  out.sized(w);
+  const decls = new ByteReader(bytes, body.bodyStart, body.codeStart);
+  const groups = decls.u32();
+  const entry = new ByteWriter(w.length + body.codeStart - body.bodyStart + 8);
+  if (regions > 0) entry.u32(groups + 1).range(bytes, decls.pos, body.codeStart).u32(1).byte(0x7e); // + (local $f i64)
+  else entry.range(bytes, body.bodyStart, body.codeStart);
+  out.sized(entry.bytes(w.finish()));
 }

@@ -1,0 +1,126 @@
+// Starts cells: checks once that this host has every layer (bwrap with user namespaces,
+// seccomp, cgroups), then launches each cell with its role's binds, a fresh unprivileged uid,
+// the seccomp program and its own cgroup. A missing layer is a TierUnavailable, never a
+// silent downgrade. Keeps a small warm pool per role so a session does not wait for Node.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { TierUnavailable } from "../errors.js";
+import { CellCgroup, detectCgroups } from "../sandbox/cgroups/index.js";
+import { checkSeccompWorks, compileFilter, DEFAULT_RULES } from "../sandbox/seccomp/index.js";
+import { seccompFdFor } from "../sandbox/spawn-sandboxed.js";
+import type { ToolTemplate } from "../wasm/engine/types.js";
+import { cellPlan, layoutCell } from "./cell-plan.js";
+import { CellProcess, type Violation } from "./cell-process.js";
+import { cgroupParentFor, removeParent } from "./reap-stale.js";
+
+export interface CellFactoryOptions {
+  readonly packageRoot: string;
+  readonly nodePath?: string;
+  /** Warm cells kept per role. */
+  readonly poolSize?: number;
+  /** Host uids for cells: each cell gets the next one in [base, base + count). */
+  readonly uidBase?: number;
+  readonly uidCount?: number;
+  readonly cellMemoryBytes?: number;
+  readonly cellPids?: number;
+  readonly onViolation?: (cell: CellProcess, v: Violation) => void;
+}
+
+export interface Layers {
+  readonly bwrap: string;
+  readonly seccomp: string;
+  readonly cgroups: string;
+}
+
+/** Checks every layer a cell needs on this host; throws TierUnavailable naming the first gap. */
+export function checkCellLayers(packageRoot: string): Layers {
+  const launcher = join(packageRoot, "build", "native", "cordon-launch");
+  if (!existsSync(launcher)) throw new TierUnavailable("wasm", "build/native/cordon-launch is missing (run npm run build)");
+  if (!existsSync(join(packageRoot, "build", "native", "hostile"))) throw new TierUnavailable("wasm", "build/native/hostile is missing (run npm run build)");
+  const seccomp = checkSeccompWorks();
+  if (!seccomp.ok) throw new TierUnavailable("wasm", `bubblewrap with user namespaces and seccomp: ${seccomp.missing}`);
+  const cg = detectCgroups();
+  for (const name of ["memory", "pids"] as const) {
+    const c = cg.controllers[name];
+    if (!c.available) throw new TierUnavailable("wasm", `cgroup ${name} controller: ${c.reason}`);
+  }
+  return { bwrap: "bwrap: user, pid, net, ipc, uts, cgroup namespaces", seccomp: "seccomp: classic BPF via bwrap --seccomp", cgroups: "cgroup v1: memory, pids, cpu" };
+}
+
+export class CellFactory {
+  private readonly seccomp = compileFilter(DEFAULT_RULES);
+  private readonly pools = new Map<string, CellProcess[]>();
+  private nextUid = 0;
+  private closed = false;
+  readonly layers: Layers;
+
+  constructor(private readonly opts: CellFactoryOptions) {
+    this.layers = checkCellLayers(opts.packageRoot);
+  }
+
+  private allocUid(): number {
+    const base = this.opts.uidBase ?? 200_000;
+    const count = this.opts.uidCount ?? 60_000;
+    const uid = base + (this.nextUid % count);
+    this.nextUid += 1;
+    return uid;
+  }
+
+  private poolKey(templates: readonly ToolTemplate[]): string {
+    return JSON.stringify(layoutCell(templates).binds);
+  }
+
+  private start(templates: readonly ToolTemplate[]): Promise<CellProcess> {
+    const layout = layoutCell(templates);
+    const uid = this.allocUid();
+    return CellProcess.start({
+      plan: cellPlan({ packageRoot: this.opts.packageRoot, nodePath: this.opts.nodePath ?? process.execPath, binds: layout.binds, seccompFd: seccompFdFor(true), heapMiB: 64 }),
+      launcher: join(this.opts.packageRoot, "build", "native", "cordon-launch"),
+      uid,
+      gid: uid,
+      seccomp: this.seccomp,
+      cgroup: (id) => CellCgroup.create(id, { memoryBytes: this.cellMemory(templates), pids: this.opts.cellPids ?? 64 }, { parent: cgroupParentFor() }),
+      ...(this.opts.onViolation === undefined ? {} : { onViolation: this.opts.onViolation }),
+    });
+  }
+
+  /** Node's own heap and code plus every tool's Wasm memory cap. */
+  private cellMemory(templates: readonly ToolTemplate[]): number {
+    return (this.opts.cellMemoryBytes ?? 192 * 1024 * 1024) + templates.reduce((sum, t) => sum + t.limits.memoryBytes, 0);
+  }
+
+  /** Fills the warm pool for a role's templates (blank cells with the role's binds). */
+  async warm(templates: readonly ToolTemplate[]): Promise<void> {
+    const key = this.poolKey(templates);
+    const pool = this.pools.get(key) ?? [];
+    this.pools.set(key, pool);
+    while (!this.closed && pool.length < (this.opts.poolSize ?? 0)) pool.push(await this.start(templates));
+  }
+
+  /** A cell assigned to `session`, loaded with the role's templates and sealed. */
+  async assign(session: string, templates: readonly ToolTemplate[]): Promise<{ cell: CellProcess; tools: string[] }> {
+    const key = this.poolKey(templates);
+    const pooled = this.pools.get(key)?.shift();
+    const cell = pooled !== undefined && pooled.alive ? pooled : await this.start(templates);
+    if (pooled !== undefined && (this.opts.poolSize ?? 0) > 0) void this.warm(templates).catch(() => undefined);
+    try {
+      const tools = await cell.load(session, layoutCell(templates).templates);
+      return { cell, tools };
+    } catch (err) {
+      await cell.destroy();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.pools.values()].flat();
+    this.pools.clear();
+    await Promise.all(all.map((c) => c.destroy()));
+  }
+
+  /** Removes this control plane's (now empty) cgroup parent; call after every cell is gone. */
+  releaseCgroups(): void {
+    removeParent(cgroupParentFor());
+  }
+}
