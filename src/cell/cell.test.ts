@@ -11,7 +11,7 @@ import type { Json } from "../errors.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { Runtime } from "../runtime/runtime.js";
 import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
-import { CellHost } from "./tool-host.js";
+import type { CellHost } from "./tool-host.js";
 
 async function cellRuntime() {
   const p = await makePolicyDir();

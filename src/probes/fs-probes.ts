@@ -92,11 +92,14 @@ async function race(env: ProbeEnv, mode: "read" | "create"): Promise<ProbeOutcom
     worker.once("error", reject);
   });
   await new Promise((r) => setTimeout(r, 5));
-  const tool = variant(requireTool(env), { bytes: loadFixture("fs-race"), grants: [jail.grant] });
+  const racer = variant(requireTool(env), { bytes: loadFixture("fs-race"), grants: [jail.grant] });
+  // This probe is about the jail: thousands of opens must not be cut short by the tool's
+  // deadline or fuel, which have probes of their own.
+  const tool = { ...racer, limits: { ...racer.limits, wallClockMs: 120_000 } };
   const request = mode === "read" ? `${RACE_ITERATIONS}` : `c ${RACE_ITERATIONS}`;
   let result;
   try {
-    result = await callVariant(env, tool, request);
+    result = await callVariant(env, tool, request, { fuelOverride: Number.MAX_SAFE_INTEGER });
   } finally {
     Atomics.store(new Int32Array(stop), 0, 1);
   }
