@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds every cordon guest from source in guests/:
-//   build/guests/<name>.wasm    example tools      (+ build/guests/manifest.json)
+//   examples/modules/<name>.wasm  example tools    (+ examples/modules/manifest.json)
 //   build/fixtures/<name>.wasm  hostile probes     (+ build/fixtures/manifest.json)
 //
 // Toolchains: clang + wasm-ld + wasi-libc for C, AssemblyScript (asc) for .ts, wabt for .wat.
@@ -291,7 +291,8 @@ async function main() {
   const needsClang = TARGETS.some((t) => t.lang === "c");
   const tc = needsClang ? findClangToolchain() : null;
 
-  const dirs = { guests: path.join(ROOT, "build", "guests"), fixtures: path.join(ROOT, "build", "fixtures") };
+  // Example tools go beside the example policy that pins their digests; fixtures stay internal.
+  const dirs = { guests: path.join(ROOT, "examples", "modules"), fixtures: path.join(ROOT, "build", "fixtures") };
   for (const dir of Object.values(dirs)) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });

@@ -7,8 +7,8 @@ import wabt from "wabt";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** Searched in this order: the lead may move example tools to examples/modules. */
-const GUEST_DIRS = ["examples/modules", "build/guests"] as const;
+/** Where scripts/build-guests.mjs puts the example tools. */
+const GUEST_DIRS = ["examples/modules"] as const;
 
 export type GuestName = "echo" | "cpu-burn" | "text-stats" | "notes" | "file-stats";
 export const GUEST_NAMES: readonly GuestName[] = ["echo", "cpu-burn", "text-stats", "notes", "file-stats"];

@@ -82,7 +82,7 @@ for (const [name, src, bound] of [
   });
 }
 
-const CPU_BURN = fileURLToPath(new URL("../../../build/guests/cpu-burn.wasm", import.meta.url));
+const CPU_BURN = fileURLToPath(new URL("../../../examples/modules/cpu-burn.wasm", import.meta.url));
 
 void test("fuel metering overhead: cpu-burn.wasm", { skip: !existsSync(CPU_BURN) }, async (t) => {
   const bytes = new Uint8Array(readFileSync(CPU_BURN));

@@ -1,5 +1,5 @@
 // Test support: just enough WASI preview1 to run a command module that reads stdin, writes
-// stdout and exits (fd_read, fd_write, proc_exit), such as build/guests/cpu-burn.wasm.
+// stdout and exits (fd_read, fd_write, proc_exit), such as examples/modules/cpu-burn.wasm.
 
 export class Exit extends Error {
   constructor(readonly code: number) {
