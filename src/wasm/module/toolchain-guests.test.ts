@@ -37,7 +37,7 @@ void test(
   },
 );
 
-const CPU_BURN = BUILD + "guests/cpu-burn.wasm";
+const CPU_BURN = ROOT + "examples/modules/cpu-burn.wasm";
 
 void test("cpu-burn.wasm gives the same output instrumented as uninstrumented", () => {
   const bytes = new Uint8Array(readFileSync(CPU_BURN));
