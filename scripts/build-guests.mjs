@@ -298,7 +298,7 @@ async function main() {
     mkdirSync(dir, { recursive: true });
   }
 
-  const rel = (t) => path.join("build", t.out, `${t.name}.wasm`);
+  const rel = (t) => path.relative(ROOT, path.join(dirs[t.out], `${t.name}.wasm`));
   for (const t of TARGETS) {
     if (!existsSync(path.join(ROOT, t.src))) fail(`${t.name}: source ${t.src} is missing`);
   }

@@ -41,10 +41,11 @@ export function spawnSandboxed(opts: SpawnOptions): ChildProcess {
   const keep = Array.from({ length: stdio.length - 3 }, (_, i) => ["--keep", String(i + 3)]).flat();
   const launch = [...keep, "--nofile", String(opts.rlimits.nofile), "--fsize", String(opts.rlimits.fsizeBytes), "--core", "0", "--", opts.plan.file];
   try {
+    // As root, drop to the cell's own uid; as an ordinary user, we already are unprivileged.
+    const ids = process.getuid?.() === 0 ? { uid: opts.uid, gid: opts.gid } : {};
     return spawn(opts.launcher, [...launch, ...opts.plan.args], {
       stdio,
-      uid: opts.uid,
-      gid: opts.gid,
+      ...ids,
       env: {},
       shell: false,
       detached: false,
