@@ -1,6 +1,7 @@
 // Per-call latency of the echo tool through cordon: the engine alone (WasmCell.call), then the
 // control plane (Session.call: policy evaluation, input schema, audit chain) with an in-memory
 // and with a durable, file-backed audit log.
+import type { Isolation } from "../cell/tool-host.js";
 import { join } from "node:path";
 import { AuditLog } from "../audit/index.js";
 import { Runtime } from "../runtime/runtime.js";
@@ -43,10 +44,10 @@ async function echoViaSession(session: Session): Promise<void> {
   if (!r.ok) throw new Error(`session echo failed: ${r.error.code}`);
 }
 
-async function withSession<T>(bench: BenchPolicy, audit: AuditLog, body: (s: Session) => Promise<T>): Promise<T> {
+async function withSession<T>(bench: BenchPolicy, audit: AuditLog, body: (s: Session) => Promise<T>, isolation: Isolation = "cell"): Promise<T> {
   let runtime: Runtime;
   try {
-    runtime = await Runtime.start({ policy: bench.policy, audit });
+    runtime = await Runtime.start({ policy: bench.policy, audit, isolation });
   } catch (err) {
     await audit.close();
     throw err;
@@ -79,14 +80,21 @@ async function concurrentRounds(session: Session): Promise<{ stats: TimingRow["s
 
 export async function benchEchoSession(bench: BenchPolicy): Promise<Row[]> {
   const rows: Row[] = [];
-  const memory = { id: "call.echo.session.memory-audit", section: "call", label: "cordon Session.call + in-memory audit" } as const;
-  try {
-    const stats = await withSession(bench, AuditLog.memory(), (s) => timeAsync(MEMORY_AUDIT_PLAN, () => echoViaSession(s)));
-    rows.push({ ...memory, kind: "timing", stats, note: "policy evaluation + input schema + 2 hash-chained audit records (call.allowed, call.completed) per call" });
-  } catch (err) {
-    rows.push(failedRow(memory, err));
+  for (const isolation of ["in-process", "cell"] as const) {
+    const memory = {
+      id: `call.echo.session.memory-audit.${isolation}`,
+      section: "call",
+      label: isolation === "cell" ? "cordon Session.call through a sandboxed cell + in-memory audit" : "cordon Session.call in-process (--insecure-in-process) + in-memory audit",
+    } as const;
+    try {
+      const stats = await withSession(bench, AuditLog.memory(), (s) => timeAsync(MEMORY_AUDIT_PLAN, () => echoViaSession(s)), isolation);
+      const via = isolation === "cell" ? "; the call crosses the frame socket to the cell and back" : "";
+      rows.push({ ...memory, kind: "timing", stats, note: `policy evaluation + input schema + 2 hash-chained audit records (call.allowed, call.completed) per call${via}` });
+    } catch (err) {
+      rows.push(failedRow(memory, err));
+    }
   }
-  const file = { id: "call.echo.session.file-audit", section: "call", label: "cordon Session.call + file audit (fdatasync)" } as const;
+  const file = { id: "call.echo.session.file-audit", section: "call", label: "cordon Session.call (cell) + file audit (fdatasync)" } as const;
   try {
     const stats = await withSession(bench, await AuditLog.open(join(bench.dir, "audit-sequential.jsonl")), (s) =>
       timeAsync(FILE_AUDIT_PLAN, () => echoViaSession(s)),
@@ -98,7 +106,7 @@ export async function benchEchoSession(bench: BenchPolicy): Promise<Row[]> {
   const concurrent = {
     id: "call.echo.session.file-audit.concurrent",
     section: "call",
-    label: `cordon Session.call + file audit, ${CONCURRENCY} in flight`,
+    label: `cordon Session.call (cell) + file audit, ${CONCURRENCY} in flight`,
   } as const;
   try {
     const r = await withSession(bench, await AuditLog.open(join(bench.dir, "audit-concurrent.jsonl")), concurrentRounds);
