@@ -38,7 +38,7 @@ export const deadlineSpin: Probe = async (env) => {
   const result = await callVariant(env, variant(tool, { bytes: loadFixture("spin"), grants: [] }), {}, { fuelOverride: UNLIMITED_FUEL });
   const ms = Math.round(performance.now() - started);
   const hit = limitHit("wall-clock")(result);
-  return { stopped: hit, detail: hit ? `stopped at ${ms}ms (deadline ${tool.limits.wallClockMs}ms)` : describe(result) };
+  return { stopped: hit, detail: hit ? `stopped by the ${tool.limits.wallClockMs}ms deadline (${ms}ms with session start)` : describe(result) };
 };
 
 export const deepRecursion: Probe = async (env) => {
