@@ -240,6 +240,8 @@ export class CellProcess {
 
   /** Kills the whole process tree (through the cgroup) and waits for the exit. Idempotent. */
   async destroy(): Promise<void> {
+    // Waiting for the exit must keep the control plane alive (the child is otherwise unref'd).
+    this.child.ref();
     if (this.exited === null) this.child.kill("SIGKILL");
     await this.cgroupHandle?.destroy();
     await this.exitPromise;

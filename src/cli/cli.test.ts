@@ -32,7 +32,7 @@ describe("cordon CLI on the example policy", () => {
       assert.equal(evidence?.["enforcer"], row.enforcer, `${row.line}: audit seq ${row.auditSeq} must name ${row.enforcer}`);
     }
     const checks = new Set(rows.map((row) => row.check));
-    for (const probe of ["fs-escape-dotdot", "fs-escape-absolute", "fs-escape-symlink-file", "fs-escape-symlink-dir", "fs-race-swap", "fs-write-readonly", "env-ungranted", "import-ungranted", "memory-grow-bomb", "fuel-spin", "deadline-spin", "deep-recursion", "output-flood", "module-oversized", "other-role-tool"]) {
+    for (const probe of ["fs-escape-dotdot", "fs-escape-absolute", "fs-escape-symlink-file", "fs-escape-symlink-dir", "fs-race-swap", "fs-write-readonly", "env-ungranted", "import-ungranted", "memory-grow-bomb", "fuel-spin", "deadline-spin", "deep-recursion", "output-flood", "module-oversized", "other-role-tool", "cell-socket-inet", "cell-ptrace", "cell-mount", "cell-unshare", "cell-read-shadow", "cell-environ", "cell-fds", "cell-fork-bomb", "cell-mem-hog", "cell-forge-session", "cell-leftovers"]) {
       assert.ok(checks.has(probe), `probe ${probe} did not run`);
     }
     assert.equal(cordon(["audit", "verify"], home).code, 0);
@@ -54,6 +54,17 @@ describe("cordon CLI on the example policy", () => {
     assert.match(bad.err, /ERR_USAGE/);
     const flag = cordon(["run", "--bogus"], home);
     assert.equal(flag.code, 2);
+  });
+
+  it("prove --insecure-in-process shows the missing OS-sandbox layer and exits non-zero", () => {
+    const home = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+    const r = cordon(["prove", "--json", "--insecure-in-process"], home);
+    assert.equal(r.code, 1);
+    const { rows } = JSON.parse(r.out) as { rows: Array<{ line: string; status: string }> };
+    const tier = rows.filter((row) => row.line.startsWith("tier wasm:"));
+    assert.ok(tier.length >= 8 && tier.every((row) => row.status === "unavailable"));
+    const unstamped = records(home).filter((rec) => typeof rec["isolation"] !== "string" || !rec["isolation"].startsWith("in-process"));
+    assert.deepEqual(unstamped, [], "every record must show the missing layer");
   });
 
   it("audit verify names the first bad record of an edited log", () => {

@@ -21,7 +21,15 @@ export type Subject =
   | "limits.input"
   | "limits.output"
   | "input.schema"
-  | "role.toolset";
+  | "role.toolset"
+  | "tier.network"
+  | "tier.syscalls"
+  | "tier.filesystem"
+  | "tier.environment"
+  | "tier.pids"
+  | "tier.memory"
+  | "tier.frames"
+  | "tier.cleanup";
 
 export interface Enforcer {
   readonly name: string;
@@ -146,6 +154,55 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
     covers: ["input.schema"],
     probes: { "input.schema": ["input-schema-violation"] },
     mechanism: "the tool's JSON Schema (enforced keywords only) is checked before anything reaches the cell",
+  },
+  {
+    name: "seccomp",
+    tier: "wasm",
+    covers: ["tier.network", "tier.syscalls"],
+    probes: { "tier.network": ["cell-socket-inet", "cell-connect"], "tier.syscalls": ["cell-ptrace", "cell-mount", "cell-unshare"] },
+    mechanism: "classic-BPF filter from src/sandbox/seccomp/rules.ts, loaded by bwrap --seccomp: EPERM (silent in the kernel log, so cordon records it)",
+  },
+  {
+    name: "bwrap-mounts",
+    tier: "wasm",
+    covers: ["tier.filesystem"],
+    probes: { "tier.filesystem": ["cell-read-shadow", "cell-read-home", "cell-write-system"] },
+    mechanism: "a fresh mount namespace: read-only /usr and cordon's code, a private /tmp, the role's grants; no /etc/shadow, no home",
+  },
+  {
+    name: "cell-launch",
+    tier: "wasm",
+    covers: ["tier.environment"],
+    probes: { "tier.environment": ["cell-environ", "cell-fds"] },
+    mechanism: "bwrap --clearenv with an empty allowlist; cordon-launch closes every fd but stdio and the frame socket",
+  },
+  {
+    name: "cgroup-pids",
+    tier: "wasm",
+    covers: ["tier.pids"],
+    probes: { "tier.pids": ["cell-fork-bomb"] },
+    mechanism: "a per-cell cgroup with pids.max; evidence is the kernel's pids.events counter",
+  },
+  {
+    name: "cgroup-memory",
+    tier: "wasm",
+    covers: ["tier.memory"],
+    probes: { "tier.memory": ["cell-mem-hog"] },
+    mechanism: "a per-cell cgroup with memory.limit_in_bytes; evidence is the kernel's oom_kill counter",
+  },
+  {
+    name: "frame-guard",
+    tier: "control-plane",
+    covers: ["tier.frames"],
+    probes: { "tier.frames": ["cell-forge-session", "cell-oversized-frame"] },
+    mechanism: "every frame from a cell is size-capped and checked for its session; a violation kills the cell",
+  },
+  {
+    name: "reaper",
+    tier: "control-plane",
+    covers: ["tier.cleanup"],
+    probes: { "tier.cleanup": ["cell-leftovers"] },
+    mechanism: "ending a session freezes (pids.max=0) and kills the cell's cgroup; bwrap --die-with-parent; start-up sweep of dead control planes",
   },
   {
     name: "role-toolset",

@@ -9,7 +9,7 @@ export type LineStatus = "enforced" | "wish";
 export interface PolicyLine {
   /** Stable, human-readable id, e.g. `tool text-stats: memory <= 16MiB`. */
   readonly text: string;
-  readonly scope: { readonly kind: "tool" | "role"; readonly name: string };
+  readonly scope: { readonly kind: "tool" | "role" | "tier"; readonly name: string };
   readonly subject: Subject;
   readonly tier: Tier | "control-plane";
   readonly enforcer: string | null;
@@ -115,6 +115,22 @@ export function deriveLines(spec: PolicySpec): { lines: PolicyLine[]; issues: Po
       }
       lines.push({ ...base, tier: enforcer.tier, enforcer: named, checks, status: "enforced" });
     });
+  }
+  if (Object.values(spec.tools).some((t) => t.tier === "wasm")) {
+    const tierLines: Array<[Subject, string]> = [
+      ["tier.network", "cells have no network"],
+      ["tier.syscalls", "cells cannot ptrace, mount or unshare"],
+      ["tier.filesystem", "cells see no host secrets, no home, no writable system"],
+      ["tier.environment", "cells inherit no environment and no file descriptors"],
+      ["tier.pids", "a cell's process count is capped"],
+      ["tier.memory", "a cell's memory is capped"],
+      ["tier.frames", "a cell cannot speak for another session"],
+      ["tier.cleanup", "nothing a session started outlives it"],
+    ];
+    for (const [subject, text] of tierLines) {
+      const enforcer = defaultEnforcerFor(subject);
+      lines.push({ text: `tier wasm: ${text}`, scope: { kind: "tier", name: "wasm" }, subject, tier: enforcer.tier, enforcer: enforcer.name, checks: probesFor(enforcer, subject), status: "enforced" });
+    }
   }
   for (const [name, role] of Object.entries(spec.roles)) {
     const enforcer = defaultEnforcerFor("role.toolset");

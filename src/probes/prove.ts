@@ -29,6 +29,9 @@ async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, pro
   if (tool !== undefined && tool.tier !== "wasm") {
     return { status: "unavailable", auditSeq: null, detail: `tier ${tool.tier} is not available in this build` };
   }
+  if (line.scope.kind === "tier" && runtime.isolation !== "cell") {
+    return { status: "unavailable", auditSeq: null, detail: "in-process: this layer is missing (no cell, no OS sandbox)" };
+  }
   const before = runtime.audit.head?.seq ?? 0;
   const tmp = mkdtempSync(join(tmpdir(), "cordon-probe-"));
   // Cells run as unprivileged uids: the probe's throwaway tree must be traversable by them.
@@ -65,7 +68,7 @@ export async function prove(runtime: Runtime, onRow?: (row: ProveRow) => void, p
     for (const check of checks) {
       const result = await proveCheck(runtime, line, check, probes);
       const row = { ...base, check, ...result };
-      await runtime.audit.append({ type: "probe.ran", probe: check, line: line.text, probeOf: line.enforcer, status: row.status, evidenceSeq: row.auditSeq });
+      await runtime.record({ type: "probe.ran", probe: check, line: line.text, probeOf: line.enforcer, status: row.status, evidenceSeq: row.auditSeq });
       rows.push(row);
       onRow?.(row);
     }

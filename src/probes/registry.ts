@@ -2,6 +2,10 @@
 import { fsEscapeAbsolute, fsEscapeDotdot, fsEscapeSymlinkDir, fsEscapeSymlinkFile, fsRaceCreate, fsRaceSwap, fsWriteReadonly } from "./fs-probes.js";
 import { deadlineSpin, deepRecursion, fuelSpin, inputOversized, inputSchemaViolation, memoryGrowBomb, outputFlood } from "./limit-probes.js";
 import { clockUngranted, envUngranted, importUngranted, logUngranted, moduleOversized, moduleTampered, otherRoleTool, randomUngranted } from "./module-probes.js";
+import {
+  cellConnect, cellEnviron, cellFds, cellForgeSession, cellForkBomb, cellLeftovers, cellMemHog, cellMount, cellOversizedFrame,
+  cellPtrace, cellReadHome, cellReadShadow, cellSocketInet, cellUnshare, cellWriteSystem,
+} from "./cell-probes.js";
 import type { Probe } from "./types.js";
 
 export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
@@ -27,4 +31,19 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["input-oversized", inputOversized],
   ["input-schema-violation", inputSchemaViolation],
   ["other-role-tool", otherRoleTool],
+  ["cell-socket-inet", cellSocketInet],
+  ["cell-connect", cellConnect],
+  ["cell-ptrace", cellPtrace],
+  ["cell-mount", cellMount],
+  ["cell-unshare", cellUnshare],
+  ["cell-read-shadow", cellReadShadow],
+  ["cell-read-home", cellReadHome],
+  ["cell-write-system", cellWriteSystem],
+  ["cell-environ", cellEnviron],
+  ["cell-fds", cellFds],
+  ["cell-fork-bomb", cellForkBomb],
+  ["cell-mem-hog", cellMemHog],
+  ["cell-forge-session", cellForgeSession],
+  ["cell-oversized-frame", cellOversizedFrame],
+  ["cell-leftovers", cellLeftovers],
 ]);

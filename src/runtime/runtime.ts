@@ -1,12 +1,13 @@
 // The control plane's owner object: the loaded policy, the audit log, the cell factory and the
 // sessions. Nothing here is module-global; tests and the CLI each make their own Runtime.
 import { randomUUID } from "node:crypto";
-import type { AuditLog } from "../audit/index.js";
+import { readFileSync } from "node:fs";
+import type { AuditEvent, AuditLog, AuditRecord } from "../audit/index.js";
 import { verifyDigest } from "../artifacts/verify-digest.js";
 import { CellFactory, type Layers } from "../cell/cell-factory.js";
 import { reapStaleControlPlanes } from "../cell/reap-stale.js";
 import { CellHost, InProcessHost, type Isolation, type ToolHost } from "../cell/tool-host.js";
-import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused } from "../errors.js";
+import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused, type Json } from "../errors.js";
 import type { LoadedPolicy, LoadedTool } from "../policy/load-policy.js";
 import type { ToolTemplate } from "../wasm/engine/types.js";
 import { errorFields } from "./audit-fields.js";
@@ -41,6 +42,11 @@ export class Runtime {
     readonly isolation: Isolation,
     private readonly cells: CellFactory | null,
   ) {}
+
+  /** Appends a record with this runtime's stamp (the missing layer, in-process). */
+  record(event: AuditEvent): Promise<AuditRecord> {
+    return this.audit.append({ ...event, ...this.stamp });
+  }
 
   /** Layers in force for cell isolation, or null in-process. */
   get layers(): Layers | null {
@@ -142,10 +148,54 @@ export class Runtime {
     }
   }
 
+  /**
+   * Ends a session. For a cell, the reaper kills its whole cgroup and then checks that none of
+   * its processes survived; the record says how many it killed and how many are left (0).
+   */
   async closeSession(session: Session): Promise<void> {
     this.sessions.delete(session);
+    const host = session.toolHost;
+    const pids = host instanceof CellHost ? (host.process.cgroup?.pids() ?? []) : [];
     await session.close();
-    await this.audit.append({ type: "session.closed", ...this.stamp, session: session.id, role: session.role });
+    const reaped = host instanceof CellHost ? { enforcer: "reaper", killed: pids.length, leftovers: pids.filter(isAlive).length } : {};
+    await this.audit.append({ type: "session.closed", ...this.stamp, session: session.id, role: session.role, ...reaped });
+  }
+
+  /**
+   * Runs one of the cell's self-attacks (the native hostile fixture inside the cell's own
+   * sandbox) and records what the wall did. seccomp's EPERM is silent in the kernel log, so
+   * this record is the observable check; cgroup probes add the kernel's own counters.
+   */
+  async selftest(session: Session, spec: string): Promise<SelftestResult> {
+    const host = session.toolHost;
+    if (!(host instanceof CellHost)) throw new TierUnavailable("wasm", "no cell: guest code runs in-process");
+    const probe = spec.split(" ")[0] ?? "";
+    const enforcer = SELFTEST_ENFORCER[probe];
+    if (enforcer === undefined) throw new Error(`unknown selftest ${probe}`);
+    const raw = (await host.process.selftest(spec)) as { report?: { succeeded?: boolean; errno?: number; names?: string[]; fds?: unknown[]; forked?: number } | null; signal?: string | null };
+    const events = host.process.cgroup?.events();
+    const result: SelftestResult = {
+      probe,
+      enforcer,
+      succeeded: raw.report?.succeeded ?? false,
+      errno: raw.report?.errno ?? 0,
+      signal: raw.signal ?? null,
+      report: (raw.report ?? null) as Json,
+      pidsMaxHits: events?.pidsMaxHits ?? 0,
+      oomKills: events?.oomKills ?? 0,
+    };
+    await this.audit.append({
+      type: "sandbox.probed",
+      enforcer,
+      session: session.id,
+      probe,
+      succeeded: result.succeeded,
+      errno: result.errno,
+      signal: result.signal,
+      pidsMaxHits: result.pidsMaxHits,
+      oomKills: result.oomKills,
+    });
+    return result;
   }
 
   async close(): Promise<void> {
@@ -154,6 +204,44 @@ export class Runtime {
     await this.cells?.close();
     this.cells?.releaseCgroups();
     await this.audit.close();
+  }
+}
+
+export interface SelftestResult {
+  readonly probe: string;
+  readonly enforcer: string;
+  /** The attack got through. */
+  readonly succeeded: boolean;
+  readonly errno: number;
+  readonly signal: string | null;
+  readonly report: Json;
+  readonly pidsMaxHits: number;
+  readonly oomKills: number;
+}
+
+/** Which wall each cell self-attack hits. */
+const SELFTEST_ENFORCER: Readonly<Record<string, string>> = {
+  "socket-inet": "seccomp",
+  "connect-unix": "seccomp",
+  ptrace: "seccomp",
+  mount: "seccomp",
+  unshare: "seccomp",
+  read: "bwrap-mounts",
+  write: "bwrap-mounts",
+  environ: "cell-launch",
+  fds: "cell-launch",
+  "fork-bomb": "cgroup-pids",
+  "mem-hog": "cgroup-memory",
+};
+
+/** A process that still runs (a zombie awaiting its reaper does not). */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
   }
 }
 

@@ -1,0 +1,101 @@
+// Probes for the OS sandbox around cells. Each opens a real cell (the policy's first wasm
+// tool, with its real grants), makes the cell attack one of its own walls through the native
+// hostile fixture, and reads the result plus the kernel's counters.
+import { existsSync } from "node:fs";
+import type { LoadedTool } from "../policy/load-policy.js";
+import { isAlive, type SelftestResult } from "../runtime/runtime.js";
+import type { Session } from "../runtime/session.js";
+import { CellHost } from "../cell/tool-host.js";
+import type { Probe, ProbeEnv, ProbeOutcome } from "./types.js";
+
+const EPERM = 1;
+
+function firstWasmTool(env: ProbeEnv): LoadedTool {
+  const tool = [...env.runtime.policy.tools.values()].find((t) => t.tier === "wasm");
+  if (tool === undefined) throw new Error("no wasm tool in the policy");
+  return tool;
+}
+
+async function inCell(env: ProbeEnv, body: (session: Session) => Promise<ProbeOutcome>): Promise<ProbeOutcome> {
+  const session = await env.runtime.openProbeSession("probe:tier", [firstWasmTool(env)]);
+  try {
+    return await body(session);
+  } finally {
+    if (session.toolHost instanceof CellHost && session.toolHost.process.alive) await env.runtime.closeSession(session);
+  }
+}
+
+function errnoProbe(spec: string, expect: (r: SelftestResult) => boolean, what: string): Probe {
+  return (env) =>
+    inCell(env, async (session) => {
+      const r = await env.runtime.selftest(session, spec);
+      const stopped = !r.succeeded && expect(r);
+      return { stopped, detail: stopped ? `${what}: errno ${r.errno}` : `NOT stopped: ${JSON.stringify(r.report)}` };
+    });
+}
+
+export const cellSocketInet = errnoProbe("socket-inet", (r) => r.errno === EPERM, "socket(AF_INET) refused by seccomp");
+export const cellConnect = errnoProbe("connect-unix", (r) => r.errno === EPERM, "connect() refused by seccomp");
+export const cellPtrace = errnoProbe("ptrace", (r) => r.errno === EPERM, "ptrace(ATTACH) refused by seccomp");
+export const cellMount = errnoProbe("mount", (r) => r.errno === EPERM, "mount() refused by seccomp");
+export const cellUnshare = errnoProbe("unshare", (r) => r.errno === EPERM, "unshare(NEWUSER) refused by seccomp");
+export const cellReadShadow = errnoProbe("read /etc/shadow", () => true, "/etc/shadow is not in the cell");
+export const cellReadHome = errnoProbe("read /root/.bashrc", () => true, "no home directory in the cell");
+export const cellWriteSystem = errnoProbe("write /usr/bin/pwned", () => true, "/usr is read-only in the cell");
+
+export const cellEnviron: Probe = (env) =>
+  inCell(env, async (session) => {
+    const r = await env.runtime.selftest(session, "environ");
+    const report = r.report as { names?: string[]; procEnvironBytes?: number } | null;
+    const stopped = (report?.names?.length ?? -1) === 0 && report?.procEnvironBytes === 0;
+    return { stopped, detail: stopped ? "empty environment; /proc/self/environ is empty" : `environment leaked: ${JSON.stringify(report?.names)}` };
+  });
+
+export const cellFds: Probe = (env) =>
+  inCell(env, async (session) => {
+    const r = await env.runtime.selftest(session, "fds");
+    const fds = ((r.report as { fds?: Array<{ fd: number }> } | null)?.fds ?? []).map((f) => f.fd);
+    const stopped = fds.join(",") === "0,1,2";
+    return { stopped, detail: stopped ? "a child of the cell holds only fds 0, 1, 2" : `extra fds: ${fds.join(",")}` };
+  });
+
+export const cellForkBomb: Probe = (env) =>
+  inCell(env, async (session) => {
+    const r = await env.runtime.selftest(session, "fork-bomb");
+    const forked = (r.report as { forked?: number } | null)?.forked ?? -1;
+    const stopped = forked >= 0 && r.pidsMaxHits > 0;
+    return { stopped, detail: stopped ? `fork refused after ${forked} children; pids.events max=${r.pidsMaxHits}` : `NOT capped: ${JSON.stringify(r.report)}` };
+  });
+
+export const cellMemHog: Probe = (env) =>
+  inCell(env, async (session) => {
+    const r = await env.runtime.selftest(session, "mem-hog 4096");
+    const stopped = r.signal === "SIGKILL" && r.oomKills > 0;
+    return { stopped, detail: stopped ? `hog OOM-killed; memory.oom_control oom_kill=${r.oomKills}` : `NOT capped: ${JSON.stringify(r)}` };
+  });
+
+function frameProbe(spec: string): Probe {
+  return (env) =>
+    inCell(env, async (session) => {
+      const host = session.toolHost as CellHost;
+      const refused = await host.process.selftest(spec).then(() => false, () => true);
+      await new Promise((r) => setTimeout(r, 20));
+      const stopped = refused && !host.process.alive;
+      return { stopped, detail: stopped ? `${spec}: the cell was killed` : "the forged frame was accepted" };
+    });
+}
+
+export const cellForgeSession = frameProbe("forge-session");
+export const cellOversizedFrame = frameProbe("oversized-frame");
+
+export const cellLeftovers: Probe = async (env) => {
+  const session = await env.runtime.openProbeSession("probe:tier", [firstWasmTool(env)]);
+  const host = session.toolHost as CellHost;
+  await host.process.selftest("fork-bomb").catch(() => undefined);
+  const dirs = Object.values(host.process.cgroup?.paths ?? {});
+  const pids = host.process.cgroup?.pids() ?? [];
+  await env.runtime.closeSession(session);
+  const survivors = pids.filter(isAlive);
+  const stopped = pids.length > 0 && survivors.length === 0 && dirs.every((d) => !existsSync(d));
+  return { stopped, detail: stopped ? `${pids.length} processes and the cell's cgroups gone at session end` : `survivors: ${survivors.join(",")}` };
+};
