@@ -293,3 +293,16 @@ export class SeccompFilterTooLong extends CordonError {
     return { instructions: this.instructions, max: this.max };
   }
 }
+
+export type SessionEndReason = "idle" | "lifetime" | "max-calls" | "closed";
+
+/** The session reached a limit (idle time, lifetime, number of calls) and was ended. */
+export class SessionExpired extends CordonError {
+  readonly code = "ERR_SESSION_EXPIRED";
+  constructor(readonly reason: SessionEndReason) {
+    super(`session ended (${reason})`, "open a new session");
+  }
+  fields(): Record<string, Json> {
+    return { reason: this.reason };
+  }
+}

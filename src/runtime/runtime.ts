@@ -7,12 +7,12 @@ import { verifyDigest } from "../artifacts/verify-digest.js";
 import { CellFactory, type Layers } from "../cell/cell-factory.js";
 import { reapStaleControlPlanes } from "../cell/reap-stale.js";
 import { CellHost, InProcessHost, type Isolation, type ToolHost } from "../cell/tool-host.js";
-import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused, type Json } from "../errors.js";
+import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused, type Json, type SessionEndReason } from "../errors.js";
 import type { LoadedPolicy, LoadedTool } from "../policy/load-policy.js";
 import type { ToolTemplate } from "../wasm/engine/types.js";
 import { errorFields } from "./audit-fields.js";
 import { publishGuestLog } from "./channels.js";
-import { Session } from "./session.js";
+import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from "./session.js";
 
 export interface RuntimeOptions {
   readonly policy: LoadedPolicy;
@@ -28,6 +28,8 @@ export interface RuntimeOptions {
   readonly packageRoot?: string;
   /** Warm cells kept per role. */
   readonly poolSize?: number;
+  /** Idle timeout, maximum lifetime and maximum calls of every session. */
+  readonly sessionLimits?: Partial<SessionLimits>;
 }
 
 /** Stamped on every audit record when guest code runs without the OS sandbox. */
@@ -35,13 +37,27 @@ export const IN_PROCESS_STAMP = Object.freeze({ isolation: "in-process: no OS sa
 
 export class Runtime {
   private readonly sessions = new Set<Session>();
+  private readonly sweeper: NodeJS.Timeout;
 
   private constructor(
     readonly policy: LoadedPolicy,
     readonly audit: AuditLog,
     readonly isolation: Isolation,
     private readonly cells: CellFactory | null,
-  ) {}
+    readonly sessionLimits: SessionLimits,
+  ) {
+    // Ends idle and over-age sessions even when nobody calls them; never keeps the process up.
+    this.sweeper = setInterval(() => void this.sweep(), Math.max(50, Math.min(1_000, sessionLimits.idleMs / 2)));
+    this.sweeper.unref();
+  }
+
+  private async sweep(): Promise<void> {
+    const now = performance.now();
+    for (const s of [...this.sessions]) {
+      const reason = s.due(now);
+      if (reason !== null) await this.closeSession(s, reason).catch(() => undefined);
+    }
+  }
 
   /** Appends a record with this runtime's stamp (the missing layer, in-process). */
   record(event: AuditEvent): Promise<AuditRecord> {
@@ -85,7 +101,7 @@ export class Runtime {
       }
     }
     await audit.append({ type: "policy.loaded", ...stamp, policySha256: policy.sha256, lines: policy.lines.length, wishes: wishes.length, isolation });
-    return new Runtime(policy, audit, isolation, cells);
+    return new Runtime(policy, audit, isolation, cells, { ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits });
   }
 
   /** Pre-starts warm cells for every role (cell isolation with a pool size only). */
@@ -136,7 +152,9 @@ export class Runtime {
         const { cell, tools: loaded } = await this.cells.assign(id, templates);
         host = new CellHost(cell, loaded, onLog);
       }
-      const session = new Session(id, role, new Map(tools.map((t) => [t.name, t])), host, this.audit, this.stamp);
+      const session = new Session(id, role, new Map(tools.map((t) => [t.name, t])), host, this.audit, this.stamp, this.sessionLimits, (s, reason) =>
+        this.closeSession(s, reason),
+      );
       this.sessions.add(session);
       await this.audit.append({ type: "session.opened", ...this.stamp, session: id, role, tools: host.toolNames(), isolation: host.isolation });
       return session;
@@ -152,13 +170,13 @@ export class Runtime {
    * Ends a session. For a cell, the reaper kills its whole cgroup and then checks that none of
    * its processes survived; the record says how many it killed and how many are left (0).
    */
-  async closeSession(session: Session): Promise<void> {
-    this.sessions.delete(session);
+  async closeSession(session: Session, reason: SessionEndReason = "closed"): Promise<void> {
+    if (!this.sessions.delete(session) && session.ended) return;
     const host = session.toolHost;
     const pids = host instanceof CellHost ? (host.process.cgroup?.pids() ?? []) : [];
     await session.close();
     const reaped = host instanceof CellHost ? { enforcer: "reaper", killed: pids.length, leftovers: pids.filter(isAlive).length } : {};
-    await this.audit.append({ type: "session.closed", ...this.stamp, session: session.id, role: session.role, ...reaped });
+    await this.audit.append({ type: "session.closed", ...this.stamp, session: session.id, role: session.role, reason, ...reaped });
   }
 
   /**
@@ -199,6 +217,7 @@ export class Runtime {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     await Promise.all([...this.sessions].map((s) => s.close()));
     this.sessions.clear();
     await this.cells?.close();

@@ -2,7 +2,7 @@
 // cell runs guest code. Every allow is durable in the audit log before the call starts, and a
 // result is released only after its record is durable.
 import type { AuditEvent, AuditLog } from "../audit/index.js";
-import { CordonError, GuestOutputInvalid, InputInvalid, LimitExceeded, ToolNotFound, type Json } from "../errors.js";
+import { CordonError, GuestOutputInvalid, InputInvalid, LimitExceeded, SessionExpired, type Json, type SessionEndReason } from "../errors.js";
 import { evaluate } from "../policy/evaluate.js";
 import type { LoadedTool } from "../policy/load-policy.js";
 import { sha256Hex } from "../artifacts/verify-digest.js";
@@ -15,8 +15,22 @@ export type ToolResult =
   | { readonly ok: true; readonly output: Json; readonly logs: readonly string[]; readonly auditSeq: number }
   | { readonly ok: false; readonly error: CordonError; readonly logs: readonly string[]; readonly auditSeq: number };
 
+export interface SessionLimits {
+  /** End the session after this long without a call. */
+  readonly idleMs: number;
+  /** End the session this long after it opened, however busy. */
+  readonly lifetimeMs: number;
+  /** End the session after this many calls. */
+  readonly maxCalls: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({ idleMs: 5 * 60_000, lifetimeMs: 60 * 60_000, maxCalls: 10_000 });
+
 export class Session {
   private closed = false;
+  private calls = 0;
+  private readonly openedAt = performance.now();
+  private lastActive = performance.now();
 
   constructor(
     readonly id: string,
@@ -26,7 +40,22 @@ export class Session {
     private readonly audit: AuditLog,
     /** Fields stamped on every record of this session (e.g. a missing isolation layer). */
     private readonly stamp: Readonly<Record<string, string>> = {},
+    readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS,
+    /** Asks the owner to end this session (kill its cell) for a reason. */
+    private readonly expire: (s: Session, reason: SessionEndReason) => Promise<void> = () => Promise.resolve(),
   ) {}
+
+  /** Why this session must end now, if it must (checked by the runtime's sweeper too). */
+  due(now = performance.now()): SessionEndReason | null {
+    if (now - this.openedAt >= this.limits.lifetimeMs) return "lifetime";
+    if (now - this.lastActive >= this.limits.idleMs) return "idle";
+    if (this.calls >= this.limits.maxCalls) return "max-calls";
+    return null;
+  }
+
+  get ended(): boolean {
+    return this.closed;
+  }
 
   private record(event: AuditEvent): Promise<number> {
     return this.audit.append({ ...event, ...this.stamp, session: this.id, role: this.role }).then((r) => r.seq);
@@ -34,10 +63,17 @@ export class Session {
 
   /** Runs one tool call. Denials and guest failures come back as `ok: false`, never thrown. */
   async call(toolName: string, input: Json, opts: CallOptions = {}): Promise<ToolResult> {
+    const due = this.closed ? null : this.due();
+    if (due !== null) await this.expire(this, due);
+    if (this.closed) {
+      const error = new SessionExpired(due ?? "closed");
+      const auditSeq = await this.record({ type: "call.denied", enforcer: "session-limits", tool: clip(toolName), ...errorFields(error) });
+      return { ok: false, error, logs: [], auditSeq };
+    }
+    this.calls += 1;
+    this.lastActive = performance.now();
     const bytes = new TextEncoder().encode(JSON.stringify(input));
-    const decision = this.closed
-      ? { allow: false as const, enforcer: "role-toolset", error: new ToolNotFound(toolName) }
-      : evaluate({ roles: new Map([[this.role, [...this.tools.keys()]]]), tools: this.tools }, { role: this.role }, { tool: toolName, input, inputBytes: bytes.byteLength });
+    const decision = evaluate({ roles: new Map([[this.role, [...this.tools.keys()]]]), tools: this.tools }, { role: this.role }, { tool: toolName, input, inputBytes: bytes.byteLength });
     // The cell is the physical check: a tool it was not built with does not exist there.
     if (decision.allow && !this.host.has(toolName)) throw new Error(`cell for ${this.role} lacks ${toolName}`);
     if (!decision.allow) {
