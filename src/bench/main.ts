@@ -7,6 +7,7 @@ import { benchEchoExtism, benchEchoNodeWasi } from "./baseline-cases.js";
 import { EXTISM_LIMITATION } from "./baselines/extism.js";
 import { writeBenchPolicy } from "./bench-policy.js";
 import { benchEchoCell, benchEchoSession } from "./call-cases.js";
+import { benchBareBwrap, benchIdleCellMemory, benchSessionStart, perRoleEstimate } from "./cell-cases.js";
 import { benchFuel, cpuBurnSubject, loopSubject } from "./fuel-cases.js";
 import { buildLoop, GUEST_NAMES, loadGuest, REPO_ROOT, type Guest, type GuestName } from "./guests.js";
 import { benchCompile, benchInstantiate, benchInstrument, benchReactor } from "./load-cases.js";
@@ -22,6 +23,7 @@ const NOTES = [
   "Compile times defeat V8's compiled-module cache with a unique trailing custom section per iteration.",
   "Fuel ratios: metered WasmCell.call vs the original bytes on cordon's WasiHost (same host, same stdin, no instrumentation), interleaved runs, output checked equal. N is calibrated so one metered run takes about 150 ms. On a busy machine (see load average) min/min is the steadier figure.",
   "tight-loop is the worst case for metering (two cheap adds per iteration, so the fuel check dominates); mul-loop, the loop of fuel-overhead.test.ts, is latency-bound on its multiply-rotate chain, which hides the check.",
+  "Cell rows run as root (cgroups); each session start includes the memory audit log's records. Bare bwrap rows are a floor: no seccomp, no cgroup, no launcher, no frame socket.",
   "p99 of the fresh-instance cases is dominated by V8 garbage collection and releasing per-instance Wasm memories (mark-compacts show under --trace-gc); the mean includes that amortised cost, p50 does not.",
 ];
 
@@ -66,6 +68,16 @@ async function run(): Promise<void> {
       progress(`fuel overhead: ${loop.name} (calibrating N)`);
       rows.push(...(await benchFuel(cell, loopSubject(loop))));
     }
+    await settle();
+    progress("cells: session start (no pool, warm pool)");
+    rows.push(...(await benchSessionStart(bench)));
+    await settle();
+    progress("cells: idle cell memory");
+    rows.push(...(await benchIdleCellMemory(bench)));
+    await settle();
+    progress("cells: bare bwrap baseline");
+    rows.push(...(await benchBareBwrap()));
+    rows.push(perRoleEstimate(rows));
   } finally {
     cell.close();
     bench.remove();

@@ -1,7 +1,7 @@
 // Turns rows into the printed tables and the bench.json document.
 import { cpus, arch, loadavg, platform, release, totalmem, type as osType } from "node:os";
 import { formatTable } from "../cli/table.js";
-import type { RatioRow, Row, Section, Target, TimingRow } from "./rows.js";
+import type { RatioRow, Row, Section, Target, TimingRow, ValueRow } from "./rows.js";
 
 export interface MachineFacts {
   readonly node: string;
@@ -43,6 +43,7 @@ const TITLES: Readonly<Record<Section, string>> = {
   load: "Loading a tool: instrument -> compile -> instantiate",
   "fuel-runs": "CPU-bound runs, one fresh instance per run",
   fuel: "Fuel-metering overhead (p50 / p50; min / min alongside)",
+  cells: "Sandboxed cells: session start, idle memory, bare bwrap floor",
 };
 
 export function formatDuration(us: number): string {
@@ -52,7 +53,7 @@ export function formatDuration(us: number): string {
 
 function formatTarget(t: Target | undefined): string {
   if (t === undefined) return "";
-  const bound = t.metric === "ratio" ? `<= ${t.max}x` : `p50 <= ${formatDuration(t.max)}`;
+  const bound = t.metric === "ratio" ? `<= ${t.max}x` : t.metric === "MB" ? `<= ${t.max} MB` : `p50 <= ${formatDuration(t.max)}`;
   return `${bound}: ${t.pass ? "PASS" : "MISS"}`;
 }
 
@@ -81,6 +82,10 @@ function timingTable(rows: readonly Row[], notes: Footnotes): string {
         return [notes.mark(r.label, r.note), "FAILED", "", "", "", r.error];
       case "ratio":
         return [notes.mark(r.label, r.note), `${r.ratio.toFixed(3)}x`, "", "", "", formatTarget(r.target)];
+      case "value":
+        return [notes.mark(r.label, r.note), `${r.value.toFixed(1)} ${r.unit}`, "", "", "", [formatTarget(r.target), r.detail].filter((x) => x !== "").join("; ")];
+      case "info":
+        return [notes.mark(r.label, r.note), "-", "", "", "", r.text];
     }
   });
   return formatTable(["case", "p50", "p99", "mean", "n", "target / error"], body);
@@ -103,6 +108,9 @@ function ratioTable(rows: readonly Row[], notes: Footnotes): string {
         return [notes.mark(r.label, r.note), "FAILED", "", "", "", "", r.error];
       case "timing":
         return [notes.mark(r.label, r.note), "", "", formatDuration(r.stats.p50Us), "", "", ""];
+      case "value":
+      case "info":
+        return [notes.mark(r.label, r.note), "", "", "", "", "", ""];
     }
   });
   return formatTable(["case", "ratio", "min/min", "metered p50", "baseline p50", "input", "target"], body);
@@ -127,7 +135,7 @@ export function formatReport(machine: MachineFacts, run: RunFacts, rows: readonl
     const table = section === "fuel" ? ratioTable(inSection, notes) : timingTable(inSection, notes);
     out.push("", `== ${TITLES[section]}`, table, ...notes.lines());
   }
-  const targeted = rows.flatMap((r) => (r.kind !== "failed" && r.target !== undefined ? [r] : []));
+  const targeted = rows.flatMap((r) => (r.kind !== "failed" && r.kind !== "info" && r.target !== undefined ? [r] : []));
   const failed = rows.filter((r) => r.kind === "failed");
   out.push("", "== Targets");
   for (const r of targeted) out.push(`  ${formatTarget(r.target).padEnd(24)} ${r.label}: ${headline(r)}`);
@@ -137,8 +145,10 @@ export function formatReport(machine: MachineFacts, run: RunFacts, rows: readonl
   return out.join("\n");
 }
 
-function headline(r: TimingRow | RatioRow): string {
-  return r.kind === "ratio" ? `${r.ratio.toFixed(3)}x` : `p50 ${formatDuration(r.stats.p50Us)}, p99 ${formatDuration(r.stats.p99Us)}`;
+function headline(r: TimingRow | RatioRow | ValueRow): string {
+  if (r.kind === "ratio") return `${r.ratio.toFixed(3)}x`;
+  if (r.kind === "value") return `${r.value.toFixed(1)} ${r.unit} (${r.detail})`;
+  return `p50 ${formatDuration(r.stats.p50Us)}, p99 ${formatDuration(r.stats.p99Us)}`;
 }
 
 export interface BenchDocument {
@@ -159,7 +169,7 @@ export function benchDocument(machine: MachineFacts, run: RunFacts, rows: readon
     durationSeconds: Math.round(run.seconds * 10) / 10,
     loadAverageAtEnd: run.loadAverageAtEnd,
     machine,
-    units: "all durations in microseconds (p50Us, p99Us, meanUs, minUs, maxUs); ratios are plain numbers",
+    units: "all durations in microseconds (p50Us, p99Us, meanUs, minUs, maxUs); ratios are plain numbers; value rows carry their unit (MB = 2^20 bytes)",
     rows,
     notes,
   };

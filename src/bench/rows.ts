@@ -1,11 +1,11 @@
 // What a benchmark case produces: plain data, printed by report.ts and written to bench.json.
 import type { Stats } from "./measure.js";
 
-export type Section = "call" | "reactor" | "load" | "fuel-runs" | "fuel";
+export type Section = "call" | "reactor" | "load" | "fuel-runs" | "fuel" | "cells";
 
 export interface Target {
   /** Which figure the target bounds. */
-  readonly metric: "p50Us" | "ratio";
+  readonly metric: "p50Us" | "ratio" | "MB";
   readonly max: number;
   readonly pass: boolean;
 }
@@ -44,11 +44,33 @@ export interface FailedRow extends RowBase {
   readonly error: string;
 }
 
-export type Row = TimingRow | RatioRow | FailedRow;
+/** A single measured quantity that is not a duration, e.g. a cell's resident memory. */
+export interface ValueRow extends RowBase {
+  readonly kind: "value";
+  readonly value: number;
+  readonly unit: "MB";
+  /** One line for the table: what else was measured alongside. */
+  readonly detail: string;
+  readonly data?: Readonly<Record<string, number | string>>;
+  readonly target?: Target;
+}
+
+/** A statement rather than a measurement: a skipped baseline, an estimate derived from other rows. */
+export interface InfoRow extends RowBase {
+  readonly kind: "info";
+  readonly text: string;
+  readonly data?: Readonly<Record<string, number | string>>;
+}
+
+export type Row = TimingRow | RatioRow | FailedRow | ValueRow | InfoRow;
 
 export function failedRow(base: Omit<FailedRow, "kind" | "error">, err: unknown): FailedRow {
   const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return { ...base, kind: "failed", error };
+}
+
+export function mbTarget(mb: number, maxMb: number): Target {
+  return { metric: "MB", max: maxMb, pass: mb <= maxMb };
 }
 
 export function p50Target(stats: Stats, maxUs: number): Target {
