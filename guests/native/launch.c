@@ -4,7 +4,11 @@
  * sandbox. This closes every fd except 0-2 and the ones named, sets resource limits, then
  * execs the sandbox. Never a shell.
  *
- *   cordon-launch [--keep N]... [--nofile N] [--fsize BYTES] [--core 0] -- PROGRAM ARGS...
+ *   cordon-launch [--keep N]... [--cgroup-procs FILE]... [--nofile N] [--fsize BYTES] [--core 0]
+ *                 -- PROGRAM ARGS...
+ *
+ * --cgroup-procs joins a cgroup (v1 cgroup.procs, delegated to our uid) before exec, so every
+ * page the sandbox ever touches is charged to the cell's own cgroup, from its first instruction.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -38,6 +42,15 @@ int main(int argc, char **argv) {
   for (; i < argc; i++) {
     unsigned long long v;
     if (!strcmp(argv[i], "--")) { i++; break; }
+    if (!strcmp(argv[i], "--cgroup-procs") && i + 1 < argc) {
+      FILE *f = fopen(argv[i + 1], "w");
+      if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
+        perror("cordon-launch: joining the cell's cgroup");
+        return 71;
+      }
+      i++;
+      continue;
+    }
     if (i + 1 >= argc || parse_num(argv[i + 1], &v) != 0) { fprintf(stderr, "cordon-launch: bad argument %s\n", argv[i]); return 64; }
     if (!strcmp(argv[i], "--keep")) {
       if (nkeep == MAX_KEEP) return 64;

@@ -4,6 +4,8 @@
 // violation: the cell is killed and the violation reported.
 import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { chownSync } from "node:fs";
+import { join } from "node:path";
 import type { Socket } from "node:net";
 import { CordonError, TierUnavailable, ToolRefused, type Json } from "../errors.js";
 import type { SandboxPlan } from "../sandbox/bwrap-plan.js";
@@ -44,7 +46,6 @@ interface Pending {
 }
 
 export class CellProcess {
-  readonly id = randomUUID();
   session: string | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -56,6 +57,7 @@ export class CellProcess {
   private readyWaiter: Pending | null = null;
 
   private constructor(
+    readonly id: string,
     private readonly child: ChildProcess,
     private readonly socket: Socket,
     private readonly opts: CellProcessOptions,
@@ -81,7 +83,19 @@ export class CellProcess {
 
   /** Spawns a blank cell and waits until it is up and inside its own cgroup. */
   static async start(opts: CellProcessOptions): Promise<CellProcess> {
+    const id = randomUUID();
+    // The cgroup exists before the process: the launcher joins it before exec'ing bwrap, so
+    // Node's own start-up memory is charged to the cell, not to the control plane.
+    const cgroup = opts.cgroup(id);
+    const procs = Object.values(cgroup.paths).map((dir) => join(dir, "cgroup.procs"));
+    try {
+      if (process.getuid?.() === 0) for (const f of procs) chownSync(f, opts.uid, opts.gid);
+    } catch (err) {
+      await cgroup.destroy();
+      throw err;
+    }
     const child = spawnSandboxed({
+      cgroupProcs: procs,
       plan: opts.plan,
       launcher: opts.launcher,
       rlimits: { nofile: 256, fsizeBytes: 1 << 30 },
@@ -94,14 +108,15 @@ export class CellProcess {
     const socket = child.stdio[3] as Socket | null | undefined;
     if (socket === null || socket === undefined || child.pid === undefined) {
       child.kill("SIGKILL");
+      await cgroup.destroy();
       throw new TierUnavailable("wasm", "could not start a sandboxed cell (bwrap did not spawn)");
     }
-    const cell = new CellProcess(child, socket, opts);
+    const cell = new CellProcess(id, child, socket, opts);
+    cell.cgroupHandle = cgroup;
     try {
       await cell.waitReady(opts.readyTimeoutMs ?? 5_000);
-      // The cell has only run cordon's own start-up code so far: adopt its whole process tree.
-      cell.cgroupHandle = opts.cgroup(cell.id);
-      cell.cgroupHandle.adoptTree(child.pid);
+      // Belt and braces: everything should be in already; adopt any straggler before templates.
+      cgroup.adoptTree(child.pid);
     } catch (err) {
       await cell.destroy();
       if (err instanceof CellExited) throw new TierUnavailable("wasm", `the sandboxed cell died while starting: ${err.stderrTail.trim().split("\n").at(-1) ?? err.message}`);

@@ -14,6 +14,8 @@ export interface SpawnOptions {
    */
   readonly launcher: string;
   readonly rlimits: { readonly nofile: number; readonly fsizeBytes: number };
+  /** cgroup.procs files the launcher joins before exec (delegated to `uid` by the caller). */
+  readonly cgroupProcs?: readonly string[];
   /** Host uid/gid bwrap runs as. Must not be 0. */
   readonly uid: number;
   readonly gid: number;
@@ -39,7 +41,8 @@ export function spawnSandboxed(opts: SpawnOptions): ChildProcess {
   if (opts.frames) stdio.push("pipe");
   if (seccompFd !== null) stdio.push(seccompFd);
   const keep = Array.from({ length: stdio.length - 3 }, (_, i) => ["--keep", String(i + 3)]).flat();
-  const launch = [...keep, "--nofile", String(opts.rlimits.nofile), "--fsize", String(opts.rlimits.fsizeBytes), "--core", "0", "--", opts.plan.file];
+  const join = (opts.cgroupProcs ?? []).flatMap((f) => ["--cgroup-procs", f]);
+  const launch = [...keep, ...join, "--nofile", String(opts.rlimits.nofile), "--fsize", String(opts.rlimits.fsizeBytes), "--core", "0", "--", opts.plan.file];
   try {
     // As root, drop to the cell's own uid; as an ordinary user, we already are unprivileged.
     const ids = process.getuid?.() === 0 ? { uid: opts.uid, gid: opts.gid } : {};
