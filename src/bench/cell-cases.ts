@@ -96,7 +96,7 @@ export async function benchSessionStart(bench: BenchPolicy): Promise<Row[]> {
       kind: "timing",
       stats,
       target: p50Target(stats, WARM_START_P50_TARGET_US),
-      note: "the cell process is already up and in its cgroup; timed: audit record + sending and compiling the templates in the cell + sealing. Pool refilled (runtime.warm()) outside the timed part",
+      note: "pooled cells are started, in their cgroup and have compiled the role template before hand-out; timed: digest check, binding the cell to the session (one frame round trip), audit record. A refill still in flight when the next session starts leaves the pool empty (cold start): that is the p99",
     });
   } catch (err) {
     rows.push(failedRow(warm, err));

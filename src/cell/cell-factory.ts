@@ -2,6 +2,7 @@
 // seccomp, cgroups), then launches each cell with its role's binds, a fresh unprivileged uid,
 // the seccomp program and its own cgroup. A missing layer is a TierUnavailable, never a
 // silent downgrade. Keeps a small warm pool per role so a session does not wait for Node.
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { TierUnavailable } from "../errors.js";
@@ -50,6 +51,7 @@ export function checkCellLayers(packageRoot: string): Layers {
 export class CellFactory {
   private readonly seccomp = compileFilter(DEFAULT_RULES);
   private readonly pools = new Map<string, CellProcess[]>();
+  private readonly filling = new Map<string, number>();
   private nextUid = 0;
   private closed = false;
   readonly layers: Layers;
@@ -66,8 +68,23 @@ export class CellFactory {
     return uid;
   }
 
+  /** Same tools, same bytes, same limits and grants: the same role template. */
   private poolKey(templates: readonly ToolTemplate[]): string {
-    return JSON.stringify(layoutCell(templates).binds);
+    const hash = createHash("sha256");
+    for (const t of templates) hash.update(JSON.stringify([t.name, t.abi, t.limits, t.grants])).update(t.moduleBytes);
+    return hash.digest("hex");
+  }
+
+  /** A cell made from the role's template: started, in its cgroup, modules compiled, sealed. */
+  private async prepare(templates: readonly ToolTemplate[]): Promise<CellProcess> {
+    const cell = await this.start(templates);
+    try {
+      await cell.load(layoutCell(templates).templates);
+      return cell;
+    } catch (err) {
+      await cell.destroy();
+      throw err;
+    }
   }
 
   private start(templates: readonly ToolTemplate[]): Promise<CellProcess> {
@@ -94,18 +111,28 @@ export class CellFactory {
     const key = this.poolKey(templates);
     const pool = this.pools.get(key) ?? [];
     this.pools.set(key, pool);
-    while (!this.closed && pool.length < (this.opts.poolSize ?? 0)) pool.push(await this.start(templates));
+    // Count cells still being prepared too, so concurrent refills never overfill the pool.
+    while (!this.closed && pool.length + (this.filling.get(key) ?? 0) < (this.opts.poolSize ?? 0)) {
+      this.filling.set(key, (this.filling.get(key) ?? 0) + 1);
+      try {
+        const cell = await this.prepare(templates);
+        if (this.closed) await cell.destroy();
+        else pool.push(cell);
+      } finally {
+        this.filling.set(key, (this.filling.get(key) ?? 1) - 1);
+      }
+    }
   }
 
   /** A cell assigned to `session`, loaded with the role's templates and sealed. */
   async assign(session: string, templates: readonly ToolTemplate[]): Promise<{ cell: CellProcess; tools: string[] }> {
     const key = this.poolKey(templates);
     const pooled = this.pools.get(key)?.shift();
-    const cell = pooled !== undefined && pooled.alive ? pooled : await this.start(templates);
+    const cell = pooled !== undefined && pooled.alive ? pooled : await this.prepare(templates);
     if (pooled !== undefined && (this.opts.poolSize ?? 0) > 0) void this.warm(templates).catch(() => undefined);
     try {
-      const tools = await cell.load(session, layoutCell(templates).templates);
-      return { cell, tools };
+      await cell.bind(session);
+      return { cell, tools: [...(cell.tools ?? [])] };
     } catch (err) {
       await cell.destroy();
       throw err;

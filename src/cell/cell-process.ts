@@ -55,6 +55,7 @@ export class CellProcess {
   private readonly exitPromise: Promise<void>;
   private cgroupHandle: CellCgroup | null = null;
   private readyWaiter: Pending | null = null;
+  private loadedTools: string[] | null = null;
 
   private constructor(
     readonly id: string,
@@ -181,7 +182,7 @@ export class CellProcess {
       this.violate({ kind: "wrong-session", detail: "a frame claimed another session" });
       return;
     }
-    const id = t === "loaded" || t === "refused" ? 0 : m["id"];
+    const id = t === "loaded" || t === "refused" || t === "bound" ? 0 : m["id"];
     const p = typeof id === "number" ? this.pending.get(id) : undefined;
     if (p === undefined || (p.kind !== t && !(p.kind === "loaded" && t === "refused"))) {
       this.violate({ kind: "unexpected-message", detail: `unsolicited '${typeof t === "string" ? t.slice(0, 32) : typeof t}'` });
@@ -201,11 +202,10 @@ export class CellProcess {
     });
   }
 
-  /** Sends the role's verified templates; the cell seals itself after this. */
-  async load(session: string, templates: readonly ToolTemplate[]): Promise<string[]> {
-    if (this.session !== null) throw new Error("cell already assigned");
-    this.session = session;
-    const reply = await this.request("loaded", 0, { t: "load", session, tools: templates.map(templateToWire) });
+  /** Sends the role's verified templates; the cell compiles them and accepts no others. */
+  async load(templates: readonly ToolTemplate[]): Promise<string[]> {
+    if (this.loadedTools !== null) throw new Error("cell already loaded");
+    const reply = await this.request("loaded", 0, { t: "load", tools: templates.map(templateToWire) });
     if (reply["t"] === "refused") {
       const tool = typeof reply["tool"] === "string" ? reply["tool"] : "?";
       const enforcer = typeof reply["enforcer"] === "string" ? reply["enforcer"] : "wasm-module-vetting";
@@ -213,7 +213,20 @@ export class CellProcess {
     }
     const tools = reply["tools"];
     if (!Array.isArray(tools) || !tools.every((x) => typeof x === "string")) throw new WireInvalid("loaded.tools");
+    this.loadedTools = tools;
     return tools;
+  }
+
+  /** The tools a loaded cell holds (null before load). */
+  get tools(): readonly string[] | null {
+    return this.loadedTools;
+  }
+
+  /** Binds a loaded cell to its one session; from now on every frame must carry that id. */
+  async bind(session: string): Promise<void> {
+    if (this.session !== null || this.loadedTools === null) throw new Error("cell not loaded, or already bound");
+    this.session = session;
+    await this.request("bound", 0, { t: "bind", session });
   }
 
   /**

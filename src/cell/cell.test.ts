@@ -130,6 +130,29 @@ describe("cells", () => {
     await runtime.close();
   });
 
+  it("hand out pre-compiled pooled cells, each to exactly one session, never reused", async () => {
+    const p = await makePolicyDir();
+    chmodSync(p.dir, 0o755);
+    const policy = loadPolicy(p.write(policyYaml(p.moduleSha256)));
+    const runtime = await Runtime.start({ policy, audit: AuditLog.memory(), isolation: "cell", poolSize: 1 });
+    await runtime.warm();
+    const t0 = performance.now();
+    const a = await runtime.openSession("reader");
+    const warmMs = performance.now() - t0;
+    const b = await runtime.openSession("reader");
+    const pa = (a.toolHost as CellHost).process;
+    const pb = (b.toolHost as CellHost).process;
+    assert.notEqual(pa.id, pb.id);
+    assert.ok((await a.call("tool", {})).ok);
+    assert.ok((await b.call("tool", {})).ok);
+    const pidsA = pa.cgroup?.pids() ?? [];
+    await runtime.closeSession(a);
+    assert.ok(await gone(pidsA));
+    assert.ok((await b.call("tool", {})).ok, "closing one session must not touch another's cell");
+    assert.ok(warmMs < 1000, `a pooled session took ${warmMs} ms`);
+    await runtime.close();
+  });
+
   it("is refused with a typed error and an audit record when a layer is missing", async () => {
     const p = await makePolicyDir();
     const policy = loadPolicy(p.write(policyYaml(p.moduleSha256)));

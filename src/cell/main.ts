@@ -30,19 +30,27 @@ function exit(code: number): never {
 
 function handle(m: Record<string, Json>): void {
   const t = m["t"];
+  // A cell is made from its role's template first (so a pooled cell is compiled before anyone
+  // needs it), then bound to exactly one session. Each happens once; a second is fatal.
   if (t === "load") {
     if (cell !== null || session !== null) exit(CELL_EXIT.sealed);
-    if (typeof m["session"] !== "string" || !Array.isArray(m["tools"])) exit(CELL_EXIT.badFrame);
-    session = m["session"];
+    if (!Array.isArray(m["tools"])) exit(CELL_EXIT.badFrame);
     try {
       const templates = m["tools"].map((x, i) => templateFromWire(x, `tools[${i}]`));
       cell = new WasmCell(templates, {});
-      send({ t: "loaded", session, tools: cell.toolNames() });
+      send({ t: "loaded", session: "", tools: cell.toolNames() });
     } catch (err) {
-      if (err instanceof ToolRefused) send({ t: "refused", session, error: errorToWire(err.reason), tool: err.tool, enforcer: err.enforcer });
+      if (err instanceof ToolRefused) send({ t: "refused", session: "", error: errorToWire(err.reason), tool: err.tool, enforcer: err.enforcer });
       else if (err instanceof WireInvalid) exit(CELL_EXIT.badFrame);
       else throw err;
     }
+    return;
+  }
+  if (t === "bind") {
+    if (cell === null || session !== null) exit(CELL_EXIT.sealed);
+    if (typeof m["session"] !== "string" || m["session"] === "") exit(CELL_EXIT.badFrame);
+    session = m["session"];
+    send({ t: "bound", session });
     return;
   }
   if (t === "selftest") {
