@@ -8,6 +8,7 @@ import { prove, type ProveRow } from "../probes/prove.js";
 import type { Isolation } from "../cell/tool-host.js";
 import { guestLogged, type GuestLogged } from "../runtime/channels.js";
 import { Runtime } from "../runtime/runtime.js";
+import { DEFAULT_RULES, describeRules } from "../sandbox/seccomp/index.js";
 import { formatTable } from "./table.js";
 
 export interface Io {
@@ -95,6 +96,7 @@ export async function proveCommand(opts: CommonOptions & { json: boolean }, io: 
       io.out(JSON.stringify({ rows: rows.map(({ line, enforcer, check, tier, status, auditSeq }) => ({ line, enforcer, check, tier, status, auditSeq })) }, null, 2));
     } else {
       io.out(renderProveTable(rows));
+      if (rt.isolation === "cell") io.out(`\nThe seccomp filter in every cell (the seccomp rows above attack it):\n${renderSeccompTable()}`);
     }
     return rows.every((r) => r.status === "proven") ? 0 : 1;
   });
@@ -107,6 +109,14 @@ export function renderProveTable(rows: readonly ProveRow[]): string {
   );
   const proven = rows.filter((r) => r.status === "proven").length;
   return `${table}\n\n${proven}/${rows.length} rows proven`;
+}
+
+/** The seccomp rule table, as data: what prove shows the filter enforcing. */
+export function renderSeccompTable(): string {
+  return formatTable(
+    ["syscall", "condition", "action", "why"],
+    describeRules(DEFAULT_RULES).map((r) => [r.syscall, r.condition, r.action, r.why]),
+  );
 }
 
 export async function auditVerify(opts: { file: string }, io: Io): Promise<number> {
