@@ -4,7 +4,7 @@
 import type { AuditEvent, AuditLog } from "../audit/index.js";
 import { CordonError, GuestOutputInvalid, InputInvalid, LimitExceeded, SessionExpired, type Json, type SessionEndReason } from "../errors.js";
 import { evaluate } from "../policy/evaluate.js";
-import type { LoadedTool } from "../policy/load-policy.js";
+import type { LoadedPolicy, LoadedTool } from "../policy/load-policy.js";
 import { sha256Hex } from "../artifacts/verify-digest.js";
 import type { ToolHost } from "../cell/tool-host.js";
 import type { CallOutcome } from "../wasm/engine/types.js";
@@ -29,6 +29,8 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({ idleMs: 5 *
 export class Session {
   private closed = false;
   private calls = 0;
+  /** The policy as this session's principal sees it: its role and that role's tools only. */
+  private readonly view: Pick<LoadedPolicy, "roles" | "tools">;
   private readonly openedAt = performance.now();
   private lastActive = performance.now();
 
@@ -43,7 +45,9 @@ export class Session {
     readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS,
     /** Asks the owner to end this session (kill its cell) for a reason. */
     private readonly expire: (s: Session, reason: SessionEndReason) => Promise<void> = () => Promise.resolve(),
-  ) {}
+  ) {
+    this.view = { roles: new Map([[role, [...tools.keys()]]]), tools };
+  }
 
   /** Why this session must end now, if it must (checked by the runtime's sweeper too). */
   due(now = performance.now()): SessionEndReason | null {
@@ -73,7 +77,7 @@ export class Session {
     this.calls += 1;
     this.lastActive = performance.now();
     const bytes = new TextEncoder().encode(JSON.stringify(input));
-    const decision = evaluate({ roles: new Map([[this.role, [...this.tools.keys()]]]), tools: this.tools }, { role: this.role }, { tool: toolName, input, inputBytes: bytes.byteLength });
+    const decision = evaluate(this.view, { role: this.role }, { tool: toolName, input, inputBytes: bytes.byteLength });
     // The cell is the physical check: a tool it was not built with does not exist there.
     if (decision.allow && !this.host.has(toolName)) throw new Error(`cell for ${this.role} lacks ${toolName}`);
     if (!decision.allow) {
