@@ -261,7 +261,7 @@ export class CellProcess {
     return reply["result"] ?? null;
   }
 
-  /** Test hook for the frame-forgery probe: writes raw bytes as if from the gateway's side. */
+  /** False once the cell process has exited (or was killed). */
   get alive(): boolean {
     return this.exited === null;
   }

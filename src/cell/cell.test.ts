@@ -2,8 +2,7 @@
 // host with the layers; on a host without them, Runtime.start must refuse (tested below).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, existsSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AuditLog } from "../audit/index.js";
@@ -161,7 +160,5 @@ describe("cells", () => {
     const rec = audit.recordsAfter(0).at(-1) as Record<string, Json> | undefined;
     assert.equal(rec?.["type"], "tier.refused");
     assert.equal(rec?.["enforcer"], "os-sandbox");
-    void readFileSync;
-    void join;
   });
 });

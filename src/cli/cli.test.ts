@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -65,6 +66,19 @@ describe("cordon CLI on the example policy", () => {
     assert.ok(tier.length >= 8 && tier.every((row) => row.status === "unavailable"));
     const unstamped = records(home).filter((rec) => typeof rec["isolation"] !== "string" || !rec["isolation"].startsWith("in-process"));
     assert.deepEqual(unstamped, [], "every record must show the missing layer");
+  });
+
+  it("a policy whose module digest does not match is refused before anything runs, and audited", async () => {
+    const home = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+    const p = await makePolicyDir();
+    const path = p.write(policyYaml("0".repeat(64)));
+    const r = cordon(["run", "--policy", path, "--role", "reader", "tool", "{}"], home);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /ERR_POLICY_INVALID/);
+    const recs = records(home);
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0]?.["type"], "policy.refused");
+    assert.equal(recs[0]?.["enforcer"], "module-digest");
   });
 
   it("audit verify names the first bad record of an edited log", () => {

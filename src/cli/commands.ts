@@ -1,8 +1,7 @@
 // The CLI verbs. Each returns an exit code; output goes through the `io` object so tests can
 // run commands without a process.
 import { AuditLog, verifyAuditFile } from "../audit/index.js";
-import type { CordonError} from "../errors.js";
-import { UsageError, type Json } from "../errors.js";
+import { CordonError, PolicyInvalid, UsageError, type Json } from "../errors.js";
 import { loadPolicy, type LoadedPolicy } from "../policy/load-policy.js";
 import { prove, type ProveRow } from "../probes/prove.js";
 import type { Isolation } from "../cell/tool-host.js";
@@ -23,12 +22,26 @@ export interface CommonOptions {
   readonly isolation: Isolation;
 }
 
-function loadOrReport(path: string): LoadedPolicy {
-  return loadPolicy(path);
+/**
+ * Loads the policy for a run. A policy that fails validation (a tampered module's digest among
+ * them) is refused with its typed error AND an audit record, before anything runs.
+ */
+async function loadAudited(path: string, audit: AuditLog): Promise<LoadedPolicy> {
+  try {
+    return loadPolicy(path);
+  } catch (err) {
+    if (err instanceof PolicyInvalid) {
+      const digest = err.issues.some((i) => i.path.endsWith(".module.sha256"));
+      await audit.append({ type: "policy.refused", ...(digest ? { enforcer: "module-digest" } : {}), code: err.code, problems: err.issues.length });
+    } else if (err instanceof CordonError) {
+      await audit.append({ type: "policy.refused", code: err.code });
+    }
+    throw err;
+  }
 }
 
 export function policyCheck(opts: { policy: string; strict: boolean }, io: Io): number {
-  const policy = loadOrReport(opts.policy);
+  const policy = loadPolicy(opts.policy);
   const rows = policy.lines.map((l) => [l.text, l.enforcer ?? "(none)", l.checks.join(",") || "(none)", l.status === "wish" ? `WISH: ${l.wishReason ?? ""}` : l.status]);
   io.out(formatTable(["policy line", "enforcer", "check", "status"], rows));
   const wishes = policy.lines.filter((l) => l.status === "wish").length;
@@ -37,10 +50,10 @@ export function policyCheck(opts: { policy: string; strict: boolean }, io: Io): 
 }
 
 async function withRuntime<T>(opts: CommonOptions, io: Io, fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const policy = loadOrReport(opts.policy);
   const audit = await AuditLog.open(opts.audit);
   let runtime: Runtime;
   try {
+    const policy = await loadAudited(opts.policy, audit);
     runtime = await Runtime.start({ policy, audit, strict: opts.strict, isolation: opts.isolation });
   } catch (err) {
     await audit.close();

@@ -39,9 +39,11 @@ export const cellConnect = errnoProbe("connect-unix", (r) => r.errno === EPERM, 
 export const cellPtrace = errnoProbe("ptrace", (r) => r.errno === EPERM, "ptrace(ATTACH) refused by seccomp");
 export const cellMount = errnoProbe("mount", (r) => r.errno === EPERM, "mount() refused by seccomp");
 export const cellUnshare = errnoProbe("unshare", (r) => r.errno === EPERM, "unshare(NEWUSER) refused by seccomp");
-export const cellReadShadow = errnoProbe("read /etc/shadow", () => true, "/etc/shadow is not in the cell");
-export const cellReadHome = errnoProbe("read /root/.bashrc", () => true, "no home directory in the cell");
-export const cellWriteSystem = errnoProbe("write /usr/bin/pwned", () => true, "/usr is read-only in the cell");
+const ENOENT = 2;
+const EROFS = 30;
+export const cellReadShadow = errnoProbe("read /etc/shadow", (r) => r.errno === ENOENT, "/etc/shadow is not in the cell");
+export const cellReadHome = errnoProbe("read /root/.bashrc", (r) => r.errno === ENOENT, "no home directory in the cell");
+export const cellWriteSystem = errnoProbe("write /usr/bin/pwned", (r) => r.errno === EROFS, "/usr is read-only in the cell");
 
 export const cellEnviron: Probe = (env) =>
   inCell(env, async (session) => {
