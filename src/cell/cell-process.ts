@@ -68,6 +68,13 @@ export class CellProcess {
     socket.unref();
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", () => undefined);
+    socket.on("end", () => {
+      try {
+        this.decoder.end();
+      } catch {
+        this.violate({ kind: "bad-frame", detail: "stream ended mid-frame" });
+      }
+    });
     child.stderr?.on("data", (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString("utf8")).slice(-2048);
     });
@@ -276,7 +283,4 @@ export class CellProcess {
     this.socket.destroy();
   }
 
-  exitInfo(): CellExited | null {
-    return this.exited;
-  }
 }

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { AuditLog } from "../audit/index.js";
 import type { Json } from "../errors.js";
 import { loadPolicy } from "../policy/load-policy.js";
-import { Runtime } from "../runtime/runtime.js";
+import { isAlive, Runtime } from "../runtime/runtime.js";
 import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
 import type { CellHost } from "./tool-host.js";
 
@@ -21,19 +21,10 @@ async function cellRuntime() {
   return { runtime, audit };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function gone(pids: readonly number[], withinMs = 3000): Promise<boolean> {
   const until = Date.now() + withinMs;
   while (Date.now() < until) {
-    if (pids.every((p) => !alive(p))) return true;
+    if (pids.every((p) => !isAlive(p))) return true;
     await new Promise((r) => setTimeout(r, 25));
   }
   return false;
@@ -120,9 +111,9 @@ describe("cells", () => {
     const child = spawn(process.execPath, [script, p.policyPath], { stdio: ["ignore", "pipe", "inherit"] });
     const line = await new Promise<string>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(d.toString("utf8"))));
     const { pids, cgroup } = JSON.parse(line) as { pids: number[]; cgroup: string };
-    assert.ok(pids.length > 0 && pids.every(alive));
+    assert.ok(pids.length > 0 && pids.every(isAlive));
     child.kill("SIGKILL");
-    assert.ok(await gone(pids), `cell processes survived their control plane: ${pids.filter(alive).join(",")}`);
+    assert.ok(await gone(pids), `cell processes survived their control plane: ${pids.filter(isAlive).join(",")}`);
     // The next control plane's start-up reaper removes the dead one's cgroups.
     const { runtime } = await cellRuntime();
     assert.equal(existsSync(cgroup), false);

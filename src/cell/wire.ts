@@ -15,6 +15,7 @@ import {
   type LimitName,
   type RefusalReason,
 } from "../errors.js";
+import { findEnforcer } from "../policy/enforcers.js";
 import type { Grant, Limits } from "../policy/load-policy.js";
 import type { CallOutcome, DenialSummary, ToolTemplate } from "../wasm/engine/types.js";
 
@@ -46,8 +47,18 @@ function strList(v: Json | undefined, what: string, maxItems = 1024): string[] {
   if (!Array.isArray(v) || v.length > maxItems) throw new WireInvalid(`${what} is not a list`);
   return v.map((x, i) => str(x, `${what}[${i}]`));
 }
+/** Enforcer names a cell may report: the registry's, plus the WASI layer's catch-all. */
+function enforcerName(v: Json | undefined, what: string): string {
+  const name = str(v, what, 64);
+  if (findEnforcer(name) === undefined && name !== "wasi-unsupported") throw new WireInvalid(`${what} '${name.slice(0, 32)}' is not an enforcer`);
+  return name;
+}
+
+const MAX_COUNT_KEYS = 64;
+
 function counts(v: Json | undefined, what: string): Record<string, number> {
   const o = obj(v, what);
+  if (Object.keys(o).length > MAX_COUNT_KEYS) throw new WireInvalid(`${what} has too many keys`);
   const out: Record<string, number> = Object.create(null) as Record<string, number>;
   for (const [k, n] of Object.entries(o)) out[str(k, what, 128)] = num(n, `${what}.${k}`);
   return out;
@@ -104,6 +115,17 @@ export function errorToWire(err: CordonError): Json {
   return { code: err.code, fields: err.fields(), ...extra };
 }
 
+const REFUSALS: readonly RefusalReason[] = [
+  "oversized", "memory64", "shared-memory", "multi-memory", "imported-memory", "too-many-functions",
+  "table-too-large", "memory-too-large", "reserved-export", "unsupported-feature", "abi-mismatch",
+];
+
+function refusalReason(v: Json | undefined): RefusalReason {
+  const r = str(v, "error.fields.reason", 64) as RefusalReason;
+  if (!REFUSALS.includes(r)) throw new WireInvalid("error.fields.reason");
+  return r;
+}
+
 const LIMITS: readonly LimitName[] = ["memory", "fuel", "wall-clock", "stack", "output", "input", "fds"];
 
 /** Rebuilds a typed error from a cell's report; unknown codes become a generic trap. */
@@ -136,7 +158,7 @@ export function errorFromWire(v: Json): CordonError {
     case "ERR_MODULE_IMPORT_UNGRANTED":
       return new ImportUngranted(str(f["importModule"], "importModule", 256), str(f["importName"], "importName", 256), f["needs"] === null ? null : str(f["needs"], "needs", 32));
     case "ERR_MODULE_REFUSED":
-      return new ModuleRefused(str(f["reason"], "reason", 64) as RefusalReason, str(f["detail"], "detail", 512));
+      return new ModuleRefused(refusalReason(f["reason"]), str(f["detail"], "detail", 512));
     default:
       return new GuestTrap(`cell reported ${code}`, null, []);
   }
@@ -155,7 +177,7 @@ export function outcomeFromWire(v: Json, maxOutputBytes: number): CallOutcome {
   if (!Array.isArray(denialsRaw) || denialsRaw.length > 64) throw new WireInvalid("denials");
   const denials: DenialSummary[] = denialsRaw.map((d, i) => {
     const x = obj(d, `denials[${i}]`);
-    return { enforcer: str(x["enforcer"], "enforcer", 64), count: num(x["count"], "count"), codes: counts(x["codes"], "codes"), ops: counts(x["ops"], "ops") };
+    return { enforcer: enforcerName(x["enforcer"], "enforcer"), count: num(x["count"], "count"), codes: counts(x["codes"], "codes"), ops: counts(x["ops"], "ops") };
   });
   const logs = strList(o["logs"], "logs", 64);
   if (o["ok"] === true) {
@@ -163,6 +185,6 @@ export function outcomeFromWire(v: Json, maxOutputBytes: number): CallOutcome {
     if (output.byteLength > maxOutputBytes) throw new WireInvalid("output exceeds the tool's cap");
     return { ok: true, output, logs, denials, stats };
   }
-  const enforcer = o["enforcer"] === null ? null : str(o["enforcer"], "enforcer", 64);
+  const enforcer = o["enforcer"] === null ? null : enforcerName(o["enforcer"], "enforcer");
   return { ok: false, error: errorFromWire(o["error"] ?? null), enforcer, logs, denials, stats };
 }

@@ -47,9 +47,10 @@ describe("cordon CLI on the example policy", () => {
     const denied = cordon(["run", "--role", "analyst", "file-stats", '{"path":"poem.txt"}'], home);
     assert.equal(denied.code, 1);
     assert.match(denied.err, /ERR_TOOL_NOT_FOUND/);
-    const last = records(home).at(-1);
-    assert.equal(last?.["type"], "call.denied");
-    assert.equal(last?.["enforcer"], "role-toolset");
+    const denials = records(home).filter((rec) => rec["type"] === "call.denied");
+    assert.equal(denials.length, 1);
+    assert.equal(denials[0]?.["enforcer"], "role-toolset");
+    assert.equal(denials[0]?.["tool"], "file-stats");
     const bad = cordon(["run", "--role", "analyst", "text-stats", "{not json"], home);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /ERR_USAGE/);

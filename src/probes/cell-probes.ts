@@ -5,7 +5,8 @@ import { existsSync } from "node:fs";
 import type { LoadedTool } from "../policy/load-policy.js";
 import { isAlive, type SelftestResult } from "../runtime/runtime.js";
 import type { Session } from "../runtime/session.js";
-import { CellHost } from "../cell/tool-host.js";
+import { CellExited } from "../cell/cell-process.js";
+import type { CellHost } from "../cell/tool-host.js";
 import type { Probe, ProbeEnv, ProbeOutcome } from "./types.js";
 
 const EPERM = 1;
@@ -21,7 +22,7 @@ async function inCell(env: ProbeEnv, body: (session: Session) => Promise<ProbeOu
   try {
     return await body(session);
   } finally {
-    if (session.toolHost instanceof CellHost && session.toolHost.process.alive) await env.runtime.closeSession(session);
+    await env.runtime.closeSession(session);
   }
 }
 
@@ -80,9 +81,12 @@ function frameProbe(spec: string): Probe {
   return (env) =>
     inCell(env, async (session) => {
       const host = session.toolHost as CellHost;
-      const refused = await host.process.selftest(spec).then(() => false, () => true);
+      const before = env.runtime.audit.head?.seq ?? 0;
+      const refused = await host.process.selftest(spec).then(() => false, (err: unknown) => err instanceof CellExited);
       await new Promise((r) => setTimeout(r, 20));
-      const stopped = refused && !host.process.alive;
+      // Not any crash: the guard itself must have named the violation.
+      const guarded = env.runtime.audit.recordsAfter(before).some((r) => r.type === "cell.killed" && r.enforcer === "frame-guard");
+      const stopped = refused && guarded && !host.process.alive;
       return { stopped, detail: stopped ? `${spec}: the cell was killed` : "the forged frame was accepted" };
     });
 }

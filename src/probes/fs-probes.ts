@@ -34,7 +34,10 @@ function makeJail(env: ProbeEnv): Jail {
   return { root, outside, grant: { kind: original.kind, hostPath: root, mount: original.mount } };
 }
 
-async function openAttempt(env: ProbeEnv, jail: Jail, request: string): Promise<{ leaked: boolean; detail: string }> {
+/** ENOTCAPABLE or ELOOP: the errnos only the jail gives for these attempts. */
+const JAIL_ERRNOS = new Set(["76", "32"]);
+
+async function openAttempt(env: ProbeEnv, jail: Jail, request: string): Promise<{ leaked: boolean; jailed: boolean; detail: string }> {
   const tool = variant(requireTool(env), { bytes: loadFixture("fs-open"), grants: [jail.grant] });
   const result = await callVariant(env, tool, request);
   const shown = result.ok ? JSON.stringify(result.output) : "";
@@ -42,17 +45,17 @@ async function openAttempt(env: ProbeEnv, jail: Jail, request: string): Promise<
   const leaked = shown.includes(SECRET) || exitOutput.includes(SECRET);
   const errno = /"errno":(\d+)/.exec(exitOutput)?.[1];
   const how = errno === undefined ? describe(result) : `guest got errno ${errno}${errno === "76" ? " (ENOTCAPABLE)" : errno === "32" ? " (ELOOP)" : ""}`;
-  return { leaked, detail: `${request.split(" ")[0]} ${request.split(" ")[1] ?? ""} refused: ${how}` };
+  return { leaked, jailed: errno !== undefined && JAIL_ERRNOS.has(errno), detail: `${request.split(" ")[0]} ${request.split(" ")[1] ?? ""} refused: ${how}` };
 }
 
 function escapeProbe(makeRequest: (jail: Jail) => string, plant?: (jail: Jail) => void): Probe {
   return async (env) => {
     const jail = makeJail(env);
     plant?.(jail);
-    const { leaked, detail } = await openAttempt(env, jail, makeRequest(jail));
+    const { leaked, jailed, detail } = await openAttempt(env, jail, makeRequest(jail));
     const outsideFiles = readdirSync(jail.outside);
     const untouched = outsideFiles.length === 1 && readFileSync(join(jail.outside, "secret.txt"), "utf8") === SECRET;
-    return { stopped: !leaked && untouched, detail: leaked ? "LEAKED the outside secret" : detail };
+    return { stopped: jailed && !leaked && untouched, detail: leaked ? "LEAKED the outside secret" : detail };
   };
 }
 
@@ -74,10 +77,10 @@ export const fsEscapeSymlinkDir = escapeProbe(
 
 export const fsWriteReadonly: Probe = async (env) => {
   const jail = makeJail(env);
-  const { detail } = await openAttempt(env, jail, "write inside.txt");
+  const { jailed, detail } = await openAttempt(env, jail, "write inside.txt");
   const unchanged = readFileSync(join(jail.root, "inside.txt"), "utf8") === "inside";
   const nothingNew = readdirSync(jail.root).sort().join(",") === "inside.txt";
-  return { stopped: unchanged && nothingNew, detail: unchanged ? detail : "host file CHANGED" };
+  return { stopped: jailed && unchanged && nothingNew, detail: unchanged ? detail : "host file CHANGED" };
 };
 
 async function race(env: ProbeEnv, mode: "read" | "create"): Promise<ProbeOutcome> {

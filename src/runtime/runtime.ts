@@ -218,7 +218,7 @@ export class Runtime {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    await Promise.all([...this.sessions].map((s) => s.close()));
+    await Promise.all([...this.sessions].map((s) => this.closeSession(s)));
     this.sessions.clear();
     await this.cells?.close();
     this.cells?.releaseCgroups();

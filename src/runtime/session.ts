@@ -2,7 +2,7 @@
 // cell runs guest code. Every allow is durable in the audit log before the call starts, and a
 // result is released only after its record is durable.
 import type { AuditEvent, AuditLog } from "../audit/index.js";
-import { CordonError, GuestOutputInvalid, InputInvalid, LimitExceeded, SessionExpired, type Json, type SessionEndReason } from "../errors.js";
+import { CordonError, GuestOutputInvalid, InputInvalid, LimitExceeded, SessionExpired, ToolNotFound, type Json, type SessionEndReason } from "../errors.js";
 import { evaluate } from "../policy/evaluate.js";
 import type { LoadedPolicy, LoadedTool } from "../policy/load-policy.js";
 import { sha256Hex } from "../artifacts/verify-digest.js";
@@ -79,9 +79,13 @@ export class Session {
     const bytes = new TextEncoder().encode(JSON.stringify(input));
     const decision = evaluate(this.view, { role: this.role }, { tool: toolName, input, inputBytes: bytes.byteLength });
     // The cell is the physical check: a tool it was not built with does not exist there.
-    if (decision.allow && !this.host.has(toolName)) throw new Error(`cell for ${this.role} lacks ${toolName}`);
-    if (!decision.allow) {
-      const { error, enforcer } = decision;
+    const denial: { enforcer: string; error: CordonError } | null = !decision.allow
+      ? decision
+      : this.host.has(toolName)
+        ? null
+        : { enforcer: "role-toolset", error: new ToolNotFound(toolName) };
+    if (denial !== null || !decision.allow) {
+      const { error, enforcer } = denial ?? { enforcer: "role-toolset", error: new ToolNotFound(toolName) };
       const type = error instanceof LimitExceeded ? "limit.exceeded" : "call.denied";
       const fields = error instanceof InputInvalid ? { code: error.code, problems: error.issues.length } : errorFields(error);
       const auditSeq = await this.record({ type, enforcer, inputBytes: bytes.byteLength, ...fields, tool: clip(toolName) });
@@ -93,7 +97,9 @@ export class Session {
       outcome = await this.host.call(toolName, bytes, { ...opts, wallClockMs: decision.tool.limits.wallClockMs, maxOutputBytes: decision.tool.limits.outputBytes });
     } catch (err) {
       if (!(err instanceof CordonError)) throw err;
-      // The cell died or was killed (backstop deadline, violation): this session is over.
+      // The cell died or was killed (backstop deadline, violation): this session is over, and
+      // the reaper takes whatever the cell left behind now, not at the idle timeout.
+      await this.expire(this, "closed");
       this.closed = true;
       const enforcer = err.code === "ERR_CELL_EXITED" && err.fields()["signal"] === "backstop-deadline" ? { enforcer: "cell-watchdog" } : {};
       const auditSeq = await this.record({ type: "call.failed", ...enforcer, tool: toolName, ...errorFields(err) });

@@ -38,7 +38,6 @@ export class CallContext {
   readonly logs: string[] = [];
   readonly meter: Meter;
   memory: WebAssembly.Memory | undefined;
-  private droppedLogs = 0;
 
   constructor(
     readonly tool: string,
@@ -62,10 +61,7 @@ export class CallContext {
   readonly log = (ptr: number, len: number): void => {
     const raw = this.bytes(ptr, Math.min(len >>> 0, MAX_LOG_BYTES));
     if (raw === undefined) return;
-    if (this.logs.length >= MAX_LOG_LINES) {
-      this.droppedLogs += 1;
-      return;
-    }
+    if (this.logs.length >= MAX_LOG_LINES) return;
     const line = new TextDecoder("utf-8", { fatal: false }).decode(raw);
     this.logs.push(line);
     this.onLog?.(this.tool, line);
@@ -99,7 +95,4 @@ export class CallContext {
     }
   };
 
-  get logsDropped(): number {
-    return this.droppedLogs;
-  }
 }

@@ -25,6 +25,8 @@ export class Meter {
 
   /** Binds the instance's fuel global and loads the first slice. */
   start(global: WebAssembly.Global): void {
+    // Count what a previous start on this call used (a reactor's _initialize) before reloading.
+    this.settle();
     this.global = global;
     this.loadSlice();
   }
