@@ -24,3 +24,9 @@ export class KeyUnusable extends CordonError {
     return { key: this.key, reason: this.reason };
   }
 }
+
+/**
+ * A caller's token was refused. Subclasses carry stable ERR_AUTHN_* codes; no field ever holds
+ * the token itself, only `tokenDigest` (a short sha256 prefix) where one is known.
+ */
+export abstract class AuthnError extends CordonError {}
