@@ -109,7 +109,7 @@ export class ImportUngranted extends CordonError {
   }
 }
 
-export type LimitName = "memory" | "fuel" | "wall-clock" | "stack" | "output" | "input" | "fds";
+export type LimitName = "memory" | "fuel" | "wall-clock" | "stack" | "output" | "input" | "fds" | "pids";
 
 export class LimitExceeded extends CordonError {
   readonly code = "ERR_LIMIT_EXCEEDED";
@@ -304,5 +304,28 @@ export class SessionExpired extends CordonError {
   }
   fields(): Record<string, Json> {
     return { reason: this.reason };
+  }
+}
+
+/** A process-tier tool exited with a non-zero status. Its stderr is shown to the caller, never audited. */
+export class ProcessExit extends CordonError {
+  readonly code = "ERR_PROCESS_EXIT";
+  constructor(readonly exitCode: number, readonly stderr = "") {
+    const said = stderr.trim().split("\n").at(-1)?.slice(0, 512) ?? "";
+    super(`tool process exited with status ${exitCode}${said === "" ? "" : `: ${said}`}`);
+  }
+  fields(): Record<string, Json> {
+    return { exitCode: this.exitCode };
+  }
+}
+
+/** A process-tier tool died by a signal cordon did not send (e.g. SIGSEGV, SIGSYS). */
+export class ProcessKilled extends CordonError {
+  readonly code = "ERR_PROCESS_KILLED";
+  constructor(readonly signal: string) {
+    super(`tool process was killed by ${signal}`);
+  }
+  fields(): Record<string, Json> {
+    return { signal: this.signal };
   }
 }

@@ -7,6 +7,7 @@
  *   hostile socket-inet | connect-unix | ptrace | mount | unshare | ifaces
  *   hostile read PATH | write PATH | environ | fds
  *   hostile fork-bomb | mem-hog MIB
+ *   hostile flood | sleep | daemon
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -189,6 +190,36 @@ static int mem_hog(long mib) {
   return 0;
 }
 
+/* Writes to stdout forever: the output cap must stop it. */
+static int flood(void) {
+  static char buf[65536];
+  memset(buf, 'A', sizeof buf);
+  for (;;) {
+    if (write(1, buf, sizeof buf) < 0) return 1;
+  }
+}
+
+/* Never finishes: the wall-clock deadline must stop it. */
+static int sleep_forever(void) {
+  for (;;) pause();
+  return 0;
+}
+
+/* Leaves a detached child behind (new session, own process group) and exits at once. */
+static int daemonize(void) {
+  pid_t p = fork();
+  if (p < 0) return report("daemon", 0, errno);
+  if (p == 0) {
+    setsid();
+    close(0);
+    close(1);
+    close(2);
+    for (;;) pause();
+  }
+  printf("{\"probe\":\"daemon\",\"child\":%d,\"succeeded\":true,\"errno\":0}\n", (int)p);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char *cmd = argc > 1 ? argv[1] : "";
@@ -205,6 +236,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "fds")) return list_fds();
   if (!strcmp(cmd, "fork-bomb")) return fork_bomb();
   if (!strcmp(cmd, "mem-hog")) return mem_hog(atol(arg));
+  if (!strcmp(cmd, "flood")) return flood();
+  if (!strcmp(cmd, "sleep")) return sleep_forever();
+  if (!strcmp(cmd, "daemon")) return daemonize();
   fprintf(stderr, "hostile: unknown probe '%s'\n", cmd);
   return 64;
 }

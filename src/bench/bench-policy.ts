@@ -69,7 +69,7 @@ export function writeBenchPolicy(guests: { echo: Guest; notes: Guest; cpuBound: 
     dir,
     policy,
     templates: () =>
-      [...policy.tools.values()].map((t) => ({ name: t.name, abi: t.abi, moduleBytes: t.moduleBytes, limits: t.limits, grants: t.grants })),
+      [...policy.tools.values()].flatMap((t) => (t.tier === "wasm" ? [{ name: t.name, abi: t.abi, moduleBytes: t.moduleBytes, limits: t.limits, grants: t.grants }] : [])),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -13,6 +13,7 @@ import type { ToolTemplate } from "../wasm/engine/types.js";
 import { cellPlan, layoutCell } from "./cell-plan.js";
 import { CellProcess, type Violation } from "./cell-process.js";
 import { cgroupParentFor, removeParent } from "./reap-stale.js";
+import type { ProcessSandbox } from "../process/process-host.js";
 
 export interface CellFactoryOptions {
   readonly packageRoot: string;
@@ -60,12 +61,22 @@ export class CellFactory {
     this.layers = checkCellLayers(opts.packageRoot);
   }
 
-  private allocUid(): number {
+  allocUid(): number {
     const base = this.opts.uidBase ?? 200_000;
     const count = this.opts.uidCount ?? 60_000;
     const uid = base + (this.nextUid % count);
     this.nextUid += 1;
     return uid;
+  }
+
+  /** What the process tier needs to run a call under the same layers as a cell. */
+  processSandbox(): ProcessSandbox {
+    return {
+      launcher: join(this.opts.packageRoot, "build", "native", "cordon-launch"),
+      seccomp: this.seccomp,
+      allocUid: () => this.allocUid(),
+      cgroup: (id, limits) => CellCgroup.create(id, limits, { parent: cgroupParentFor() }),
+    };
   }
 
   /** Same tools, same bytes, same limits and grants: the same role template. */

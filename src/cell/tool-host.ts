@@ -4,6 +4,8 @@ import type { CallOutcome, ToolTemplate } from "../wasm/engine/types.js";
 import type { CallOptions } from "../wasm/engine/wasm-cell.js";
 import { WasmCell } from "../wasm/engine/wasm-cell.js";
 import type { CellProcess } from "./cell-process.js";
+import type { ProcessHost } from "../process/process-host.js";
+import { TierUnavailable } from "../errors.js";
 
 export type Isolation = "cell" | "in-process";
 
@@ -68,4 +70,52 @@ export class CellHost implements ToolHost {
   close(): Promise<void> {
     return this.cell.destroy();
   }
+}
+
+/**
+ * A session's tools across tiers: Wasm tools in the session's cell (or in-process), process
+ * tools each call in its own sandbox. With no OS sandbox, a process tool still exists for the
+ * session but every call is refused with TierUnavailable: never run unsandboxed.
+ */
+export class SessionHost implements ToolHost {
+  constructor(
+    private readonly wasm: ToolHost | null,
+    private readonly processes: ProcessHost | null,
+    private readonly unavailable: readonly string[] = [],
+  ) {}
+  get isolation(): Isolation {
+    return this.wasm?.isolation ?? (this.processes === null ? "in-process" : "cell");
+  }
+  toolNames(): string[] {
+    return [...(this.wasm?.toolNames() ?? []), ...(this.processes?.toolNames() ?? []), ...this.unavailable];
+  }
+  has(name: string): boolean {
+    return (this.wasm?.has(name) ?? false) || (this.processes?.has(name) ?? false) || this.unavailable.includes(name);
+  }
+  call(name: string, input: Uint8Array, opts: CallOptions & { readonly wallClockMs: number; readonly maxOutputBytes: number }): Promise<CallOutcome> {
+    if (this.processes?.has(name) === true) return this.processes.call(name, input);
+    if (this.unavailable.includes(name)) {
+      const error = new TierUnavailable("process", "no OS sandbox (bubblewrap, seccomp, cgroups) on this host: process tools never run unsandboxed");
+      return Promise.resolve({ ok: false, error, enforcer: null, logs: [], denials: [], stats: { fuelUsed: 0, wallUs: 0, outputBytes: 0, memoryBytes: 0 } });
+    }
+    if (this.wasm === null) return Promise.reject(new Error(`tool ${name} is not held by this session`));
+    return this.wasm.call(name, input, opts);
+  }
+  /** The session's cell, when its Wasm tools run in one. */
+  get cell(): CellHost | null {
+    return this.wasm instanceof CellHost ? this.wasm : null;
+  }
+  get processHost(): ProcessHost | null {
+    return this.processes;
+  }
+  async close(): Promise<void> {
+    await Promise.all([this.wasm?.close(), this.processes?.close()]);
+  }
+}
+
+/** The session's cell, whichever host wraps it. */
+export function cellOf(host: ToolHost): CellHost | null {
+  if (host instanceof CellHost) return host;
+  if (host instanceof SessionHost) return host.cell;
+  return null;
 }

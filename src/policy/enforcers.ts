@@ -29,7 +29,17 @@ export type Subject =
   | "tier.pids"
   | "tier.memory"
   | "tier.frames"
-  | "tier.cleanup";
+  | "tier.cleanup"
+  | "command.digest"
+  | "proc.pids"
+  | "proc.memory"
+  | "proc.wallClock"
+  | "proc.output"
+  | "proc.network"
+  | "proc.syscalls"
+  | "proc.filesystem"
+  | "proc.environment"
+  | "proc.cleanup";
 
 export interface Enforcer {
   readonly name: string;
@@ -38,6 +48,8 @@ export interface Enforcer {
   /** Probe ids that exercise this enforcer, per subject. The first is the default check. */
   readonly probes: Readonly<Partial<Record<Subject, readonly string[]>>>;
   readonly mechanism: string;
+  /** For grant enforcers: the tiers whose tools may name this enforcer on a grant. */
+  readonly grantTiers?: readonly Tier[];
 }
 
 const FS_READ_PROBES = [
@@ -62,6 +74,7 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
     tier: "wasm",
     covers: ["fs.read", "fs.write"],
     probes: { "fs.read": FS_READ_PROBES, "fs.write": FS_WRITE_PROBES },
+    grantTiers: ["wasm"],
     mechanism: "cordon's WASI subset: per-component openat via /proc/self/fd with O_NOFOLLOW, fd re-check, read-only host opens",
   },
   {
@@ -95,8 +108,8 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
   {
     name: "module-digest",
     tier: "control-plane",
-    covers: ["module.digest"],
-    probes: { "module.digest": ["module-tampered"] },
+    covers: ["module.digest", "command.digest"],
+    probes: { "module.digest": ["module-tampered"], "command.digest": ["script-tampered"] },
     mechanism: "sha256 of the bytes read once into memory must equal the policy's digest; those same bytes are compiled",
   },
   {
@@ -144,9 +157,9 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
   {
     name: "io-cap",
     tier: "wasm",
-    covers: ["limits.input", "limits.output"],
-    probes: { "limits.input": ["input-oversized"], "limits.output": ["output-flood"] },
-    mechanism: "input size checked before the call; stdout is a capped buffer that stops the guest at the cap",
+    covers: ["limits.input", "limits.output", "proc.output"],
+    probes: { "limits.input": ["input-oversized"], "limits.output": ["output-flood"], "proc.output": ["proc-output-flood"] },
+    mechanism: "input size checked before the call; stdout is a capped buffer that stops the guest (or kills the process) at the cap",
   },
   {
     name: "input-schema",
@@ -158,37 +171,55 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
   {
     name: "seccomp",
     tier: "wasm",
-    covers: ["tier.network", "tier.syscalls"],
-    probes: { "tier.network": ["cell-socket-inet", "cell-connect"], "tier.syscalls": ["cell-ptrace", "cell-mount", "cell-unshare"] },
+    covers: ["tier.network", "tier.syscalls", "proc.network", "proc.syscalls"],
+    probes: {
+      "tier.network": ["cell-socket-inet", "cell-connect"],
+      "tier.syscalls": ["cell-ptrace", "cell-mount", "cell-unshare"],
+      "proc.network": ["proc-socket-inet", "proc-connect"],
+      "proc.syscalls": ["proc-ptrace", "proc-mount", "proc-unshare"],
+    },
     mechanism: "classic-BPF filter from src/sandbox/seccomp/rules.ts, loaded by bwrap --seccomp: EPERM (silent in the kernel log, so cordon records it)",
   },
   {
     name: "bwrap-mounts",
     tier: "wasm",
-    covers: ["tier.filesystem"],
-    probes: { "tier.filesystem": ["cell-read-shadow", "cell-read-home", "cell-write-system"] },
-    mechanism: "a fresh mount namespace: read-only /usr and cordon's code, a private /tmp, the role's grants; no /etc/shadow, no home",
+    covers: ["tier.filesystem", "proc.filesystem", "fs.read", "fs.write"],
+    probes: {
+      "tier.filesystem": ["cell-read-shadow", "cell-read-home", "cell-write-system"],
+      "proc.filesystem": ["proc-read-shadow", "proc-read-home", "proc-write-system"],
+      "fs.read": ["proc-write-readonly"],
+      "fs.write": ["proc-write-granted"],
+    },
+    grantTiers: ["process"],
+    mechanism: "a fresh mount namespace: read-only /usr and cordon's code, a private /tmp, the grants bound read-only or writable; no /etc/shadow, no home",
   },
   {
     name: "cell-launch",
     tier: "wasm",
-    covers: ["tier.environment"],
-    probes: { "tier.environment": ["cell-environ", "cell-fds"] },
+    covers: ["tier.environment", "proc.environment"],
+    probes: { "tier.environment": ["cell-environ", "cell-fds"], "proc.environment": ["proc-environ", "proc-fds"] },
     mechanism: "bwrap --clearenv with an empty allowlist; cordon-launch closes every fd but stdio and the frame socket",
   },
   {
     name: "cgroup-pids",
     tier: "wasm",
-    covers: ["tier.pids"],
-    probes: { "tier.pids": ["cell-fork-bomb"] },
-    mechanism: "a per-cell cgroup with pids.max; evidence is the kernel's pids.events counter",
+    covers: ["tier.pids", "proc.pids"],
+    probes: { "tier.pids": ["cell-fork-bomb"], "proc.pids": ["proc-fork-bomb"] },
+    mechanism: "a per-cell (per process-tier call) cgroup with pids.max; evidence is the kernel's pids.events counter",
   },
   {
     name: "cgroup-memory",
     tier: "wasm",
-    covers: ["tier.memory"],
-    probes: { "tier.memory": ["cell-mem-hog"] },
-    mechanism: "a per-cell cgroup with memory.limit_in_bytes; evidence is the kernel's oom_kill counter",
+    covers: ["tier.memory", "proc.memory"],
+    probes: { "tier.memory": ["cell-mem-hog"], "proc.memory": ["proc-mem-hog"] },
+    mechanism: "a per-cell (per process-tier call) cgroup with memory.limit_in_bytes; evidence is the kernel's oom_kill counter",
+  },
+  {
+    name: "process-deadline",
+    tier: "process",
+    covers: ["proc.wallClock"],
+    probes: { "proc.wallClock": ["proc-timeout"] },
+    mechanism: "a wall-clock timer per process-tier call; at the deadline the call's whole cgroup is killed",
   },
   {
     name: "frame-guard",
@@ -200,8 +231,8 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
   {
     name: "reaper",
     tier: "control-plane",
-    covers: ["tier.cleanup"],
-    probes: { "tier.cleanup": ["cell-leftovers"] },
+    covers: ["tier.cleanup", "proc.cleanup"],
+    probes: { "tier.cleanup": ["cell-leftovers"], "proc.cleanup": ["proc-leftovers"] },
     mechanism: "ending a session freezes (pids.max=0) and kills the cell's cgroup; bwrap --die-with-parent; start-up sweep of dead control planes",
   },
   {

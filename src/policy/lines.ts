@@ -44,42 +44,83 @@ function grantText(g: GrantSpec): string {
   }
 }
 
-function implicitLines(name: string, tool: ToolSpec): Array<{ subject: Subject; text: string }> {
+type Implicit = { subject: Subject; text: string; enforcer?: string };
+
+function implicitLines(name: string, tool: ToolSpec): Implicit[] {
   const l = tool.limits;
-  const lines: Array<{ subject: Subject; text: string }> = [
-    { subject: "module.digest", text: `module ${tool.module.path} is sha256:${tool.module.sha256.slice(0, 12)}` },
-    { subject: "module.shape", text: `module <= ${formatBytes(l.moduleBytes ?? DEFAULT_LIMITS.moduleBytes)}, no memory64/shared/imported memory` },
-    { subject: "module.imports", text: "imports only what its grants cover" },
-    { subject: "limits.memory", text: `memory <= ${formatBytes(l.memory)}` },
-    { subject: "limits.fuel", text: `fuel <= ${l.fuel}` },
-    { subject: "limits.wallClock", text: `wall clock <= ${l.wallClockMs}ms` },
-    { subject: "limits.stack", text: "stack depth bounded" },
-    { subject: "limits.input", text: `input <= ${formatBytes(l.inputBytes)}` },
-    { subject: "input.schema", text: "input matches its JSON Schema" },
-    { subject: "limits.output", text: `output <= ${formatBytes(l.outputBytes)}` },
-  ];
+  const lines: Implicit[] =
+    tool.tier === "process"
+      ? [
+          { subject: "command.digest", text: commandText(tool) },
+          { subject: "proc.pids", text: `processes <= ${l.pids ?? DEFAULT_LIMITS.pids}` },
+          { subject: "proc.memory", text: `memory <= ${formatBytes(l.memory)}` },
+          { subject: "proc.wallClock", text: `wall clock <= ${l.wallClockMs}ms` },
+          { subject: "limits.input", text: `input <= ${formatBytes(l.inputBytes)}` },
+          { subject: "input.schema", text: "input matches its JSON Schema" },
+          { subject: "proc.output", text: `output <= ${formatBytes(l.outputBytes)}` },
+        ]
+      : [
+          { subject: "module.digest", text: `module ${tool.module?.path ?? "?"} is sha256:${(tool.module?.sha256 ?? "").slice(0, 12)}` },
+          { subject: "module.shape", text: `module <= ${formatBytes(l.moduleBytes ?? DEFAULT_LIMITS.moduleBytes)}, no memory64/shared/imported memory` },
+          { subject: "module.imports", text: "imports only what its grants cover" },
+          { subject: "limits.memory", text: `memory <= ${formatBytes(l.memory)}` },
+          { subject: "limits.fuel", text: `fuel <= ${l.fuel ?? 0}` },
+          { subject: "limits.wallClock", text: `wall clock <= ${l.wallClockMs}ms` },
+          { subject: "limits.stack", text: "stack depth bounded" },
+          { subject: "limits.input", text: `input <= ${formatBytes(l.inputBytes)}` },
+          { subject: "input.schema", text: "input matches its JSON Schema" },
+          { subject: "limits.output", text: `output <= ${formatBytes(l.outputBytes)}` },
+        ];
   return lines.map((x) => ({ ...x, text: `tool ${name}: ${x.text}` }));
 }
+
+function commandText(tool: ToolSpec): string {
+  const argv0 = tool.command?.argv[0] ?? "?";
+  const script = tool.command?.script;
+  return script === undefined ? `runs ${argv0}` : `runs ${argv0} with ${script.path} (sha256:${script.sha256.slice(0, 12)})`;
+}
+
+/** Lines every tier of cells or processes carries once, whatever its tools. */
+const TIER_LINES: Readonly<Record<"wasm" | "process", ReadonlyArray<readonly [Subject, string]>>> = {
+  wasm: [
+    ["tier.network", "cells have no network"],
+    ["tier.syscalls", "cells cannot ptrace, mount or unshare"],
+    ["tier.filesystem", "cells see no host secrets, no home, no writable system"],
+    ["tier.environment", "cells inherit no environment and no file descriptors"],
+    ["tier.pids", "a cell's process count is capped"],
+    ["tier.memory", "a cell's memory is capped"],
+    ["tier.frames", "a cell cannot speak for another session"],
+    ["tier.cleanup", "nothing a session started outlives it"],
+  ],
+  process: [
+    ["proc.network", "tool processes have no network"],
+    ["proc.syscalls", "tool processes cannot ptrace, mount or unshare"],
+    ["proc.filesystem", "tool processes see no host secrets, no home, no writable system"],
+    ["proc.environment", "tool processes inherit no environment and no file descriptors"],
+    ["proc.cleanup", "nothing a call started outlives it"],
+  ],
+};
 
 export const DEFAULT_LIMITS = Object.freeze({
   moduleBytes: 8 * 1024 * 1024,
   maxFunctions: 20_000,
   maxTableElements: 100_000,
   maxOpenFiles: 16,
+  pids: 16,
 });
 
 export function deriveLines(spec: PolicySpec): { lines: PolicyLine[]; issues: PolicyIssue[] } {
   const lines: PolicyLine[] = [];
   const issues: PolicyIssue[] = [];
   for (const [name, tool] of Object.entries(spec.tools)) {
-    if (tool.tier === "wasm") {
+    if (tool.tier === "wasm" || tool.tier === "process") {
       for (const { subject, text } of implicitLines(name, tool)) {
         const enforcer = defaultEnforcerFor(subject);
         lines.push({
           text,
           scope: { kind: "tool", name },
           subject,
-          tier: enforcer.tier,
+          tier: enforcer.tier === "control-plane" ? "control-plane" : tool.tier,
           enforcer: enforcer.name,
           checks: probesFor(enforcer, subject),
           status: "enforced",
@@ -105,6 +146,10 @@ export function deriveLines(spec: PolicySpec): { lines: PolicyLine[]; issues: Po
         issues.push({ path: `${path}.enforcer`, problem: `enforcer '${named}' does not enforce ${grant.kind} (it covers ${enforcer.covers.join(", ")})` });
         return;
       }
+      if (enforcer.grantTiers !== undefined && !enforcer.grantTiers.includes(tool.tier)) {
+        issues.push({ path: `${path}.enforcer`, problem: `enforcer '${named}' does not enforce grants of ${tool.tier} tools (it serves ${enforcer.grantTiers.join(", ")})` });
+        return;
+      }
       if (checks.length === 0) {
         lines.push({ ...base, enforcer: named, checks, status: "wish", wishReason: "no observable check named" });
         return;
@@ -113,23 +158,14 @@ export function deriveLines(spec: PolicySpec): { lines: PolicyLine[]; issues: Po
       for (const check of checks) {
         if (!known.includes(check)) issues.push({ path: `${path}.check`, problem: `'${check}' is not a probe of ${named} for ${grant.kind} (known: ${known.join(", ")})` });
       }
-      lines.push({ ...base, tier: enforcer.tier, enforcer: named, checks, status: "enforced" });
+      lines.push({ ...base, enforcer: named, checks, status: "enforced" });
     });
   }
-  if (Object.values(spec.tools).some((t) => t.tier === "wasm")) {
-    const tierLines: Array<[Subject, string]> = [
-      ["tier.network", "cells have no network"],
-      ["tier.syscalls", "cells cannot ptrace, mount or unshare"],
-      ["tier.filesystem", "cells see no host secrets, no home, no writable system"],
-      ["tier.environment", "cells inherit no environment and no file descriptors"],
-      ["tier.pids", "a cell's process count is capped"],
-      ["tier.memory", "a cell's memory is capped"],
-      ["tier.frames", "a cell cannot speak for another session"],
-      ["tier.cleanup", "nothing a session started outlives it"],
-    ];
-    for (const [subject, text] of tierLines) {
+  for (const tier of ["wasm", "process"] as const) {
+    if (!Object.values(spec.tools).some((t) => t.tier === tier)) continue;
+    for (const [subject, text] of TIER_LINES[tier]) {
       const enforcer = defaultEnforcerFor(subject);
-      lines.push({ text: `tier wasm: ${text}`, scope: { kind: "tier", name: "wasm" }, subject, tier: enforcer.tier, enforcer: enforcer.name, checks: probesFor(enforcer, subject), status: "enforced" });
+      lines.push({ text: `tier ${tier}: ${text}`, scope: { kind: "tier", name: tier }, subject, tier: enforcer.tier === "control-plane" ? "control-plane" : tier, enforcer: enforcer.name, checks: probesFor(enforcer, subject), status: "enforced" });
     }
   }
   for (const [name, role] of Object.entries(spec.roles)) {

@@ -10,7 +10,7 @@ import { ArtifactUnreadable, PolicyInvalid, type PolicyIssue } from "../errors.j
 import type { Tier } from "./enforcers.js";
 import { compileInputSchema, type InputValidator } from "./input-schema.js";
 import { DEFAULT_LIMITS, deriveLines, type PolicyLine } from "./lines.js";
-import { policySchema, type GrantSpec, type PolicySpec, type ToolSpec } from "./schema.js";
+import { policySchema, SCRIPT_PLACEHOLDER, type GrantSpec, type PolicySpec, type ToolSpec } from "./schema.js";
 
 export type Grant =
   | { readonly kind: "fs.read" | "fs.write"; readonly hostPath: string; readonly mount: string }
@@ -19,6 +19,7 @@ export type Grant =
 
 export interface Limits {
   readonly memoryBytes: number;
+  /** Wasm only (0 for process tools). */
   readonly fuel: number;
   readonly wallClockMs: number;
   readonly inputBytes: number;
@@ -27,23 +28,43 @@ export interface Limits {
   readonly maxFunctions: number;
   readonly maxTableElements: number;
   readonly maxOpenFiles: number;
+  /** Process tier only: pids.max of each call's cgroup. */
+  readonly pids: number;
 }
 
-export interface LoadedTool {
+interface ToolBase {
   readonly name: string;
   readonly description: string;
-  readonly abi: "wasi-command" | "reactor";
   readonly risk: ToolSpec["risk"];
-  readonly tier: Tier;
-  readonly modulePath: string;
-  readonly moduleSha256: string;
-  /** The verified bytes. Compile these; never re-read the path. */
-  readonly moduleBytes: Uint8Array;
   readonly limits: Limits;
   readonly grants: readonly Grant[];
   readonly inputSchema: Readonly<Record<string, unknown>>;
   readonly validateInput: InputValidator;
 }
+
+export interface WasmTool extends ToolBase {
+  readonly tier: "wasm";
+  readonly abi: "wasi-command" | "reactor";
+  readonly modulePath: string;
+  readonly moduleSha256: string;
+  /** The verified bytes. Compile these; never re-read the path. */
+  readonly moduleBytes: Uint8Array;
+}
+
+export interface ProcessCommand {
+  /** argv as written in the policy; `{script}` is replaced by the script's text at spawn. */
+  readonly argv: readonly string[];
+  /** The script, read once and digest-checked; passed in argv, never by path. */
+  readonly script: { readonly path: string; readonly sha256: string; readonly bytes: Uint8Array } | null;
+}
+
+export interface ProcessTool extends ToolBase {
+  readonly tier: "process";
+  readonly abi: "json-stdio";
+  readonly command: ProcessCommand;
+}
+
+export type LoadedTool = WasmTool | ProcessTool;
 
 export interface LoadedPolicy {
   readonly path: string;
@@ -60,6 +81,9 @@ export const TIERS_FOR_RISK: Readonly<Record<ToolSpec["risk"], readonly Tier[]>>
   "build-test": ["process", "container", "microvm"],
   "untrusted-code": ["microvm"],
 };
+
+/** Where a process tool's program must live: the sandbox binds /usr read-only and nothing else of the host's programs. */
+const PROGRAM_ROOT = "/usr/";
 
 const SYSTEM_ROOTS = ["/etc", "/proc", "/sys", "/dev", "/boot", "/root", "/bin", "/sbin", "/lib", "/lib64", "/usr", "/run", "/var/run", "/var/lib", "/srv", "/opt"];
 
@@ -119,6 +143,53 @@ function checkGrantSet(grants: readonly GrantSpec[], path: string, issues: Polic
   }
 }
 
+/** Reads an artifact once and checks its digest; the same bytes are used from then on. */
+function readPinned(ref: { path: string; sha256: string }, dir: string, path: string, issues: PolicyIssue[]): Uint8Array | undefined {
+  if (hasDotDot(ref.path)) {
+    issues.push({ path: `${path}.path`, problem: "must not contain '..'" });
+    return undefined;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(isAbsolute(ref.path) ? ref.path : resolve(dir, ref.path));
+  } catch (err) {
+    issues.push({ path: `${path}.path`, problem: new ArtifactUnreadable(ref.path, (err as NodeJS.ErrnoException).code ?? "read failed").message });
+    return undefined;
+  }
+  const actual = sha256Hex(bytes);
+  if (actual !== ref.sha256) {
+    issues.push({ path: `${path}.sha256`, problem: `digest mismatch: file is sha256:${actual}` });
+    return undefined;
+  }
+  return bytes;
+}
+
+function loadCommand(spec: NonNullable<ToolSpec["command"]>, dir: string, path: string, issues: PolicyIssue[]): ProcessCommand | undefined {
+  const before = issues.length;
+  const program = spec.argv[0] ?? "";
+  let real = "";
+  try {
+    real = realpathSync(program);
+    if (!statSync(real).isFile()) throw new Error("not a file");
+  } catch {
+    issues.push({ path: `${path}.argv.0`, problem: `${program} is not an existing program` });
+  }
+  if (!isAbsolute(program) || hasDotDot(program)) issues.push({ path: `${path}.argv.0`, problem: "must be an absolute path without '..'" });
+  else if (real !== "" && !real.startsWith(PROGRAM_ROOT)) issues.push({ path: `${path}.argv.0`, problem: `${program} is outside ${PROGRAM_ROOT} (the only host programs a tool process sees)` });
+  const uses = spec.argv.filter((a) => a.includes(SCRIPT_PLACEHOLDER)).length;
+  if (spec.script === undefined && uses > 0) issues.push({ path: `${path}.argv`, problem: `${SCRIPT_PLACEHOLDER} is used but no script is given` });
+  if (spec.script !== undefined && (uses !== 1 || !spec.argv.includes(SCRIPT_PLACEHOLDER))) {
+    issues.push({ path: `${path}.argv`, problem: `a script needs exactly one argument that is exactly ${SCRIPT_PLACEHOLDER}` });
+  }
+  const bytes = spec.script === undefined ? undefined : readPinned(spec.script, dir, `${path}.script`, issues);
+  if (bytes !== undefined && (bytes.includes(0) || bytes.byteLength > 128 * 1024)) issues.push({ path: `${path}.script`, problem: "must be text under 128KiB (it is passed as one argument)" });
+  if (issues.length > before) return undefined;
+  return Object.freeze({
+    argv: Object.freeze([...spec.argv]),
+    script: spec.script === undefined || bytes === undefined ? null : Object.freeze({ path: spec.script.path, sha256: spec.script.sha256, bytes }),
+  });
+}
+
 function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue[]): LoadedTool | undefined {
   const path = `tools.${name}`;
   const before = issues.length;
@@ -129,36 +200,13 @@ function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue
   const grants = spec.grants.flatMap((g, i) => resolveGrant(g, dir, `${path}.grants.${i}`, issues) ?? []);
   const validateInput = compileInputSchema(spec.input, `${path}.input`);
   if (Array.isArray(validateInput)) issues.push(...validateInput);
-  let moduleBytes: Uint8Array | undefined;
-  if (hasDotDot(spec.module.path)) {
-    issues.push({ path: `${path}.module.path`, problem: "must not contain '..'" });
-  } else {
-    const modulePath = isAbsolute(spec.module.path) ? spec.module.path : resolve(dir, spec.module.path);
-    try {
-      moduleBytes = readFileSync(modulePath);
-    } catch (err) {
-      issues.push({ path: `${path}.module.path`, problem: new ArtifactUnreadable(spec.module.path, (err as NodeJS.ErrnoException).code ?? "read failed").message });
-    }
-    if (moduleBytes !== undefined) {
-      const actual = sha256Hex(moduleBytes);
-      if (actual !== spec.module.sha256) {
-        issues.push({ path: `${path}.module.sha256`, problem: `digest mismatch: file is sha256:${actual}` });
-      }
-    }
-  }
-  if (issues.length > before || moduleBytes === undefined || Array.isArray(validateInput)) return undefined;
-  return Object.freeze({
+  const base = {
     name,
     description: spec.description,
-    abi: spec.abi,
     risk: spec.risk,
-    tier: spec.tier,
-    modulePath: spec.module.path,
-    moduleSha256: spec.module.sha256,
-    moduleBytes,
     limits: Object.freeze({
       memoryBytes: spec.limits.memory,
-      fuel: spec.limits.fuel,
+      fuel: spec.limits.fuel ?? 0,
       wallClockMs: spec.limits.wallClockMs,
       inputBytes: spec.limits.inputBytes,
       outputBytes: spec.limits.outputBytes,
@@ -166,11 +214,20 @@ function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue
       maxFunctions: spec.limits.maxFunctions ?? DEFAULT_LIMITS.maxFunctions,
       maxTableElements: spec.limits.maxTableElements ?? DEFAULT_LIMITS.maxTableElements,
       maxOpenFiles: spec.limits.maxOpenFiles ?? DEFAULT_LIMITS.maxOpenFiles,
+      pids: spec.limits.pids ?? DEFAULT_LIMITS.pids,
     }),
     grants: Object.freeze(grants),
     inputSchema: Object.freeze(spec.input),
-    validateInput,
-  });
+  };
+  if (spec.tier === "process" && spec.command !== undefined && spec.abi === "json-stdio") {
+    const command = loadCommand(spec.command, dir, `${path}.command`, issues);
+    if (issues.length > before || command === undefined || Array.isArray(validateInput)) return undefined;
+    return Object.freeze({ ...base, tier: "process", abi: "json-stdio", command, validateInput });
+  }
+  if (spec.tier !== "wasm" || spec.module === undefined || spec.abi === "json-stdio") return undefined; // the schema reported it
+  const moduleBytes = readPinned(spec.module, dir, `${path}.module`, issues);
+  if (issues.length > before || moduleBytes === undefined || Array.isArray(validateInput)) return undefined;
+  return Object.freeze({ ...base, tier: "wasm", abi: spec.abi, modulePath: spec.module.path, moduleSha256: spec.module.sha256, moduleBytes, validateInput });
 }
 
 /** Parses and validates policy text (no file access). Throws PolicyInvalid. */

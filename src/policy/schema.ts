@@ -62,7 +62,8 @@ export const limitsSchema = z
       (b) => b <= 4 * 1024 ** 3,
       "must be at most 4GiB",
     ),
-    fuel: positiveInt,
+    /** Wasm only: deterministic fuel per call. */
+    fuel: positiveInt.optional(),
     wallClockMs: positiveInt.max(3_600_000),
     inputBytes: sizeSchema,
     outputBytes: sizeSchema,
@@ -70,19 +71,40 @@ export const limitsSchema = z
     maxFunctions: positiveInt.max(1_000_000).optional(),
     maxTableElements: positiveInt.max(10_000_000).optional(),
     maxOpenFiles: positiveInt.max(1024).optional(),
+    /** Process tier only: processes (pids.max of the call's cgroup); default 16. */
+    pids: positiveInt.max(4096).optional(),
+  })
+  .strict();
+
+const artifactRef = z
+  .object({
+    path: z.string().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex characters"),
+  })
+  .strict();
+
+/** `{script}` in argv is replaced by the verified script text (read once, digest-checked). */
+export const SCRIPT_PLACEHOLDER = "{script}";
+
+const commandSchema = z
+  .object({
+    argv: z
+      .array(z.string().max(4096).refine((a) => !a.includes("\0"), "must not contain NUL"))
+      .min(1)
+      .max(64),
+    script: artifactRef.optional(),
   })
   .strict();
 
 export const toolSchema = z
   .object({
     description: z.string().min(1).max(1024),
-    module: z
-      .object({
-        path: z.string().min(1),
-        sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex characters"),
-      })
-      .strict(),
-    abi: z.enum(["wasi-command", "reactor"]),
+    /** Wasm tier: the module, pinned by digest. */
+    module: artifactRef.optional(),
+    /** Process tier: the command, as an argv (never a shell string). */
+    command: commandSchema.optional(),
+    /** wasi-command and reactor are Wasm ABIs; json-stdio is the process tier's (JSON in on stdin, JSON out on stdout). */
+    abi: z.enum(["wasi-command", "reactor", "json-stdio"]),
     risk: z.enum(["pure-compute", "file-ops", "build-test", "untrusted-code"]),
     tier: z.enum(["wasm", "process", "container", "microvm"]),
     limits: limitsSchema,
@@ -90,7 +112,25 @@ export const toolSchema = z
     /** JSON Schema for the tool's input (a supported subset; see input-schema.ts). */
     input: z.record(z.string(), z.unknown()),
   })
-  .strict();
+  .strict()
+  .superRefine((t, ctx) => {
+    const problem = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+    if (t.tier === "wasm") {
+      if (t.module === undefined) problem("module", "a wasm tool needs a module");
+      if (t.command !== undefined) problem("command", "a wasm tool has a module, not a command");
+      if (t.abi === "json-stdio") problem("abi", "json-stdio is the process tier's ABI");
+      if (t.limits.fuel === undefined) problem("limits", "a wasm tool needs limits.fuel");
+      if (t.limits.pids !== undefined) problem("limits", "limits.pids applies to the process tier only");
+    } else if (t.tier === "process") {
+      if (t.command === undefined) problem("command", "a process tool needs a command");
+      if (t.module !== undefined) problem("module", "a process tool has a command, not a module");
+      if (t.abi !== "json-stdio") problem("abi", "a process tool's abi is json-stdio");
+      if (t.limits.fuel !== undefined) problem("limits", "fuel applies to the wasm tier only (the process tier has wallClockMs)");
+      for (const g of t.grants) if (g.kind !== "fs.read" && g.kind !== "fs.write") problem("grants", `a process tool cannot be granted ${g.kind} (only fs.read and fs.write)`);
+    } else {
+      problem("tier", `tier ${t.tier} is not available in this build (wasm and process are)`);
+    }
+  });
 
 export const roleSchema = z
   .object({

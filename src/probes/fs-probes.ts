@@ -7,7 +7,7 @@ import { Worker } from "node:worker_threads";
 import type { Grant } from "../policy/load-policy.js";
 import { loadFixture } from "./fixtures.js";
 import type { Probe, ProbeEnv, ProbeOutcome } from "./types.js";
-import { callVariant, describe, requireTool, variant } from "./variant.js";
+import { callVariant, describe, requireWasmTool, variant } from "./variant.js";
 
 const SECRET = "OUTSIDE-SECRET-7f3a";
 const RACE_ITERATIONS = 10_000;
@@ -20,7 +20,7 @@ interface Jail {
 
 function makeJail(env: ProbeEnv): Jail {
   const line = env.line;
-  const tool = requireTool(env);
+  const tool = requireWasmTool(env);
   const original = line.grantIndex === undefined ? undefined : tool.grants[line.grantIndex];
   if (original === undefined || (original.kind !== "fs.read" && original.kind !== "fs.write")) {
     throw new Error(`line '${line.text}' is not a filesystem grant`);
@@ -38,7 +38,7 @@ function makeJail(env: ProbeEnv): Jail {
 const JAIL_ERRNOS = new Set(["76", "32"]);
 
 async function openAttempt(env: ProbeEnv, jail: Jail, request: string): Promise<{ leaked: boolean; jailed: boolean; detail: string }> {
-  const tool = variant(requireTool(env), { bytes: loadFixture("fs-open"), grants: [jail.grant] });
+  const tool = variant(requireWasmTool(env), { bytes: loadFixture("fs-open"), grants: [jail.grant] });
   const result = await callVariant(env, tool, request);
   const shown = result.ok ? JSON.stringify(result.output) : "";
   const exitOutput = !result.ok && "output" in result.error ? new TextDecoder().decode(result.error.output as Uint8Array) : "";
@@ -95,7 +95,7 @@ async function race(env: ProbeEnv, mode: "read" | "create"): Promise<ProbeOutcom
     worker.once("error", reject);
   });
   await new Promise((r) => setTimeout(r, 5));
-  const racer = variant(requireTool(env), { bytes: loadFixture("fs-race"), grants: [jail.grant] });
+  const racer = variant(requireWasmTool(env), { bytes: loadFixture("fs-race"), grants: [jail.grant] });
   // This probe is about the jail: thousands of opens must not be cut short by the tool's
   // deadline or fuel, which have probes of their own.
   const tool = { ...racer, limits: { ...racer.limits, wallClockMs: 120_000 } };

@@ -3,7 +3,7 @@
 import { LimitExceeded } from "../errors.js";
 import { loadFixture } from "./fixtures.js";
 import type { Probe } from "./types.js";
-import { callVariant, describe, requireTool, variant } from "./variant.js";
+import { callVariant, describe, requireTool, requireWasmTool, variant } from "./variant.js";
 
 /** Enough fuel that only the deadline can stop the guest. */
 const UNLIMITED_FUEL = Number.MAX_SAFE_INTEGER;
@@ -13,7 +13,7 @@ function limitHit(limit: LimitExceeded["limit"]): (r: Awaited<ReturnType<typeof 
 }
 
 export const memoryGrowBomb: Probe = async (env) => {
-  const tool = requireTool(env);
+  const tool = requireWasmTool(env);
   const result = await callVariant(env, variant(tool, { bytes: loadFixture("memory-bomb"), grants: [] }), {});
   const pages = result.ok ? Number((result.output as { pages?: number }).pages) : NaN;
   const cap = tool.limits.memoryBytes / 65536;
@@ -24,7 +24,7 @@ export const memoryGrowBomb: Probe = async (env) => {
 };
 
 export const fuelSpin: Probe = async (env) => {
-  const tool = requireTool(env);
+  const tool = requireWasmTool(env);
   const spin = variant(tool, { bytes: loadFixture("spin"), grants: [] });
   // Give the deadline room so that only fuel can stop it.
   const result = await callVariant(env, { ...spin, limits: { ...spin.limits, wallClockMs: 600_000 } }, {});
@@ -33,7 +33,7 @@ export const fuelSpin: Probe = async (env) => {
 };
 
 export const deadlineSpin: Probe = async (env) => {
-  const tool = requireTool(env);
+  const tool = requireWasmTool(env);
   const started = performance.now();
   const result = await callVariant(env, variant(tool, { bytes: loadFixture("spin"), grants: [] }), {}, { fuelOverride: UNLIMITED_FUEL });
   const ms = Math.round(performance.now() - started);
@@ -42,14 +42,14 @@ export const deadlineSpin: Probe = async (env) => {
 };
 
 export const deepRecursion: Probe = async (env) => {
-  const tool = requireTool(env);
+  const tool = requireWasmTool(env);
   const result = await callVariant(env, variant(tool, { bytes: loadFixture("deep-recursion"), grants: [] }), {}, { fuelOverride: UNLIMITED_FUEL });
   const hit = limitHit("stack")(result);
   return { stopped: hit, detail: hit ? "stack overflow stopped as LimitExceeded(stack)" : describe(result) };
 };
 
 export const outputFlood: Probe = async (env) => {
-  const tool = requireTool(env);
+  const tool = requireWasmTool(env);
   const result = await callVariant(env, variant(tool, { bytes: loadFixture("output-flood"), grants: [] }), {});
   const hit = limitHit("output")(result);
   return { stopped: hit, detail: hit ? `stopped at ${tool.limits.outputBytes} bytes` : describe(result) };

@@ -4,10 +4,10 @@ import { ToolRefused } from "../errors.js";
 import type { Grant } from "../policy/load-policy.js";
 import { loadFixture } from "./fixtures.js";
 import type { Probe } from "./types.js";
-import { describe, refusalOf, requireTool, variant } from "./variant.js";
+import { describe, refusalOf, requireWasmTool, variant } from "./variant.js";
 
 export const moduleTampered: Probe = async (env) => {
-  const tool = requireTool(env);
+  const tool = requireWasmTool(env);
   const bytes = new Uint8Array(tool.moduleBytes);
   const at = bytes.length >> 1;
   bytes[at] = (bytes[at] ?? 0) ^ 0x01;
@@ -39,7 +39,7 @@ function oversizedModule(limit: number): Uint8Array {
 }
 
 export const moduleOversized: Probe = async (env) => {
-  const tool = requireTool(env);
+  const tool = requireWasmTool(env);
   const err = await refusalOf(env, variant(tool, { bytes: oversizedModule(tool.limits.moduleBytes) }));
   const stopped = err instanceof ToolRefused && err.enforcer === "wasm-module-vetting";
   return { stopped, detail: stopped ? `${tool.limits.moduleBytes + 1}-byte module refused before compile` : `not refused (${err?.code ?? "loaded"})` };
@@ -47,7 +47,7 @@ export const moduleOversized: Probe = async (env) => {
 
 function importProbe(fixture: string, without: Grant["kind"] | null, enforcer: string): Probe {
   return async (env) => {
-    const tool = requireTool(env);
+    const tool = requireWasmTool(env);
     const grants = without === null ? tool.grants : tool.grants.filter((g) => g.kind !== without);
     const err = await refusalOf(env, variant(tool, { bytes: loadFixture(fixture), grants }));
     const stopped = err instanceof ToolRefused && err.enforcer === enforcer;

@@ -26,10 +26,8 @@ async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, pro
   const probe = probes.get(check);
   if (probe === undefined) return { status: "failed", auditSeq: null, detail: `no probe '${check}' in this build` };
   const tool = line.scope.kind === "tool" ? runtime.policy.tools.get(line.scope.name) : undefined;
-  if (tool !== undefined && tool.tier !== "wasm") {
-    return { status: "unavailable", auditSeq: null, detail: `tier ${tool.tier} is not available in this build` };
-  }
-  if (line.scope.kind === "tier" && runtime.isolation !== "cell") {
+  const osSandboxed = line.scope.kind === "tier" || (tool?.tier === "process" && line.enforcer !== "input-schema" && line.enforcer !== "io-cap") || (tool?.tier === "process" && line.subject === "proc.output");
+  if (osSandboxed && runtime.isolation !== "cell") {
     return { status: "unavailable", auditSeq: null, detail: "in-process: this layer is missing (no cell, no OS sandbox)" };
   }
   const before = runtime.audit.head?.seq ?? 0;

@@ -6,6 +6,10 @@ import {
   cellConnect, cellEnviron, cellFds, cellForgeSession, cellForkBomb, cellLeftovers, cellMemHog, cellMount, cellOversizedFrame,
   cellPtrace, cellReadHome, cellReadShadow, cellSocketInet, cellUnshare, cellWriteSystem,
 } from "./cell-probes.js";
+import {
+  procConnect, procEnviron, procFds, procForkBomb, procLeftovers, procMemHog, procMount, procOutputFlood, procPtrace, procReadHome,
+  procReadShadow, procSocketInet, procTimeout, procUnshare, procWriteGranted, procWriteReadonly, procWriteSystem, scriptTampered,
+} from "./process-probes.js";
 import type { Probe } from "./types.js";
 
 export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
@@ -46,4 +50,22 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["cell-forge-session", cellForgeSession],
   ["cell-oversized-frame", cellOversizedFrame],
   ["cell-leftovers", cellLeftovers],
+  ["script-tampered", scriptTampered],
+  ["proc-socket-inet", procSocketInet],
+  ["proc-connect", procConnect],
+  ["proc-ptrace", procPtrace],
+  ["proc-mount", procMount],
+  ["proc-unshare", procUnshare],
+  ["proc-read-shadow", procReadShadow],
+  ["proc-read-home", procReadHome],
+  ["proc-write-system", procWriteSystem],
+  ["proc-write-readonly", procWriteReadonly],
+  ["proc-write-granted", procWriteGranted],
+  ["proc-environ", procEnviron],
+  ["proc-fds", procFds],
+  ["proc-fork-bomb", procForkBomb],
+  ["proc-mem-hog", procMemHog],
+  ["proc-timeout", procTimeout],
+  ["proc-output-flood", procOutputFlood],
+  ["proc-leftovers", procLeftovers],
 ]);

@@ -2,7 +2,7 @@
 // bytes and (for filesystem probes) a throwaway directory in place of the real grant.
 import { sha256Hex } from "../artifacts/verify-digest.js";
 import { CordonError, type Json } from "../errors.js";
-import type { Grant, LoadedTool } from "../policy/load-policy.js";
+import type { Grant, LoadedTool, WasmTool } from "../policy/load-policy.js";
 import type { CallOptions } from "../wasm/engine/wasm-cell.js";
 import type { ToolResult } from "../runtime/session.js";
 import type { ProbeEnv } from "./types.js";
@@ -10,12 +10,12 @@ import type { ProbeEnv } from "./types.js";
 export interface VariantChanges {
   readonly bytes?: Uint8Array;
   readonly grants?: readonly Grant[];
-  readonly abi?: LoadedTool["abi"];
+  readonly abi?: WasmTool["abi"];
   /** Keep the real tool's digest even though the bytes changed (the tamper probe). */
   readonly keepDigest?: boolean;
 }
 
-export function variant(tool: LoadedTool, changes: VariantChanges): LoadedTool {
+export function variant(tool: WasmTool, changes: VariantChanges): WasmTool {
   const bytes = changes.bytes ?? tool.moduleBytes;
   return Object.freeze({
     ...tool,
@@ -30,6 +30,12 @@ export function variant(tool: LoadedTool, changes: VariantChanges): LoadedTool {
 export function requireTool(env: ProbeEnv): LoadedTool {
   if (env.tool === undefined) throw new Error(`probe for '${env.line.text}' needs a tool line`);
   return env.tool;
+}
+
+export function requireWasmTool(env: ProbeEnv): WasmTool {
+  const tool = requireTool(env);
+  if (tool.tier !== "wasm") throw new Error(`probe for '${env.line.text}' needs a wasm tool`);
+  return tool;
 }
 
 /** Opens a one-tool probe session, runs one call, closes the session. */

@@ -6,9 +6,11 @@ import type { AuditEvent, AuditLog, AuditRecord } from "../audit/index.js";
 import { verifyDigest } from "../artifacts/verify-digest.js";
 import { CellFactory, type Layers } from "../cell/cell-factory.js";
 import { reapStaleControlPlanes } from "../cell/reap-stale.js";
-import { CellHost, InProcessHost, type Isolation, type ToolHost } from "../cell/tool-host.js";
+import { CellHost, cellOf, InProcessHost, SessionHost, type Isolation, type ToolHost } from "../cell/tool-host.js";
+import { ProcessHost } from "../process/process-host.js";
+import type { Bind } from "../sandbox/bwrap-plan.js";
 import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused, type Json, type SessionEndReason } from "../errors.js";
-import type { LoadedPolicy, LoadedTool } from "../policy/load-policy.js";
+import type { LoadedPolicy, LoadedTool, ProcessTool } from "../policy/load-policy.js";
 import type { ToolTemplate } from "../wasm/engine/types.js";
 import { errorFields } from "./audit-fields.js";
 import { publishGuestLog } from "./channels.js";
@@ -45,6 +47,8 @@ export class Runtime {
     readonly isolation: Isolation,
     private readonly cells: CellFactory | null,
     readonly sessionLimits: SessionLimits,
+    /** Where cordon is installed (dist/ and build/native/). */
+    readonly packageRoot: string,
   ) {
     // Ends idle and over-age sessions even when nobody calls them; never keeps the process up.
     this.sweeper = setInterval(() => void this.sweep(), Math.max(50, Math.min(1_000, sessionLimits.idleMs / 2)));
@@ -101,7 +105,7 @@ export class Runtime {
       }
     }
     await audit.append({ type: "policy.loaded", ...stamp, policySha256: policy.sha256, lines: policy.lines.length, wishes: wishes.length, isolation });
-    return new Runtime(policy, audit, isolation, cells, { ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits });
+    return new Runtime(policy, audit, isolation, cells, { ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits }, opts.packageRoot ?? defaultPackageRoot());
   }
 
   /** Pre-starts warm cells for every role (cell isolation with a pool size only). */
@@ -114,12 +118,25 @@ export class Runtime {
     return (this.policy.roles.get(role) ?? []).map((n) => this.policy.tools.get(n)).filter((t): t is LoadedTool => t !== undefined);
   }
 
+  /** The Wasm tools' templates, each module's digest checked again on the bytes sent. */
   private templatesFor(tools: readonly LoadedTool[]): ToolTemplate[] {
-    return tools.map((tool) => {
-      if (tool.tier !== "wasm") throw new TierUnavailable(tool.tier, `the ${tool.tier} tier is not built yet; tool ${tool.name} cannot run`);
+    return tools.flatMap((tool) => {
+      if (tool.tier !== "wasm") return [];
       const bytes = verifyDigest(tool.moduleBytes, tool.moduleSha256, tool.modulePath);
-      return { name: tool.name, abi: tool.abi, moduleBytes: bytes, limits: tool.limits, grants: tool.grants };
+      return [{ name: tool.name, abi: tool.abi, moduleBytes: bytes, limits: tool.limits, grants: tool.grants }];
     });
+  }
+
+  /** Process tools, each script's digest checked again before the session may run it. */
+  private processToolsOf(tools: readonly LoadedTool[]): Map<string, ProcessTool> {
+    const out = new Map<string, ProcessTool>();
+    for (const tool of tools) {
+      if (tool.tier !== "process") continue;
+      const script = tool.command.script;
+      if (script !== null) verifyDigest(script.bytes, script.sha256, script.path);
+      out.set(tool.name, tool);
+    }
+    return out;
   }
 
   /** A session for `role`, whose cell holds that role's tools and nothing else. */
@@ -136,22 +153,30 @@ export class Runtime {
    * Probes only: a session whose tools are variants of real ones (a hostile fixture under a
    * real tool's limits, tampered bytes, a temporary directory). Same checks as any session.
    */
-  async openProbeSession(role: string, tools: readonly LoadedTool[]): Promise<Session> {
-    return this.openCell(role, tools);
+  async openProbeSession(role: string, tools: readonly LoadedTool[], opts: { readonly extraRo?: readonly Bind[] } = {}): Promise<Session> {
+    return this.openCell(role, tools, opts.extraRo ?? []);
   }
 
-  private async openCell(role: string, tools: readonly LoadedTool[]): Promise<Session> {
+  private async openCell(role: string, tools: readonly LoadedTool[], extraRo: readonly Bind[] = []): Promise<Session> {
     const id = randomUUID();
     const onLog = (tool: string, line: string) => publishGuestLog({ session: id, tool, line });
     try {
       const templates = this.templatesFor(tools);
-      let host: ToolHost;
+      const processTools = this.processToolsOf(tools);
+      let host: ToolHost | null = null;
       if (this.cells === null) {
         host = new InProcessHost(templates, onLog);
-      } else {
+      } else if (templates.length > 0 || processTools.size === 0) {
         const { cell, tools: loaded } = await this.cells.assign(id, templates);
         host = new CellHost(cell, loaded, onLog);
       }
+      if (processTools.size > 0) {
+        host =
+          this.cells === null
+            ? new SessionHost(host, null, [...processTools.keys()])
+            : new SessionHost(host, new ProcessHost(processTools, this.cells.processSandbox(), { extraRo }));
+      }
+      if (host === null) throw new TierUnavailable("wasm", "no host for the session's tools");
       const session = new Session(id, role, new Map(tools.map((t) => [t.name, t])), host, this.audit, this.stamp, this.sessionLimits, (s, reason) =>
         this.closeSession(s, reason),
       );
@@ -173,9 +198,10 @@ export class Runtime {
   async closeSession(session: Session, reason: SessionEndReason = "closed"): Promise<void> {
     if (!this.sessions.delete(session) && session.ended) return;
     const host = session.toolHost;
-    const pids = host instanceof CellHost ? (host.process.cgroup?.pids() ?? []) : [];
+    const cell = cellOf(host);
+    const pids = cell?.process.cgroup?.pids() ?? [];
     await session.close();
-    const reaped = host instanceof CellHost ? { enforcer: "reaper", killed: pids.length, leftovers: pids.filter(isAlive).length } : {};
+    const reaped = cell !== null ? { enforcer: "reaper", killed: pids.length, leftovers: pids.filter(isAlive).length } : {};
     await this.audit.append({ type: "session.closed", ...this.stamp, session: session.id, role: session.role, reason, ...reaped });
   }
 
@@ -185,8 +211,8 @@ export class Runtime {
    * this record is the observable check; cgroup probes add the kernel's own counters.
    */
   async selftest(session: Session, spec: string): Promise<SelftestResult> {
-    const host = session.toolHost;
-    if (!(host instanceof CellHost)) throw new TierUnavailable("wasm", "no cell: guest code runs in-process");
+    const host = cellOf(session.toolHost);
+    if (host === null) throw new TierUnavailable("wasm", "no cell: guest code runs in-process");
     const probe = spec.split(" ")[0] ?? "";
     const enforcer = SELFTEST_ENFORCER[probe];
     if (enforcer === undefined) throw new Error(`unknown selftest ${probe}`);

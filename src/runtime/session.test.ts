@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { AuditLog, MemorySink } from "../audit/index.js";
-import { loadPolicy, type Grant, type LoadedTool } from "../policy/load-policy.js";
+import { loadPolicy, type Grant, type WasmTool } from "../policy/load-policy.js";
 import { loadFixture } from "../probes/fixtures.js";
 import { variant } from "../probes/variant.js";
 import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
@@ -17,7 +17,7 @@ async function setup(sink?: MemorySink) {
   const audit = AuditLog.memory(sink === undefined ? {} : { sink });
   // Control-plane semantics; the cell path is covered by src/cell/cell.test.ts and the CLI tests.
   const runtime = await Runtime.start({ policy, audit, isolation: "in-process" });
-  const tool = policy.tools.get("tool") as LoadedTool;
+  const tool = policy.tools.get("tool") as WasmTool;
   return { runtime, audit, tool };
 }
 

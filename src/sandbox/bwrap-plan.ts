@@ -77,6 +77,9 @@ export function buildSandboxPlan(spec: SandboxSpec, opts: { bwrap?: string; etcF
   }
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/work");
   for (const b of spec.binds) args.push(b.writable ? "--bind" : "--ro-bind", b.host, b.guest);
+  // The root is bwrap's own tmpfs; once every mount point exists, nothing outside /tmp and
+  // the writable grants can be written.
+  args.push("--remount-ro", "/");
   for (const [k, v] of Object.entries(spec.env)) args.push("--setenv", k, v);
   args.push("--chdir", spec.cwd);
   if (spec.seccompFd !== null) args.push("--seccomp", String(spec.seccompFd));

@@ -9,6 +9,7 @@ export const ENFORCER_FOR_LIMIT: Readonly<Record<LimitName, string>> = {
   output: "io-cap",
   input: "io-cap",
   fds: "wasi-jail",
+  pids: "cgroup-pids",
 };
 
 /** Node's default V8 stack (`--stack-size`, KiB): the bound the stack guard enforces. */

@@ -13,6 +13,7 @@ const LIMITS: Limits = {
   inputBytes: 1024,
   outputBytes: 1024,
   moduleBytes: 1024 * 1024,
+  pids: 16,
   maxFunctions: 1000,
   maxTableElements: 1000,
   maxOpenFiles: 8,

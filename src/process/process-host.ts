@@ -1,0 +1,112 @@
+// A session's process-tier tools: each call runs the tool's program in a fresh sandbox and
+// cgroup, with the session's own workspace (a host directory owned by the session's uid,
+// removed when the session ends). Limits hit are typed errors naming their enforcer.
+import { chownSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LimitExceeded, ProcessExit, ProcessKilled, type CordonError } from "../errors.js";
+import type { ProcessTool } from "../policy/load-policy.js";
+import type { Bind } from "../sandbox/bwrap-plan.js";
+import type { CellCgroup } from "../sandbox/cgroups/index.js";
+import type { CellLimits } from "../sandbox/cgroups/types.js";
+import { seccompFdFor } from "../sandbox/spawn-sandboxed.js";
+import type { CallOutcome, DenialSummary } from "../wasm/engine/types.js";
+import { processArgv, processPlan } from "./process-plan.js";
+import { runProcess, type ProcessRun } from "./run-process.js";
+
+export interface ProcessSandbox {
+  readonly launcher: string;
+  readonly seccomp: Uint8Array;
+  /** A fresh host uid for a session (never 0). */
+  allocUid(): number;
+  /** Creates a call's cgroup under this control plane's parent. */
+  cgroup(id: string, limits: CellLimits): CellCgroup;
+}
+
+export interface ProcessHostOptions {
+  /** Extra read-only binds for every call (probes: the native fixtures). */
+  readonly extraRo?: readonly Bind[];
+}
+
+export class ProcessHost {
+  private readonly uid: number;
+  private workspaceDir: string | null = null;
+  private closed = false;
+  /** What the last call's process did, for probes that check the walls held. */
+  lastRun: ProcessRun | null = null;
+
+  constructor(
+    private readonly tools: ReadonlyMap<string, ProcessTool>,
+    private readonly sandbox: ProcessSandbox,
+    private readonly opts: ProcessHostOptions = {},
+  ) {
+    this.uid = sandbox.allocUid();
+  }
+
+  toolNames(): string[] {
+    return [...this.tools.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.tools.has(name);
+  }
+
+  /** Host uid the session's tool processes run as. */
+  get hostUid(): number {
+    return this.uid;
+  }
+
+  /** The session's workspace on the host, created on first use. */
+  workspace(): string {
+    if (this.workspaceDir === null) {
+      const dir = mkdtempSync(join(tmpdir(), "cordon-ws-"));
+      if (process.getuid?.() === 0) chownSync(dir, this.uid, this.uid);
+      this.workspaceDir = dir;
+    }
+    return this.workspaceDir;
+  }
+
+  async call(name: string, input: Uint8Array): Promise<CallOutcome> {
+    const tool = this.tools.get(name);
+    if (tool === undefined || this.closed) throw new Error(`process tool ${name} is not held by this session`);
+    const plan = processPlan({ argv: processArgv(tool), tool, workspace: this.workspace(), extraRo: this.opts.extraRo ?? [], seccompFd: seccompFdFor(false) });
+    const run = await runProcess({
+      plan,
+      launcher: this.sandbox.launcher,
+      uid: this.uid,
+      gid: this.uid,
+      seccomp: this.sandbox.seccomp,
+      cgroup: (id, limits) => this.sandbox.cgroup(id, limits),
+      limits: { memoryBytes: tool.limits.memoryBytes, pids: tool.limits.pids },
+      input,
+      wallClockMs: tool.limits.wallClockMs,
+      maxOutputBytes: tool.limits.outputBytes,
+    });
+    this.lastRun = run;
+    return outcomeOf(tool, run);
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    if (this.workspaceDir !== null) rmSync(this.workspaceDir, { recursive: true, force: true });
+    this.workspaceDir = null;
+    return Promise.resolve();
+  }
+}
+
+/** Maps what happened to the process onto cordon's outcome: the first limit hit wins. */
+export function outcomeOf(tool: ProcessTool, run: ProcessRun): CallOutcome {
+  const stats = { fuelUsed: 0, wallUs: run.wallUs, outputBytes: Math.min(run.outputBytes, tool.limits.outputBytes), memoryBytes: run.peakMemoryBytes };
+  const denials: DenialSummary[] =
+    run.pidsMaxHits > 0 ? [{ enforcer: "cgroup-pids", count: run.pidsMaxHits, codes: { EAGAIN: run.pidsMaxHits }, ops: { fork: run.pidsMaxHits } }] : [];
+  const base = { logs: [] as string[], denials, stats };
+  const fail = (error: CordonError, enforcer: string | null): CallOutcome => ({ ...base, ok: false, error, enforcer });
+  if (run.outputCapped) return fail(new LimitExceeded("output", run.outputBytes, tool.limits.outputBytes), "io-cap");
+  if (run.timedOut) return fail(new LimitExceeded("wall-clock", Math.round(run.wallUs / 1000), tool.limits.wallClockMs), "process-deadline");
+  if (run.oomKills > 0) return fail(new LimitExceeded("memory", run.peakMemoryBytes, tool.limits.memoryBytes), "cgroup-memory");
+  if (run.signal !== null) return fail(new ProcessKilled(run.signal), null);
+  if (run.exitCode !== 0) {
+    return fail(new ProcessExit(run.exitCode ?? -1, run.stderrTail), null);
+  }
+  return { ...base, ok: true, output: new Uint8Array(run.stdout.buffer, run.stdout.byteOffset, run.stdout.byteLength) };
+}

@@ -1,0 +1,165 @@
+// The process tier on this host: real bwrap, seccomp and a cgroup per call. Also the plan
+// (pure) and what policy loading accepts for a process tool.
+import assert from "node:assert/strict";
+import { chmodSync, existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { sha256Hex } from "../artifacts/verify-digest.js";
+import { AuditLog } from "../audit/index.js";
+import { PolicyInvalid } from "../errors.js";
+import { loadPolicy, type ProcessTool } from "../policy/load-policy.js";
+import { Runtime } from "../runtime/runtime.js";
+import type { SessionHost } from "../cell/tool-host.js";
+import { makePolicyDir, type PolicyDir } from "../testing/policy-fixture.js";
+import { PROCESS_ENV, processArgv, processPlan } from "./process-plan.js";
+
+/** A python script: echoes its input, or misbehaves on request. */
+const SCRIPT = `import json, sys, os, time
+req = json.load(sys.stdin)
+op = req.get("op")
+if op == "exit": sys.stderr.write("told to fail\\n"); sys.exit(3)
+if op == "garbage": sys.stdout.write("not json"); sys.exit(0)
+if op == "sleep": time.sleep(30)
+if op == "save":
+    open("/workspace/saved.txt", "w").write(req["text"])
+if op == "load":
+    print(json.dumps({"text": open("/workspace/saved.txt").read()})); sys.exit(0)
+print(json.dumps({"echo": req, "cwd": os.getcwd()}))
+`;
+
+function processPolicy(p: PolicyDir, opts: { argv?: string; limits?: string; sha?: string } = {}): string {
+  writeFileSync(join(p.dir, "tool.py"), SCRIPT);
+  const sha = opts.sha ?? sha256Hex(new TextEncoder().encode(SCRIPT));
+  return `version: 1
+roles:
+  worker:
+    tools: [proc]
+tools:
+  proc:
+    description: test process tool
+    command:
+      argv: ${opts.argv ?? '[/usr/bin/python3, -I, -S, -B, -c, "{script}"]'}
+      script: { path: tool.py, sha256: "${sha}" }
+    abi: json-stdio
+    risk: file-ops
+    tier: process
+    limits: ${opts.limits ?? "{ memory: 64MiB, wallClockMs: 3000, inputBytes: 4KiB, outputBytes: 4KiB, pids: 8 }"}
+    grants:
+      - { kind: fs.read, path: data, mount: /data, enforcer: bwrap-mounts, check: proc-write-readonly }
+    input: { type: object }
+`;
+}
+
+async function setup(isolation: "cell" | "in-process" = "cell", opts: { limits?: string } = {}) {
+  const p = await makePolicyDir();
+  chmodSync(p.dir, 0o755);
+  const policy = loadPolicy(p.write(processPolicy(p, opts)));
+  const audit = AuditLog.memory();
+  const runtime = await Runtime.start({ policy, audit, isolation });
+  return { runtime, audit, policy };
+}
+
+describe("process plan", () => {
+  it("puts the verified script in argv, builds the env from the allowlist and binds only what is granted", async () => {
+    const p = await makePolicyDir();
+    const tool = loadPolicy(p.write(processPolicy(p))).tools.get("proc") as ProcessTool;
+    const argv = processArgv(tool);
+    assert.deepEqual(argv.slice(0, 5), ["/usr/bin/python3", "-I", "-S", "-B", "-c"]);
+    assert.equal(argv[5], SCRIPT);
+    const plan = processPlan({ argv, tool, workspace: "/tmp/ws", seccompFd: 3 });
+    const a = plan.args;
+    const pairs = (flag: string) => a.flatMap((x, i) => (x === flag ? [`${a[i + 1] ?? ""}=>${a[i + 2] ?? ""}`] : []));
+    assert.deepEqual(pairs("--bind"), ["/tmp/ws=>/workspace"]);
+    assert.ok(pairs("--ro-bind").includes(`${join(p.dir, "data")}=>/data`));
+    const env = a.flatMap((x, i) => (x === "--setenv" ? [a[i + 1] ?? ""] : []));
+    assert.deepEqual(env.sort(), Object.keys(PROCESS_ENV).sort());
+    for (const flag of ["--unshare-all", "--disable-userns", "--clearenv", "--die-with-parent", "--new-session", "--remount-ro"]) assert.ok(a.includes(flag), flag);
+    assert.equal(a[a.indexOf("--seccomp") + 1], "3");
+  });
+});
+
+describe("policy: process tools", () => {
+  const issuesOf = (f: () => unknown): string[] => {
+    try {
+      f();
+    } catch (err) {
+      if (err instanceof PolicyInvalid) return err.issues.map((i) => `${i.path}: ${i.problem}`);
+      throw err;
+    }
+    return [];
+  };
+
+  it("refuses a program outside /usr, a shell-free argv without the placeholder, a tampered script and fuel", async () => {
+    const p = await makePolicyDir();
+    assert.match(issuesOf(() => loadPolicy(p.write(processPolicy(p, { argv: '[/tmp/evil, "{script}"]' })))).join("\n"), /argv\.0/);
+    assert.match(issuesOf(() => loadPolicy(p.write(processPolicy(p, { argv: "[/usr/bin/python3, -c, print]" })))).join("\n"), /exactly one argument/);
+    assert.match(issuesOf(() => loadPolicy(p.write(processPolicy(p, { sha: "0".repeat(64) })))).join("\n"), /digest mismatch/);
+    assert.match(issuesOf(() => loadPolicy(p.write(processPolicy(p, { limits: "{ memory: 64MiB, fuel: 5, wallClockMs: 100, inputBytes: 1KiB, outputBytes: 1KiB }" })))).join("\n"), /fuel applies to the wasm tier only/);
+    const container = processPolicy(p).replace("tier: process", "tier: container");
+    assert.match(issuesOf(() => loadPolicy(p.write(container))).join("\n"), /tier container is not available/);
+  });
+});
+
+describe("process tier (live: bwrap, seccomp, a cgroup per call)", () => {
+  it("runs a call with JSON in and out, in the session's workspace, which lasts exactly as long as the session", async () => {
+    const { runtime, audit } = await setup();
+    try {
+      const session = await runtime.openSession("worker");
+      const r = await session.call("proc", { op: "hello" });
+      assert.ok(r.ok, r.ok ? "" : r.error.message);
+      assert.deepEqual(r.output, { echo: { op: "hello" }, cwd: "/workspace" });
+      assert.ok((await session.call("proc", { op: "save", text: "kept" })).ok);
+      const loaded = await session.call("proc", { op: "load" });
+      assert.ok(loaded.ok);
+      assert.deepEqual(loaded.output, { text: "kept" });
+      const ws = (session.toolHost as SessionHost).processHost?.workspace() ?? "";
+      assert.ok(existsSync(join(ws, "saved.txt")));
+      await runtime.closeSession(session);
+      assert.equal(existsSync(ws), false, "workspace removed at session end");
+      const other = await runtime.openSession("worker");
+      const fresh = await other.call("proc", { op: "load" });
+      assert.equal(fresh.ok ? "ok" : fresh.error.code, "ERR_PROCESS_EXIT", "another session does not see the first one's files");
+      assert.equal(audit.recordsAfter(0).filter((x) => x.type === "call.completed").length, 3);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it("maps a non-zero exit, non-JSON output and the deadline to typed errors, each audited", async () => {
+    const { runtime, audit } = await setup("cell", { limits: "{ memory: 64MiB, wallClockMs: 400, inputBytes: 4KiB, outputBytes: 4KiB, pids: 8 }" });
+    try {
+      const session = await runtime.openSession("worker");
+      const exit = await session.call("proc", { op: "exit" });
+      assert.ok(!exit.ok);
+      assert.equal(exit.error.code, "ERR_PROCESS_EXIT");
+      assert.deepEqual(exit.error.fields(), { exitCode: 3 });
+      assert.match(exit.error.message, /told to fail/);
+      const garbage = await session.call("proc", { op: "garbage" });
+      assert.equal(garbage.ok ? "ok" : garbage.error.code, "ERR_GUEST_OUTPUT_INVALID");
+      const slow = await session.call("proc", { op: "sleep" });
+      assert.ok(!slow.ok);
+      assert.deepEqual([slow.error.code, slow.error.fields()["limit"]], ["ERR_LIMIT_EXCEEDED", "wall-clock"]);
+      const records = audit.recordsAfter(0);
+      assert.equal(records.find((x) => x.seq === slow.auditSeq)?.["enforcer"], "process-deadline");
+      assert.equal(records.find((x) => x.seq === exit.auditSeq)?.["code"], "ERR_PROCESS_EXIT");
+      assert.ok(!JSON.stringify(records).includes("told to fail"), "stderr is never audited");
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it("never runs a process tool without the OS sandbox: in-process, the call is refused and audited", async () => {
+    const { runtime, audit } = await setup("in-process");
+    try {
+      const session = await runtime.openSession("worker");
+      assert.deepEqual(session.toolNames(), ["proc"]);
+      const r = await session.call("proc", { op: "hello" });
+      assert.equal(r.ok ? "ok" : r.error.code, "ERR_TIER_UNAVAILABLE");
+      const rec = audit.recordsAfter(0).find((x) => x.seq === r.auditSeq);
+      assert.equal(rec?.["code"], "ERR_TIER_UNAVAILABLE");
+      assert.equal(rec?.["isolation"], "in-process: no OS sandbox (bwrap, seccomp, cgroups missing)");
+    } finally {
+      await runtime.close();
+    }
+  });
+});
