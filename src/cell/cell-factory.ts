@@ -11,7 +11,7 @@ import { checkSeccompWorks, compileFilter, DEFAULT_RULES } from "../sandbox/secc
 import { seccompFdFor } from "../sandbox/spawn-sandboxed.js";
 import type { ToolTemplate } from "../wasm/engine/types.js";
 import { cellPlan, layoutCell } from "./cell-plan.js";
-import { CellProcess, type Violation } from "./cell-process.js";
+import { CellProcess, type CellMode, type Violation } from "./cell-process.js";
 import { cgroupParentFor, removeParent } from "./reap-stale.js";
 import type { ProcessSandbox } from "../process/process-host.js";
 
@@ -49,10 +49,17 @@ export function checkCellLayers(packageRoot: string): Layers {
   return { bwrap: "bwrap: user, pid, net, ipc, uts, cgroup namespaces", seccomp: "seccomp: classic BPF via bwrap --seccomp", cgroups: "cgroup v1: memory, pids, cpu" };
 }
 
+/** Sessions a per-role cell's memory limit is sized for. */
+export const PER_ROLE_SESSION_BUDGET = 16;
+
+/** How long after a hand-out the pool starts refilling. */
+const REFILL_DELAY_MS = 5;
+
 export class CellFactory {
   private readonly seccomp = compileFilter(DEFAULT_RULES);
   private readonly pools = new Map<string, CellProcess[]>();
-  private readonly filling = new Map<string, number>();
+  private readonly filling = new Map<string, Set<Promise<void>>>();
+  private readonly roleCells = new Map<string, Promise<CellProcess>>();
   private nextUid = 0;
   private closed = false;
   readonly layers: Layers;
@@ -87,10 +94,10 @@ export class CellFactory {
   }
 
   /** A cell made from the role's template: started, in its cgroup, modules compiled, sealed. */
-  private async prepare(templates: readonly ToolTemplate[]): Promise<CellProcess> {
-    const cell = await this.start(templates);
+  private async prepare(templates: readonly ToolTemplate[], mode: CellMode = "per-session"): Promise<CellProcess> {
+    const cell = await this.start(templates, mode);
     try {
-      await cell.load(layoutCell(templates).templates);
+      await cell.load(layoutCell(templates).templates, mode);
       return cell;
     } catch (err) {
       await cell.destroy();
@@ -98,7 +105,7 @@ export class CellFactory {
     }
   }
 
-  private start(templates: readonly ToolTemplate[]): Promise<CellProcess> {
+  private start(templates: readonly ToolTemplate[], mode: CellMode): Promise<CellProcess> {
     const layout = layoutCell(templates);
     const uid = this.allocUid();
     return CellProcess.start({
@@ -107,32 +114,66 @@ export class CellFactory {
       uid,
       gid: uid,
       seccomp: this.seccomp,
-      cgroup: (id) => CellCgroup.create(id, { memoryBytes: this.cellMemory(templates), pids: this.opts.cellPids ?? 64 }, { parent: cgroupParentFor() }),
+      cgroup: (id) => CellCgroup.create(id, { memoryBytes: this.cellMemory(templates, mode), pids: this.opts.cellPids ?? 64 }, { parent: cgroupParentFor() }),
       ...(this.opts.onViolation === undefined ? {} : { onViolation: this.opts.onViolation }),
     });
   }
 
-  /** Node's own heap and code plus every tool's Wasm memory cap. */
-  private cellMemory(templates: readonly ToolTemplate[]): number {
-    return (this.opts.cellMemoryBytes ?? 192 * 1024 * 1024) + templates.reduce((sum, t) => sum + t.limits.memoryBytes, 0);
+  /**
+   * Node's own heap and code plus every tool's Wasm memory cap; a per-role cell holds that for
+   * up to PER_ROLE_SESSION_BUDGET sessions at once (beyond it the cgroup's OOM killer ends the
+   * cell, and every session in it: the per-role trade-off).
+   */
+  private cellMemory(templates: readonly ToolTemplate[], mode: CellMode): number {
+    const wasm = templates.reduce((sum, t) => sum + t.limits.memoryBytes, 0);
+    return (this.opts.cellMemoryBytes ?? 192 * 1024 * 1024) + wasm * (mode === "per-role" ? PER_ROLE_SESSION_BUDGET : 1);
   }
 
-  /** Fills the warm pool for a role's templates (blank cells with the role's binds). */
+  /**
+   * Per-role granularity: the one cell of this role template, started on first use and again
+   * after it dies. Sessions open their own instances in it (CellProcess.open).
+   */
+  roleCell(templates: readonly ToolTemplate[]): Promise<CellProcess> {
+    const key = this.poolKey(templates);
+    const existing = this.roleCells.get(key);
+    if (existing !== undefined) {
+      return existing.then(
+        (cell) => (cell.alive ? cell : this.replaceRoleCell(key, templates)),
+        () => this.replaceRoleCell(key, templates),
+      );
+    }
+    return this.replaceRoleCell(key, templates);
+  }
+
+  private replaceRoleCell(key: string, templates: readonly ToolTemplate[]): Promise<CellProcess> {
+    const started = this.prepare(templates, "per-role");
+    this.roleCells.set(key, started);
+    started.catch(() => this.roleCells.delete(key));
+    return started;
+  }
+
+  /**
+   * Fills the warm pool for a role's templates (blank cells with the role's binds), starting
+   * the missing cells in parallel; resolves when the pool is full, including fills already in
+   * flight, so a caller that awaits it sees a full pool.
+   */
   async warm(templates: readonly ToolTemplate[]): Promise<void> {
     const key = this.poolKey(templates);
     const pool = this.pools.get(key) ?? [];
     this.pools.set(key, pool);
+    const inflight = this.filling.get(key) ?? new Set<Promise<void>>();
+    this.filling.set(key, inflight);
     // Count cells still being prepared too, so concurrent refills never overfill the pool.
-    while (!this.closed && pool.length + (this.filling.get(key) ?? 0) < (this.opts.poolSize ?? 0)) {
-      this.filling.set(key, (this.filling.get(key) ?? 0) + 1);
-      try {
-        const cell = await this.prepare(templates);
-        if (this.closed) await cell.destroy();
-        else pool.push(cell);
-      } finally {
-        this.filling.set(key, (this.filling.get(key) ?? 1) - 1);
-      }
+    while (!this.closed && pool.length + inflight.size < (this.opts.poolSize ?? 0)) {
+      const fill: Promise<void> = this.prepare(templates)
+        .then(async (cell) => {
+          if (this.closed) await cell.destroy();
+          else pool.push(cell);
+        })
+        .finally(() => inflight.delete(fill));
+      inflight.add(fill);
     }
+    await Promise.all([...inflight]);
   }
 
   /** A cell assigned to `session`, loaded with the role's templates and sealed. */
@@ -140,7 +181,9 @@ export class CellFactory {
     const key = this.poolKey(templates);
     const pooled = this.pools.get(key)?.shift();
     const cell = pooled !== undefined && pooled.alive ? pooled : await this.prepare(templates);
-    if (pooled !== undefined && (this.opts.poolSize ?? 0) > 0) void this.warm(templates).catch(() => undefined);
+    // The refill (spawn, cgroup set-up: synchronous work here) waits until the session has its
+    // cell, so a session never pays for the next one.
+    if (pooled !== undefined && (this.opts.poolSize ?? 0) > 0) setTimeout(() => void this.warm(templates).catch(() => undefined), REFILL_DELAY_MS).unref();
     try {
       await cell.bind(session);
       return { cell, tools: [...(cell.tools ?? [])] };
@@ -152,7 +195,9 @@ export class CellFactory {
 
   async close(): Promise<void> {
     this.closed = true;
-    const all = [...this.pools.values()].flat();
+    const roleCells = await Promise.all([...this.roleCells.values()].map((p) => p.catch(() => null)));
+    this.roleCells.clear();
+    const all = [...this.pools.values()].flat().concat(roleCells.filter((c): c is CellProcess => c !== null));
     this.pools.clear();
     await Promise.all(all.map((c) => c.destroy()));
   }

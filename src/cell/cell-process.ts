@@ -25,6 +25,9 @@ export class CellExited extends CordonError {
   }
 }
 
+/** per-session: one cell, one session, bound once. per-role: one cell per role, a fresh instance set per session. */
+export type CellMode = "per-session" | "per-role";
+
 export type Violation = { readonly kind: "bad-frame" | "wrong-session" | "unexpected-message"; readonly detail: string };
 
 export interface CellProcessOptions {
@@ -41,12 +44,18 @@ export interface CellProcessOptions {
 
 interface Pending {
   readonly kind: string;
+  /** The session the answer must name ("" before a per-session cell is bound). */
+  readonly session: string;
   readonly resolve: (m: Record<string, Json>) => void;
   readonly reject: (e: Error) => void;
 }
 
 export class CellProcess {
+  /** The one session of a per-session cell (null before bind, and always for a per-role cell). */
   session: string | null = null;
+  /** Per-role cells: the sessions currently open in this cell. */
+  readonly sessions = new Set<string>();
+  mode: CellMode = "per-session";
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly decoder = new FrameDecoder();
@@ -147,6 +156,7 @@ export class CellProcess {
       const timer = setTimeout(() => reject(new TierUnavailable("wasm", `cell not ready within ${timeoutMs}ms`)), timeoutMs);
       this.readyWaiter = {
         kind: "ready",
+        session: "",
         resolve: () => {
           clearTimeout(timer);
           this.socket.unref();
@@ -185,12 +195,14 @@ export class CellProcess {
       else w.resolve(m);
       return;
     }
-    if (m["session"] !== (this.session ?? "")) {
+    const id = t === "loaded" || t === "refused" || t === "bound" ? 0 : m["id"];
+    const p = typeof id === "number" ? this.pending.get(id) : undefined;
+    // An answer must name the session its request was for: in a per-role cell too, no session
+    // can be answered for with another's identity.
+    if (m["session"] !== (p?.session ?? this.session ?? "")) {
       this.violate({ kind: "wrong-session", detail: "a frame claimed another session" });
       return;
     }
-    const id = t === "loaded" || t === "refused" || t === "bound" ? 0 : m["id"];
-    const p = typeof id === "number" ? this.pending.get(id) : undefined;
     if (p === undefined || (p.kind !== t && !(p.kind === "loaded" && t === "refused"))) {
       this.violate({ kind: "unexpected-message", detail: `unsolicited '${typeof t === "string" ? t.slice(0, 32) : typeof t}'` });
       return;
@@ -202,17 +214,19 @@ export class CellProcess {
 
   private request(kind: string, id: number, message: Record<string, Json>): Promise<Record<string, Json>> {
     if (this.exited !== null) return Promise.reject(this.exited);
+    const session = typeof message["session"] === "string" ? message["session"] : "";
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { kind, resolve, reject });
+      this.pending.set(id, { kind, session, resolve, reject });
       this.socket.ref();
       this.socket.write(encodeFrame(message));
     });
   }
 
   /** Sends the role's verified templates; the cell compiles them and accepts no others. */
-  async load(templates: readonly ToolTemplate[]): Promise<string[]> {
+  async load(templates: readonly ToolTemplate[], mode: CellMode = "per-session"): Promise<string[]> {
     if (this.loadedTools !== null) throw new Error("cell already loaded");
-    const reply = await this.request("loaded", 0, { t: "load", tools: templates.map(templateToWire) });
+    this.mode = mode;
+    const reply = await this.request("loaded", 0, { t: "load", mode, tools: templates.map(templateToWire) });
     if (reply["t"] === "refused") {
       const tool = typeof reply["tool"] === "string" ? reply["tool"] : "?";
       const enforcer = typeof reply["enforcer"] === "string" ? reply["enforcer"] : "wasm-module-vetting";
@@ -231,18 +245,33 @@ export class CellProcess {
 
   /** Binds a loaded cell to its one session; from now on every frame must carry that id. */
   async bind(session: string): Promise<void> {
-    if (this.session !== null || this.loadedTools === null) throw new Error("cell not loaded, or already bound");
+    if (this.session !== null || this.loadedTools === null || this.mode !== "per-session") throw new Error("cell not loaded, or already bound");
     this.session = session;
     await this.request("bound", 0, { t: "bind", session });
+  }
+
+  /** Per-role cells: a fresh set of instances for `session`, over the role's compiled modules. */
+  async open(session: string): Promise<void> {
+    if (this.mode !== "per-role" || this.loadedTools === null || this.sessions.has(session)) throw new Error("not a loaded per-role cell, or session already open");
+    const id = this.nextId++;
+    this.sessions.add(session);
+    await this.request("opened", id, { t: "open", session, id });
+  }
+
+  /** Per-role cells: drops `session`'s instances (reactor state, open files). */
+  async end(session: string): Promise<void> {
+    if (!this.sessions.delete(session) || this.exited !== null) return;
+    const id = this.nextId++;
+    await this.request("ended", id, { t: "end", session, id });
   }
 
   /**
    * One call. `backstopMs` is the outer deadline: if the cell has not answered by then (the
    * engine's own deadline failed, or the cell hung), the cell is killed.
    */
-  async call(tool: string, input: Uint8Array, opts: { fuelOverride?: number; backstopMs: number; maxOutputBytes: number }): Promise<CallOutcome> {
+  async call(tool: string, input: Uint8Array, opts: { fuelOverride?: number; backstopMs: number; maxOutputBytes: number; session?: string }): Promise<CallOutcome> {
     const id = this.nextId++;
-    const message: Record<string, Json> = { t: "call", session: this.session ?? "", id, tool, input: Buffer.from(input).toString("base64") };
+    const message: Record<string, Json> = { t: "call", session: opts.session ?? this.session ?? "", id, tool, input: Buffer.from(input).toString("base64") };
     if (opts.fuelOverride !== undefined) message["fuelOverride"] = opts.fuelOverride;
     let timer: NodeJS.Timeout | undefined;
     const backstop = new Promise<never>((_, reject) => {

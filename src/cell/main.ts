@@ -1,4 +1,6 @@
-// The cell: a sandboxed child process that hosts the Wasm engine for exactly one session.
+// The cell: a sandboxed child process that hosts the Wasm engine for exactly one session
+// (per-session, the default) or for the sessions of one role, each with its own instances
+// (per-role).
 // It holds no keys and no secrets, loads nothing by path, and talks only through frames on
 // fd 3. Once a template is loaded it is sealed: any further module is refused and the cell
 // exits. A frame for another session makes it exit too.
@@ -18,6 +20,8 @@ const socket = new Socket({ fd: FRAME_FD, readable: true, writable: true });
 const decoder = new FrameDecoder();
 let session: string | null = null;
 let cell: WasmCell | null = null;
+/** per-role cells: each open session's own instances over the role's compiled modules. */
+let perRole: Map<string, WasmCell> | null = null;
 
 function send(message: Record<string, Json>): void {
   socket.write(encodeFrame(message));
@@ -25,6 +29,7 @@ function send(message: Record<string, Json>): void {
 
 function exit(code: number): never {
   cell?.close();
+  for (const c of perRole?.values() ?? []) c.close();
   process.exit(code);
 }
 
@@ -35,9 +40,11 @@ function handle(m: Record<string, Json>): void {
   if (t === "load") {
     if (cell !== null || session !== null) exit(CELL_EXIT.sealed);
     if (!Array.isArray(m["tools"])) exit(CELL_EXIT.badFrame);
+    if (m["mode"] !== "per-session" && m["mode"] !== "per-role") exit(CELL_EXIT.badFrame);
     try {
       const templates = m["tools"].map((x, i) => templateFromWire(x, `tools[${i}]`));
       cell = new WasmCell(templates, {});
+      if (m["mode"] === "per-role") perRole = new Map();
       send({ t: "loaded", session: "", tools: cell.toolNames() });
     } catch (err) {
       if (err instanceof ToolRefused) send({ t: "refused", session: "", error: errorToWire(err.reason), tool: err.tool, enforcer: err.enforcer });
@@ -47,10 +54,24 @@ function handle(m: Record<string, Json>): void {
     return;
   }
   if (t === "bind") {
-    if (cell === null || session !== null) exit(CELL_EXIT.sealed);
+    if (cell === null || session !== null || perRole !== null) exit(CELL_EXIT.sealed);
     if (typeof m["session"] !== "string" || m["session"] === "") exit(CELL_EXIT.badFrame);
     session = m["session"];
     send({ t: "bound", session });
+    return;
+  }
+  if (t === "open" || t === "end") {
+    const id = m["id"];
+    const s = m["session"];
+    if (perRole === null || cell === null || typeof id !== "number" || typeof s !== "string" || s === "") exit(CELL_EXIT.badFrame);
+    if (t === "open") {
+      if (perRole.has(s)) exit(CELL_EXIT.badFrame);
+      perRole.set(s, cell.fork());
+    } else {
+      perRole.get(s)?.close();
+      perRole.delete(s);
+    }
+    send({ t: t === "open" ? "opened" : "ended", session: s, id });
     return;
   }
   if (t === "selftest") {
@@ -58,6 +79,11 @@ function handle(m: Record<string, Json>): void {
     // Probes of the gateway's frame guard: behave like a compromised cell would.
     if (m["probe"] === "forge-session") {
       send({ t: "result", session: "someone-else", id: m["id"], outcome: null });
+      return;
+    }
+    if (m["probe"] === "forge-peer") {
+      // A per-role cell answering with the identity of another session that is open in it.
+      send({ t: "result", session: [...(perRole?.keys() ?? [])][0] ?? "none", id: m["id"], outcome: null });
       return;
     }
     if (m["probe"] === "oversized-frame") {
@@ -69,15 +95,18 @@ function handle(m: Record<string, Json>): void {
     send({ t: "selftest", session: session ?? "", id: m["id"], result: runSelftest(m["probe"]) });
     return;
   }
-  if (m["session"] !== session || session === null) exit(CELL_EXIT.wrongSession);
+  // The session a frame names must be this cell's (per-session) or open in it (per-role).
+  const target = typeof m["session"] === "string" ? m["session"] : null;
+  const instances = perRole !== null ? (target === null ? undefined : perRole.get(target)) : target !== null && target === session ? cell : undefined;
+  if (instances === undefined || instances === null || target === null) exit(CELL_EXIT.wrongSession);
   if (typeof t !== "string") exit(CELL_EXIT.badFrame);
   switch (t) {
     case "call": {
       const { id, tool, input } = m;
-      if (typeof id !== "number" || typeof tool !== "string" || typeof input !== "string" || cell === null) exit(CELL_EXIT.badFrame);
+      if (typeof id !== "number" || typeof tool !== "string" || typeof input !== "string") exit(CELL_EXIT.badFrame);
       const fuel = m["fuelOverride"];
-      const outcome = cell.call(tool, new Uint8Array(Buffer.from(input, "base64")), typeof fuel === "number" ? { fuelOverride: fuel } : {});
-      send({ t: "result", session, id, outcome: outcomeToWire(outcome) });
+      const outcome = instances.call(tool, new Uint8Array(Buffer.from(input, "base64")), typeof fuel === "number" ? { fuelOverride: fuel } : {});
+      send({ t: "result", session: target, id, outcome: outcomeToWire(outcome) });
       return;
     }
     case "close":

@@ -72,6 +72,40 @@ export class CellHost implements ToolHost {
   }
 }
 
+/** Per-role granularity: the role's shared cell, with this session's own instances in it. */
+export class RoleCellHost implements ToolHost {
+  readonly isolation = "cell";
+  constructor(
+    private readonly cell: CellProcess,
+    private readonly session: string,
+    private readonly tools: readonly string[],
+    private readonly onLog: (tool: string, line: string) => void,
+  ) {}
+  toolNames(): string[] {
+    return [...this.tools];
+  }
+  has(name: string): boolean {
+    return this.tools.includes(name);
+  }
+  async call(name: string, input: Uint8Array, opts: CallOptions & { wallClockMs: number; maxOutputBytes: number }): Promise<CallOutcome> {
+    const outcome = await this.cell.call(name, input, {
+      session: this.session,
+      backstopMs: opts.wallClockMs + BACKSTOP_GRACE_MS,
+      maxOutputBytes: opts.maxOutputBytes,
+      ...(opts.fuelOverride === undefined ? {} : { fuelOverride: opts.fuelOverride }),
+    });
+    for (const line of outcome.logs) this.onLog(name, line);
+    return outcome;
+  }
+  get process(): CellProcess {
+    return this.cell;
+  }
+  /** Drops this session's instances; the role's cell lives on for its other sessions. */
+  close(): Promise<void> {
+    return this.cell.end(this.session).catch(() => undefined);
+  }
+}
+
 /**
  * A session's tools across tiers: Wasm tools in the session's cell (or in-process), process
  * tools each call in its own sandbox. With no OS sandbox, a process tool still exists for the
@@ -104,6 +138,10 @@ export class SessionHost implements ToolHost {
   /** The session's cell, when its Wasm tools run in one. */
   get cell(): CellHost | null {
     return this.wasm instanceof CellHost ? this.wasm : null;
+  }
+  /** Where the session's Wasm tools run. */
+  get wasmHost(): ToolHost | null {
+    return this.wasm;
   }
   get processHost(): ProcessHost | null {
     return this.processes;

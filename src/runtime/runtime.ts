@@ -6,7 +6,7 @@ import type { AuditEvent, AuditLog, AuditRecord } from "../audit/index.js";
 import { verifyDigest } from "../artifacts/verify-digest.js";
 import { CellFactory, type Layers } from "../cell/cell-factory.js";
 import { reapStaleControlPlanes } from "../cell/reap-stale.js";
-import { CellHost, cellOf, InProcessHost, SessionHost, type Isolation, type ToolHost } from "../cell/tool-host.js";
+import { CellHost, cellOf, InProcessHost, RoleCellHost, SessionHost, type Isolation, type ToolHost } from "../cell/tool-host.js";
 import { ProcessHost } from "../process/process-host.js";
 import type { Bind } from "../sandbox/bwrap-plan.js";
 import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused, type Json, type SessionEndReason } from "../errors.js";
@@ -32,7 +32,15 @@ export interface RuntimeOptions {
   readonly poolSize?: number;
   /** Idle timeout, maximum lifetime and maximum calls of every session. */
   readonly sessionLimits?: Partial<SessionLimits>;
+  /**
+   * "per-session" (the default): every session gets its own cell. "per-role": one cell per
+   * role, a fresh set of Wasm instances per session inside it (cheaper; a cell crash or
+   * violation ends every session of the role). Probe sessions always get their own cell.
+   */
+  readonly granularity?: Granularity;
 }
+
+export type Granularity = "per-session" | "per-role";
 
 /** Stamped on every audit record when guest code runs without the OS sandbox. */
 export const IN_PROCESS_STAMP = Object.freeze({ isolation: "in-process: no OS sandbox (bwrap, seccomp, cgroups missing)" });
@@ -49,6 +57,7 @@ export class Runtime {
     readonly sessionLimits: SessionLimits,
     /** Where cordon is installed (dist/ and build/native/). */
     readonly packageRoot: string,
+    readonly granularity: Granularity,
   ) {
     // Ends idle and over-age sessions even when nobody calls them; never keeps the process up.
     this.sweeper = setInterval(() => void this.sweep(), Math.max(50, Math.min(1_000, sessionLimits.idleMs / 2)));
@@ -105,13 +114,17 @@ export class Runtime {
       }
     }
     await audit.append({ type: "policy.loaded", ...stamp, policySha256: policy.sha256, lines: policy.lines.length, wishes: wishes.length, isolation });
-    return new Runtime(policy, audit, isolation, cells, { ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits }, opts.packageRoot ?? defaultPackageRoot());
+    return new Runtime(policy, audit, isolation, cells, { ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits }, opts.packageRoot ?? defaultPackageRoot(), opts.granularity ?? "per-session");
   }
 
   /** Pre-starts warm cells for every role (cell isolation with a pool size only). */
   async warm(): Promise<void> {
     if (this.cells === null) return;
-    for (const role of this.policy.roles.keys()) await this.cells.warm(this.templatesFor(this.toolsOf(role)));
+    for (const role of this.policy.roles.keys()) {
+      const templates = this.templatesFor(this.toolsOf(role));
+      if (this.granularity === "per-role") await this.cells.roleCell(templates);
+      else await this.cells.warm(templates);
+    }
   }
 
   private toolsOf(role: string): LoadedTool[] {
@@ -146,7 +159,7 @@ export class Runtime {
       await this.audit.append({ type: "session.denied", ...this.stamp, enforcer: "role-toolset", ...errorFields(error) });
       throw error;
     }
-    return this.openCell(role, this.toolsOf(role));
+    return this.openCell(role, this.toolsOf(role), [], this.granularity);
   }
 
   /**
@@ -154,10 +167,10 @@ export class Runtime {
    * real tool's limits, tampered bytes, a temporary directory). Same checks as any session.
    */
   async openProbeSession(role: string, tools: readonly LoadedTool[], opts: { readonly extraRo?: readonly Bind[] } = {}): Promise<Session> {
-    return this.openCell(role, tools, opts.extraRo ?? []);
+    return this.openCell(role, tools, opts.extraRo ?? [], "per-session");
   }
 
-  private async openCell(role: string, tools: readonly LoadedTool[], extraRo: readonly Bind[] = []): Promise<Session> {
+  private async openCell(role: string, tools: readonly LoadedTool[], extraRo: readonly Bind[], granularity: Granularity): Promise<Session> {
     const id = randomUUID();
     const onLog = (tool: string, line: string) => publishGuestLog({ session: id, tool, line });
     try {
@@ -166,6 +179,10 @@ export class Runtime {
       let host: ToolHost | null = null;
       if (this.cells === null) {
         host = new InProcessHost(templates, onLog);
+      } else if (granularity === "per-role" && templates.length > 0) {
+        const cell = await this.cells.roleCell(templates);
+        await cell.open(id);
+        host = new RoleCellHost(cell, id, [...(cell.tools ?? [])], onLog);
       } else if (templates.length > 0 || processTools.size === 0) {
         const { cell, tools: loaded } = await this.cells.assign(id, templates);
         host = new CellHost(cell, loaded, onLog);
@@ -181,7 +198,7 @@ export class Runtime {
         this.closeSession(s, reason),
       );
       this.sessions.add(session);
-      await this.audit.append({ type: "session.opened", ...this.stamp, session: id, role, tools: host.toolNames(), isolation: host.isolation });
+      await this.audit.append({ type: "session.opened", ...this.stamp, session: id, role, tools: host.toolNames(), isolation: host.isolation, ...(this.cells === null ? {} : { granularity }) });
       return session;
     } catch (err) {
       if (!(err instanceof CordonError)) throw err;

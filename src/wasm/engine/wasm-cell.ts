@@ -88,6 +88,16 @@ export class WasmCell {
     for (const t of templates) this.tools.set(t.name, compileTool(t));
   }
 
+  /**
+   * Another session over the same compiled modules (per-role cells): it shares nothing that
+   * holds state. Reactor instances, their memories and open files are its own.
+   */
+  fork(events: CellEvents = this.events): WasmCell {
+    const other = new WasmCell([], events);
+    for (const [name, tool] of this.tools) other.tools.set(name, tool);
+    return other;
+  }
+
   toolNames(): string[] {
     return [...this.tools.keys()];
   }
