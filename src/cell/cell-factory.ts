@@ -2,7 +2,7 @@
 // seccomp, cgroups), then launches each cell with its role's binds, a fresh unprivileged uid,
 // the seccomp program and its own cgroup. A missing layer is a TierUnavailable, never a
 // silent downgrade. Keeps a small warm pool per role so a session does not wait for Node.
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { TierUnavailable } from "../errors.js";
@@ -17,6 +17,8 @@ import type { ProcessSandbox } from "../process/process-host.js";
 
 export interface CellFactoryOptions {
   readonly packageRoot: string;
+  /** The control plane's per-boot launch public key (SPKI DER, base64), given to every cell. */
+  readonly launchPublicKeyB64: string;
   readonly nodePath?: string;
   /** Warm cells kept per role. */
   readonly poolSize?: number;
@@ -108,8 +110,11 @@ export class CellFactory {
   private start(templates: readonly ToolTemplate[], mode: CellMode): Promise<CellProcess> {
     const layout = layoutCell(templates);
     const uid = this.allocUid();
+    const id = randomUUID();
+    const cellArgs = [id, this.opts.launchPublicKeyB64];
     return CellProcess.start({
-      plan: cellPlan({ packageRoot: this.opts.packageRoot, nodePath: this.opts.nodePath ?? process.execPath, binds: layout.binds, seccompFd: seccompFdFor(true), heapMiB: 64 }),
+      id,
+      plan: cellPlan({ packageRoot: this.opts.packageRoot, nodePath: this.opts.nodePath ?? process.execPath, binds: layout.binds, seccompFd: seccompFdFor(true), heapMiB: 64, cellArgs }),
       launcher: join(this.opts.packageRoot, "build", "native", "cordon-launch"),
       uid,
       gid: uid,
@@ -177,7 +182,8 @@ export class CellFactory {
   }
 
   /** A cell assigned to `session`, loaded with the role's templates and sealed. */
-  async assign(session: string, templates: readonly ToolTemplate[]): Promise<{ cell: CellProcess; tools: string[] }> {
+  /** `launch` signs the session's launch statement for the cell it gets; the cell checks it. */
+  async assign(session: string, templates: readonly ToolTemplate[], launch: (cellId: string) => string): Promise<{ cell: CellProcess; tools: string[] }> {
     const key = this.poolKey(templates);
     const pooled = this.pools.get(key)?.shift();
     const cell = pooled !== undefined && pooled.alive ? pooled : await this.prepare(templates);
@@ -185,7 +191,7 @@ export class CellFactory {
     // cell, so a session never pays for the next one.
     if (pooled !== undefined && (this.opts.poolSize ?? 0) > 0) setTimeout(() => void this.warm(templates).catch(() => undefined), REFILL_DELAY_MS).unref();
     try {
-      await cell.bind(session);
+      await cell.bind(session, launch(cell.id));
       return { cell, tools: [...(cell.tools ?? [])] };
     } catch (err) {
       await cell.destroy();

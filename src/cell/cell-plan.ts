@@ -35,7 +35,11 @@ export function layoutCell(templates: readonly ToolTemplate[]): CellLayout {
   };
 }
 
-export function cellPlan(opts: { packageRoot: string; nodePath: string; binds: readonly Bind[]; seccompFd: number | null; heapMiB: number }): SandboxPlan {
+/**
+ * `cellArgs` reach the cell on its command line, apart from the frame pipe: its id and the
+ * control plane's launch public key, against which it checks each session's launch statement.
+ */
+export function cellPlan(opts: { packageRoot: string; nodePath: string; binds: readonly Bind[]; seccompFd: number | null; heapMiB: number; cellArgs?: readonly string[] }): SandboxPlan {
   const binds: Bind[] = [
     { host: join(opts.packageRoot, "dist"), guest: `${CELL_ROOT}/dist`, writable: false },
     { host: join(opts.packageRoot, "package.json"), guest: `${CELL_ROOT}/package.json`, writable: false },
@@ -44,7 +48,7 @@ export function cellPlan(opts: { packageRoot: string; nodePath: string; binds: r
   ];
   return buildSandboxPlan(
     {
-      argv: [opts.nodePath, `--max-old-space-size=${opts.heapMiB}`, "--disallow-code-generation-from-strings", `${CELL_ROOT}/dist/cell/main.js`],
+      argv: [opts.nodePath, `--max-old-space-size=${opts.heapMiB}`, "--disallow-code-generation-from-strings", `${CELL_ROOT}/dist/cell/main.js`, ...(opts.cellArgs ?? [])],
       binds,
       env: {},
       uid: CELL_INNER_ID,

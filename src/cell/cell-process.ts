@@ -28,9 +28,26 @@ export class CellExited extends CordonError {
 /** per-session: one cell, one session, bound once. per-role: one cell per role, a fresh instance set per session. */
 export type CellMode = "per-session" | "per-role";
 
+/** A cell refused the session's launch statement: it serves nothing for that session. */
+export class LaunchRefused extends CordonError {
+  readonly code = "ERR_LAUNCH_REFUSED";
+  constructor(readonly reason: string) {
+    super(`the cell refused the launch statement: ${reason}`);
+  }
+  fields(): Record<string, Json> {
+    return { reason: this.reason };
+  }
+}
+
+function launchReply(reply: Record<string, Json>): void {
+  if (reply["t"] === "launch-refused") throw new LaunchRefused(typeof reply["reason"] === "string" ? reply["reason"].slice(0, 128) : "refused");
+}
+
 export type Violation = { readonly kind: "bad-frame" | "wrong-session" | "unexpected-message"; readonly detail: string };
 
 export interface CellProcessOptions {
+  /** The cell's id (also on its command line, so it can check statements are for it). */
+  readonly id?: string;
   readonly plan: SandboxPlan;
   readonly launcher: string;
   readonly uid: number;
@@ -100,7 +117,7 @@ export class CellProcess {
 
   /** Spawns a blank cell and waits until it is up and inside its own cgroup. */
   static async start(opts: CellProcessOptions): Promise<CellProcess> {
-    const id = randomUUID();
+    const id = opts.id ?? randomUUID();
     // The cgroup exists before the process: the launcher joins it before exec'ing bwrap, so
     // Node's own start-up memory is charged to the cell, not to the control plane.
     const cgroup = opts.cgroup(id);
@@ -203,7 +220,8 @@ export class CellProcess {
       this.violate({ kind: "wrong-session", detail: "a frame claimed another session" });
       return;
     }
-    if (p === undefined || (p.kind !== t && !(p.kind === "loaded" && t === "refused"))) {
+    const refusal = (p?.kind === "loaded" && t === "refused") || ((p?.kind === "bound" || p?.kind === "opened") && t === "launch-refused");
+    if (p === undefined || (p.kind !== t && !refusal)) {
       this.violate({ kind: "unexpected-message", detail: `unsolicited '${typeof t === "string" ? t.slice(0, 32) : typeof t}'` });
       return;
     }
@@ -244,18 +262,23 @@ export class CellProcess {
   }
 
   /** Binds a loaded cell to its one session; from now on every frame must carry that id. */
-  async bind(session: string): Promise<void> {
+  async bind(session: string, launch: string): Promise<void> {
     if (this.session !== null || this.loadedTools === null || this.mode !== "per-session") throw new Error("cell not loaded, or already bound");
     this.session = session;
-    await this.request("bound", 0, { t: "bind", session });
+    launchReply(await this.request("bound", 0, { t: "bind", session, launch }));
   }
 
   /** Per-role cells: a fresh set of instances for `session`, over the role's compiled modules. */
-  async open(session: string): Promise<void> {
+  async open(session: string, launch: string): Promise<void> {
     if (this.mode !== "per-role" || this.loadedTools === null || this.sessions.has(session)) throw new Error("not a loaded per-role cell, or session already open");
     const id = this.nextId++;
     this.sessions.add(session);
-    await this.request("opened", id, { t: "open", session, id });
+    try {
+      launchReply(await this.request("opened", id, { t: "open", session, id, launch }));
+    } catch (err) {
+      this.sessions.delete(session);
+      throw err;
+    }
   }
 
   /** Per-role cells: drops `session`'s instances (reactor state, open files). */

@@ -4,7 +4,9 @@
 // It holds no keys and no secrets, loads nothing by path, and talks only through frames on
 // fd 3. Once a template is loaded it is sealed: any further module is refused and the cell
 // exits. A frame for another session makes it exit too.
+import { createPublicKey, type KeyObject } from "node:crypto";
 import { Socket } from "node:net";
+import { checkLaunch, sha256Of } from "../identity/launch-format.js";
 import { CordonError, ToolRefused, type Json } from "../errors.js";
 import { WasmCell } from "../wasm/engine/wasm-cell.js";
 import { encodeFrame, FrameDecoder } from "./frames.js";
@@ -22,6 +24,25 @@ let session: string | null = null;
 let cell: WasmCell | null = null;
 /** per-role cells: each open session's own instances over the role's compiled modules. */
 let perRole: Map<string, WasmCell> | null = null;
+/** name -> sha256 of the module bytes this cell received: what a launch statement must name. */
+let received: Map<string, string> | null = null;
+
+// Given on the command line, apart from the frames: who this cell is, and whose statements count.
+const [cellId = "", launchKeyB64 = ""] = process.argv.slice(2);
+const launchKey = ((): KeyObject | null => {
+  try {
+    return createPublicKey({ key: Buffer.from(launchKeyB64, "base64"), format: "der", type: "spki" });
+  } catch {
+    return null;
+  }
+})();
+
+/** Checks a session's launch statement; null when it holds. */
+function launchProblem(m: Record<string, Json>, s: string): string | null {
+  if (launchKey === null || received === null) return "no launch key";
+  if (typeof m["launch"] !== "string") return "no launch statement";
+  return checkLaunch(m["launch"], launchKey, { cellId, session: s, modules: received });
+}
 
 function send(message: Record<string, Json>): void {
   socket.write(encodeFrame(message));
@@ -43,6 +64,7 @@ function handle(m: Record<string, Json>): void {
     if (m["mode"] !== "per-session" && m["mode"] !== "per-role") exit(CELL_EXIT.badFrame);
     try {
       const templates = m["tools"].map((x, i) => templateFromWire(x, `tools[${i}]`));
+      received = new Map(templates.map((tpl) => [tpl.name, sha256Of(tpl.moduleBytes)]));
       cell = new WasmCell(templates, {});
       if (m["mode"] === "per-role") perRole = new Map();
       send({ t: "loaded", session: "", tools: cell.toolNames() });
@@ -56,6 +78,13 @@ function handle(m: Record<string, Json>): void {
   if (t === "bind") {
     if (cell === null || session !== null || perRole !== null) exit(CELL_EXIT.sealed);
     if (typeof m["session"] !== "string" || m["session"] === "") exit(CELL_EXIT.badFrame);
+    const problem = launchProblem(m, m["session"]);
+    if (problem !== null) {
+      // Serve nothing: say why, then go away (the cell is sealed and now useless).
+      send({ t: "launch-refused", session: m["session"], id: 0, reason: problem });
+      socket.end(() => exit(CELL_EXIT.sealed));
+      return;
+    }
     session = m["session"];
     send({ t: "bound", session });
     return;
@@ -66,6 +95,11 @@ function handle(m: Record<string, Json>): void {
     if (perRole === null || cell === null || typeof id !== "number" || typeof s !== "string" || s === "") exit(CELL_EXIT.badFrame);
     if (t === "open") {
       if (perRole.has(s)) exit(CELL_EXIT.badFrame);
+      const problem = launchProblem(m, s);
+      if (problem !== null) {
+        send({ t: "launch-refused", session: s, id, reason: problem });
+        return;
+      }
       perRole.set(s, cell.fork());
     } else {
       perRole.get(s)?.close();

@@ -33,10 +33,26 @@ describe("cordon CLI on the example policy", () => {
       assert.equal(evidence?.["enforcer"], row.enforcer, `${row.line}: audit seq ${row.auditSeq} must name ${row.enforcer}`);
     }
     const checks = new Set(rows.map((row) => row.check));
-    for (const probe of ["fs-escape-dotdot", "fs-escape-absolute", "fs-escape-symlink-file", "fs-escape-symlink-dir", "fs-race-swap", "fs-write-readonly", "env-ungranted", "import-ungranted", "memory-grow-bomb", "fuel-spin", "deadline-spin", "deep-recursion", "output-flood", "module-oversized", "other-role-tool", "cell-socket-inet", "cell-ptrace", "cell-mount", "cell-unshare", "cell-read-shadow", "cell-environ", "cell-fds", "cell-fork-bomb", "cell-mem-hog", "cell-forge-session", "cell-leftovers"]) {
+    for (const probe of ["fs-escape-dotdot", "fs-escape-absolute", "fs-escape-symlink-file", "fs-escape-symlink-dir", "fs-race-swap", "fs-write-readonly", "env-ungranted", "import-ungranted", "memory-grow-bomb", "fuel-spin", "deadline-spin", "deep-recursion", "output-flood", "module-oversized", "other-role-tool", "cell-socket-inet", "cell-ptrace", "cell-mount", "cell-unshare", "cell-read-shadow", "cell-environ", "cell-fds", "cell-fork-bomb", "cell-mem-hog", "cell-forge-session", "cell-leftovers", "launch-tampered", "launch-mismatch", "script-tampered", "proc-socket-inet", "proc-connect", "proc-ptrace", "proc-mount", "proc-unshare", "proc-read-shadow", "proc-read-home", "proc-write-system", "proc-write-readonly", "proc-environ", "proc-fds", "proc-fork-bomb", "proc-mem-hog", "proc-timeout", "proc-output-flood", "proc-leftovers"]) {
       assert.ok(checks.has(probe), `probe ${probe} did not run`);
     }
     assert.equal(cordon(["audit", "verify"], home).code, 0);
+  });
+
+  it("run: a process-tier tool works over the shared data; attest show prints the session's verified launch statement", () => {
+    const home = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+    const r = cordon(["run", "--role", "operator", "file-ops", '{"op":"wc","path":"/data/poem.txt"}'], home);
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.deepEqual(JSON.parse(r.out), { path: "/data/poem.txt", lines: 4, words: 29, chars: 139 });
+    const session = String(records(home).find((rec) => rec["type"] === "session.attested")?.["session"]);
+    const shown = cordon(["attest", "show", session.slice(0, 8)], home);
+    assert.equal(shown.code, 0, shown.err);
+    const doc = JSON.parse(shown.out) as { session: string; statement: { predicate: { session: string; role: string; scripts: Array<{ name: string }> }; subject: Array<{ name: string }> } };
+    assert.equal(doc.statement.predicate.session, session);
+    assert.equal(doc.statement.predicate.role, "operator");
+    assert.deepEqual(doc.statement.subject.map((x) => x.name).sort(), ["file-stats", "notes", "text-stats"]);
+    assert.deepEqual(doc.statement.predicate.scripts.map((x) => x.name), ["file-ops"]);
+    assert.equal(cordon(["attest", "show", "00000000"], home).code, 1);
   });
 
   it("run: a role's tool works, another role's tool is not found and audited, bad JSON is a usage error", () => {

@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { CordonError, UsageError } from "../errors.js";
 import { auditVerify, policyCheck, proveCommand, reportError, runTool, type Io } from "./commands.js";
+import { attestShow } from "./attest-show.js";
 import { defaultAuditPath, EXAMPLE_POLICY } from "./defaults.js";
 
 const USAGE = `usage:
@@ -10,6 +11,7 @@ const USAGE = `usage:
   cordon prove [--policy P] [--audit F] [--json]             run every probe for every policy line
   cordon policy check [FILE] [--no-strict]                   validate a policy, print its enforcer table
   cordon audit verify [FILE]                                 check the audit chain, name the first bad record
+  cordon attest show SESSION [--audit F]                     print a session's signed launch statement, verified
 Without --policy, the bundled example policy is used. --no-strict lets a policy with wishes load.
 --insecure-in-process (development only) runs guest Wasm inside this process instead of a
 sandboxed cell; every audit record and the prove table then show the missing layer.`;
@@ -59,6 +61,9 @@ async function main(argv: string[]): Promise<number> {
     case "audit":
       if (rest[0] !== "verify") throw new UsageError("unknown audit verb; try: cordon audit verify FILE");
       return auditVerify({ file: rest[1] ?? common.audit }, io);
+    case "attest":
+      if (rest[0] !== "show" || rest[1] === undefined) throw new UsageError("try: cordon attest show SESSION [--audit FILE]");
+      return attestShow({ file: common.audit, session: rest[1] }, io);
     default:
       throw new UsageError(`unknown command '${verb}'`);
   }

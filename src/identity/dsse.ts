@@ -2,9 +2,12 @@
 // PAE(payloadType, payload), so a valid signature cannot be replayed for another payload type
 // or other bytes. Verification returns the payload bytes it checked, and callers parse those
 // same bytes: nothing is read twice.
-import { createHash, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+import { createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import { z } from "zod";
+import { keyId, pae } from "./dsse-core.js";
 import { SignatureInvalid } from "./errors.js";
+
+export { keyId, pae };
 
 export interface Envelope {
   readonly payloadType: string;
@@ -33,17 +36,6 @@ const envelopeSchema = z
       .max(16),
   })
   .strict();
-
-/** DSSE's pre-authentication encoding: "DSSEv1" SP len(type) SP type SP len(body) SP body. */
-export function pae(payloadType: string, payload: Uint8Array): Buffer {
-  const type = Buffer.from(payloadType, "utf8");
-  return Buffer.concat([Buffer.from(`DSSEv1 ${type.byteLength} `), type, Buffer.from(` ${payload.byteLength} `), payload]);
-}
-
-/** The fingerprint of an Ed25519 public key: sha256 over its SPKI DER, hex. */
-export function keyId(publicKey: KeyObject): string {
-  return createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("hex");
-}
 
 export function signEnvelope(payloadType: string, payload: Uint8Array, key: SigningKey): Envelope {
   if (key.privateKey.asymmetricKeyType !== "ed25519") throw new SignatureInvalid("signing key", "only Ed25519 keys sign envelopes");

@@ -31,6 +31,7 @@ export type Subject =
   | "tier.frames"
   | "tier.cleanup"
   | "command.digest"
+  | "tier.launch"
   | "proc.pids"
   | "proc.memory"
   | "proc.wallClock"
@@ -213,6 +214,13 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
     covers: ["tier.memory", "proc.memory"],
     probes: { "tier.memory": ["cell-mem-hog"], "proc.memory": ["proc-mem-hog"] },
     mechanism: "a per-cell (per process-tier call) cgroup with memory.limit_in_bytes; evidence is the kernel's oom_kill counter",
+  },
+  {
+    name: "launch-attestation",
+    tier: "wasm",
+    covers: ["tier.launch"],
+    probes: { "tier.launch": ["launch-tampered", "launch-mismatch"] },
+    mechanism: "each session's in-toto launch statement is signed with the per-boot launch key; the cell checks the signature (key from its command line) and every module digest against the bytes it received before it serves the session",
   },
   {
     name: "process-deadline",

@@ -91,6 +91,7 @@ const TIER_LINES: Readonly<Record<"wasm" | "process", ReadonlyArray<readonly [Su
     ["tier.memory", "a cell's memory is capped"],
     ["tier.frames", "a cell cannot speak for another session"],
     ["tier.cleanup", "nothing a session started outlives it"],
+    ["tier.launch", "a cell serves a session only under a launch statement it has checked"],
   ],
   process: [
     ["proc.network", "tool processes have no network"],

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import type { LoadedTool } from "../policy/load-policy.js";
 import { isAlive, type SelftestResult } from "../runtime/runtime.js";
 import type { Session } from "../runtime/session.js";
-import { CellExited } from "../cell/cell-process.js";
+import { CellExited, LaunchRefused } from "../cell/cell-process.js";
 import type { CellHost } from "../cell/tool-host.js";
 import type { Probe, ProbeEnv, ProbeOutcome } from "./types.js";
 
@@ -93,6 +93,23 @@ function frameProbe(spec: string): Probe {
 
 export const cellForgeSession = frameProbe("forge-session");
 export const cellOversizedFrame = frameProbe("oversized-frame");
+
+/** A launch statement the cell must refuse: a flipped payload bit, or a digest for other bytes. */
+function launchProbe(tamper: "signature" | "digest", what: string): Probe {
+  return async (env) => {
+    try {
+      const session = await env.runtime.openProbeSession("probe:tier", [firstWasmTool(env)], { tamperLaunch: tamper });
+      await env.runtime.closeSession(session);
+      return { stopped: false, detail: `the cell served a session under a ${what}` };
+    } catch (err) {
+      const stopped = err instanceof LaunchRefused;
+      return { stopped, detail: stopped ? `refused by the cell: ${err.reason}` : `not refused by the cell (${(err as Error).message})` };
+    }
+  };
+}
+
+export const launchTampered = launchProbe("signature", "statement with a flipped bit");
+export const launchMismatch = launchProbe("digest", "validly signed statement naming other module bytes");
 
 export const cellLeftovers: Probe = async (env) => {
   const session = await env.runtime.openProbeSession("probe:tier", [firstWasmTool(env)]);

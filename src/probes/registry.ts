@@ -4,7 +4,7 @@ import { deadlineSpin, deepRecursion, fuelSpin, inputOversized, inputSchemaViola
 import { clockUngranted, envUngranted, importUngranted, logUngranted, moduleOversized, moduleTampered, otherRoleTool, randomUngranted } from "./module-probes.js";
 import {
   cellConnect, cellEnviron, cellFds, cellForgeSession, cellForkBomb, cellLeftovers, cellMemHog, cellMount, cellOversizedFrame,
-  cellPtrace, cellReadHome, cellReadShadow, cellSocketInet, cellUnshare, cellWriteSystem,
+  cellPtrace, cellReadHome, cellReadShadow, cellSocketInet, cellUnshare, cellWriteSystem, launchMismatch, launchTampered,
 } from "./cell-probes.js";
 import {
   procConnect, procEnviron, procFds, procForkBomb, procLeftovers, procMemHog, procMount, procOutputFlood, procPtrace, procReadHome,
@@ -50,6 +50,8 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["cell-forge-session", cellForgeSession],
   ["cell-oversized-frame", cellOversizedFrame],
   ["cell-leftovers", cellLeftovers],
+  ["launch-tampered", launchTampered],
+  ["launch-mismatch", launchMismatch],
   ["script-tampered", scriptTampered],
   ["proc-socket-inet", procSocketInet],
   ["proc-connect", procConnect],

@@ -8,6 +8,10 @@ import { CellFactory, type Layers } from "../cell/cell-factory.js";
 import { reapStaleControlPlanes } from "../cell/reap-stale.js";
 import { CellHost, cellOf, InProcessHost, RoleCellHost, SessionHost, type Isolation, type ToolHost } from "../cell/tool-host.js";
 import { ProcessHost } from "../process/process-host.js";
+import { LaunchRefused } from "../cell/cell-process.js";
+import { newLaunchKey, principalDigest, signLaunch, type LaunchKey, type SignedLaunch } from "../identity/launch-statement.js";
+import type { Principal } from "../identity/principal.js";
+import { sha256Hex } from "../artifacts/verify-digest.js";
 import type { Bind } from "../sandbox/bwrap-plan.js";
 import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused, type Json, type SessionEndReason } from "../errors.js";
 import type { LoadedPolicy, LoadedTool, ProcessTool } from "../policy/load-policy.js";
@@ -32,6 +36,8 @@ export interface RuntimeOptions {
   readonly poolSize?: number;
   /** Idle timeout, maximum lifetime and maximum calls of every session. */
   readonly sessionLimits?: Partial<SessionLimits>;
+  /** sha256 of the verified runtime lock manifest, named in every launch statement. */
+  readonly runtimeLockSha256?: string;
   /**
    * "per-session" (the default): every session gets its own cell. "per-role": one cell per
    * role, a fresh set of Wasm instances per session inside it (cheaper; a cell crash or
@@ -41,6 +47,21 @@ export interface RuntimeOptions {
 }
 
 export type Granularity = "per-session" | "per-role";
+
+/** How a probe may spoil a launch statement: a flipped payload bit, or a digest for other bytes. */
+export type LaunchTamper = "signature" | "digest";
+
+interface OpenHow {
+  readonly granularity: Granularity;
+  readonly principal: Principal;
+  readonly extraRo?: readonly Bind[];
+  readonly tamperLaunch?: LaunchTamper;
+}
+
+/** The operator at this machine's command line (cordon run, cordon prove): no token involved. */
+export function localPrincipal(role: string): Principal {
+  return { subject: `local:${process.getuid?.() ?? "?"}`, role, tenant: null, issuer: "local", tokenDigest: "", expiresAt: 0 };
+}
 
 /** Stamped on every audit record when guest code runs without the OS sandbox. */
 export const IN_PROCESS_STAMP = Object.freeze({ isolation: "in-process: no OS sandbox (bwrap, seccomp, cgroups missing)" });
@@ -58,6 +79,9 @@ export class Runtime {
     /** Where cordon is installed (dist/ and build/native/). */
     readonly packageRoot: string,
     readonly granularity: Granularity,
+    /** The per-boot launch key: generated at start, held only in memory. */
+    private readonly launchKey: LaunchKey,
+    private readonly runtimeLockSha256: string | null,
   ) {
     // Ends idle and over-age sessions even when nobody calls them; never keeps the process up.
     this.sweeper = setInterval(() => void this.sweep(), Math.max(50, Math.min(1_000, sessionLimits.idleMs / 2)));
@@ -100,21 +124,33 @@ export class Runtime {
       await audit.append({ type: "policy.refused", ...stamp, policySha256: policy.sha256, ...errorFields(error) });
       throw error;
     }
+    const launchKey = newLaunchKey();
     let cells: CellFactory | null = null;
     if (isolation === "cell") {
       const reaped = await reapStaleControlPlanes();
       if (reaped.length > 0) await audit.append({ type: "cells.reaped", enforcer: "reaper", controlPlanes: reaped });
       try {
-        cells = new CellFactory({ packageRoot: opts.packageRoot ?? defaultPackageRoot(), poolSize: opts.poolSize ?? 0, onViolation: (cell, v) => {
-          void audit.append({ type: "cell.killed", enforcer: "frame-guard", session: cell.session ?? "", violation: v.kind, detail: v.detail.slice(0, 128) }).catch(() => undefined);
+        cells = new CellFactory({ packageRoot: opts.packageRoot ?? defaultPackageRoot(), launchPublicKeyB64: launchKey.publicKeyB64, poolSize: opts.poolSize ?? 0, onViolation: (cell, v) => {
+          const session = cell.session ?? [...cell.sessions].join(",");
+          void audit.append({ type: "cell.killed", enforcer: "frame-guard", session, violation: v.kind, detail: v.detail.slice(0, 128) }).catch(() => undefined);
         } });
       } catch (err) {
         if (err instanceof TierUnavailable) await audit.append({ type: "tier.refused", enforcer: "os-sandbox", ...errorFields(err) });
         throw err;
       }
     }
-    await audit.append({ type: "policy.loaded", ...stamp, policySha256: policy.sha256, lines: policy.lines.length, wishes: wishes.length, isolation });
-    return new Runtime(policy, audit, isolation, cells, { ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits }, opts.packageRoot ?? defaultPackageRoot(), opts.granularity ?? "per-session");
+    await audit.append({
+      type: "policy.loaded",
+      ...stamp,
+      policySha256: policy.sha256,
+      lines: policy.lines.length,
+      wishes: wishes.length,
+      isolation,
+      launchKeyId: launchKey.keyid,
+      launchPublicKey: launchKey.publicKeyB64,
+    });
+    const limits = { ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits };
+    return new Runtime(policy, audit, isolation, cells, limits, opts.packageRoot ?? defaultPackageRoot(), opts.granularity ?? "per-session", launchKey, opts.runtimeLockSha256 ?? null);
   }
 
   /** Pre-starts warm cells for every role (cell isolation with a pool size only). */
@@ -152,58 +188,93 @@ export class Runtime {
     return out;
   }
 
-  /** A session for `role`, whose cell holds that role's tools and nothing else. */
-  async openSession(role: string): Promise<Session> {
-    if (!this.policy.roles.has(role)) {
+  /**
+   * A session for `role`, whose cell holds that role's tools and nothing else. `principal` is
+   * who asked (a verified token's principal); without one, the local operator.
+   */
+  async openSession(role: string, principal: Principal = localPrincipal(role)): Promise<Session> {
+    if (!this.policy.roles.has(role) || principal.role !== role) {
       const error = new RoleNotFound(role.slice(0, 128));
-      await this.audit.append({ type: "session.denied", ...this.stamp, enforcer: "role-toolset", ...errorFields(error) });
+      await this.audit.append({ type: "session.denied", ...this.stamp, enforcer: "role-toolset", principalDigest: principalDigest(principal), ...errorFields(error) });
       throw error;
     }
-    return this.openCell(role, this.toolsOf(role), [], this.granularity);
+    return this.openCell(role, this.toolsOf(role), { granularity: this.granularity, principal });
   }
 
   /**
    * Probes only: a session whose tools are variants of real ones (a hostile fixture under a
    * real tool's limits, tampered bytes, a temporary directory). Same checks as any session.
    */
-  async openProbeSession(role: string, tools: readonly LoadedTool[], opts: { readonly extraRo?: readonly Bind[] } = {}): Promise<Session> {
-    return this.openCell(role, tools, opts.extraRo ?? [], "per-session");
+  async openProbeSession(role: string, tools: readonly LoadedTool[], opts: { readonly extraRo?: readonly Bind[]; readonly tamperLaunch?: LaunchTamper } = {}): Promise<Session> {
+    return this.openCell(role, tools, { granularity: "per-session", principal: localPrincipal(role), extraRo: opts.extraRo ?? [], ...(opts.tamperLaunch === undefined ? {} : { tamperLaunch: opts.tamperLaunch }) });
   }
 
-  private async openCell(role: string, tools: readonly LoadedTool[], extraRo: readonly Bind[], granularity: Granularity): Promise<Session> {
+  /** The session's launch statement, signed with the per-boot key (tampered only by probes). */
+  private launchFor(id: string, role: string, tools: readonly LoadedTool[], how: OpenHow, cellId: string | null): SignedLaunch {
+    const subject = tools.flatMap((t) => (t.tier === "wasm" ? [{ name: t.name, digest: { sha256: how.tamperLaunch === "digest" ? sha256Hex(new TextEncoder().encode(t.moduleSha256)) : t.moduleSha256 } }] : []));
+    const signed = signLaunch(subject, {
+      cellId,
+      session: id,
+      principalDigest: principalDigest(how.principal),
+      role,
+      policySha256: this.policy.sha256,
+      tier: this.cells === null ? "in-process" : "cell",
+      granularity: how.granularity,
+      limits: Object.fromEntries(tools.map((t) => [t.name, { ...t.limits }])),
+      scripts: tools.flatMap((t) => (t.tier === "process" && t.command.script !== null ? [{ name: t.name, digest: { sha256: t.command.script.sha256 } }] : [])),
+      runtimeLockSha256: this.runtimeLockSha256,
+      launchedAt: new Date().toISOString(),
+    }, this.launchKey);
+    if (how.tamperLaunch !== "signature") return signed;
+    const env = JSON.parse(signed.envelope) as { payload: string };
+    const payload = Buffer.from(env.payload, "base64");
+    payload[payload.length - 2] = (payload[payload.length - 2] ?? 0) ^ 0x01;
+    return { ...signed, envelope: JSON.stringify({ ...env, payload: payload.toString("base64") }) };
+  }
+
+  private async openCell(role: string, tools: readonly LoadedTool[], how: OpenHow): Promise<Session> {
     const id = randomUUID();
     const onLog = (tool: string, line: string) => publishGuestLog({ session: id, tool, line });
+    const pd = principalDigest(how.principal);
     try {
       const templates = this.templatesFor(tools);
       const processTools = this.processToolsOf(tools);
       let host: ToolHost | null = null;
+      let launch: SignedLaunch | null = null;
+      const sign = (cellId: string | null): string => {
+        launch = this.launchFor(id, role, tools, how, cellId);
+        return launch.envelope;
+      };
       if (this.cells === null) {
         host = new InProcessHost(templates, onLog);
-      } else if (granularity === "per-role" && templates.length > 0) {
+      } else if (how.granularity === "per-role" && templates.length > 0) {
         const cell = await this.cells.roleCell(templates);
-        await cell.open(id);
+        await cell.open(id, sign(cell.id));
         host = new RoleCellHost(cell, id, [...(cell.tools ?? [])], onLog);
       } else if (templates.length > 0 || processTools.size === 0) {
-        const { cell, tools: loaded } = await this.cells.assign(id, templates);
+        const { cell, tools: loaded } = await this.cells.assign(id, templates, sign);
         host = new CellHost(cell, loaded, onLog);
       }
+      const signed: SignedLaunch = launch ?? this.launchFor(id, role, tools, how, null);
       if (processTools.size > 0) {
         host =
           this.cells === null
             ? new SessionHost(host, null, [...processTools.keys()])
-            : new SessionHost(host, new ProcessHost(processTools, this.cells.processSandbox(), { extraRo }));
+            : new SessionHost(host, new ProcessHost(processTools, this.cells.processSandbox(), { extraRo: how.extraRo ?? [] }));
       }
       if (host === null) throw new TierUnavailable("wasm", "no host for the session's tools");
-      const session = new Session(id, role, new Map(tools.map((t) => [t.name, t])), host, this.audit, this.stamp, this.sessionLimits, (s, reason) =>
-        this.closeSession(s, reason),
-      );
+      const stamp = { ...this.stamp, launch: signed.digest };
+      const session = new Session(id, role, new Map(tools.map((t) => [t.name, t])), host, this.audit, stamp, this.sessionLimits, (s, reason) => this.closeSession(s, reason), how.principal);
       this.sessions.add(session);
-      await this.audit.append({ type: "session.opened", ...this.stamp, session: id, role, tools: host.toolNames(), isolation: host.isolation, ...(this.cells === null ? {} : { granularity }) });
+      await this.audit.append({ type: "session.attested", ...stamp, session: id, role, launchKeyId: this.launchKey.keyid, statement: signed.envelope, verifiedBy: this.cells === null ? "none (in-process)" : "cell" });
+      const granularity = this.cells === null ? {} : { granularity: how.granularity };
+      await this.audit.append({ type: "session.opened", ...stamp, session: id, role, principalDigest: pd, subject: how.principal.subject.slice(0, 128), tools: host.toolNames(), isolation: host.isolation, ...granularity });
       return session;
     } catch (err) {
       if (!(err instanceof CordonError)) throw err;
-      const enforcer = err instanceof ToolRefused ? err.enforcer : err.code === "ERR_ARTIFACT_DIGEST_MISMATCH" ? "module-digest" : undefined;
-      await this.audit.append({ type: "session.refused", ...this.stamp, session: id, role, ...(enforcer === undefined ? {} : { enforcer }), ...errorFields(err) });
+      const enforcer =
+        err instanceof ToolRefused ? err.enforcer : err instanceof LaunchRefused ? "launch-attestation" : err.code === "ERR_ARTIFACT_DIGEST_MISMATCH" ? "module-digest" : undefined;
+      await this.audit.append({ type: "session.refused", ...this.stamp, session: id, role, principalDigest: pd, ...(enforcer === undefined ? {} : { enforcer }), ...errorFields(err) });
       throw err;
     }
   }
@@ -219,7 +290,7 @@ export class Runtime {
     const pids = cell?.process.cgroup?.pids() ?? [];
     await session.close();
     const reaped = cell !== null ? { enforcer: "reaper", killed: pids.length, leftovers: pids.filter(isAlive).length } : {};
-    await this.audit.append({ type: "session.closed", ...this.stamp, session: session.id, role: session.role, reason, ...reaped });
+    await this.audit.append({ type: "session.closed", ...session.stamp, session: session.id, role: session.role, reason, ...reaped });
   }
 
   /**

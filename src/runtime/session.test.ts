@@ -29,7 +29,7 @@ describe("Session", () => {
     assert.ok(r.ok);
     assert.deepEqual(r.output, { ok: true });
     const types = audit.recordsAfter(0).map((x) => x.type);
-    assert.deepEqual(types, ["policy.loaded", "session.opened", "call.allowed", "call.completed"]);
+    assert.deepEqual(types, ["policy.loaded", "session.attested", "session.opened", "call.allowed", "call.completed"]);
     const done = audit.recordsAfter(0).at(-1);
     assert.equal(done?.["outputBytes"], 11);
     assert.match(done?.["outputSha256"] as string, /^[0-9a-f]{64}$/);

