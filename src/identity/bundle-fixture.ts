@@ -47,7 +47,7 @@ export function bundleDocument(issuers: readonly TestIssuer[], version = 1, over
     issuer: TEST_ISSUER,
     audience: TEST_AUDIENCE,
     algorithms: [...new Set(issuers.map((i) => i.alg))],
-    jwks: { keys: issuers.map((i) => ({ ...i.jwk })) as Record<string, unknown>[] },
+    jwks: { keys: issuers.map((i) => ({ ...i.jwk })) },
     roleClaim: "role",
     requireTyp: "at+jwt",
     maxTokenAgeSec: 3600,

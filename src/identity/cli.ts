@@ -111,6 +111,7 @@ function signersFor(bundle: TrustBundle, kind: string | null): ReadonlyMap<strin
       return bundle.moduleSigners;
     case "launch":
       return bundle.launchSigners;
+    case null:
     default:
       throw new UsageError("with the trust bundle, --kind must be policy, module or launch; use --key PUB for other files");
   }
@@ -215,6 +216,7 @@ async function trust(values: Values, positionals: readonly string[], home: strin
       printBundle(loaded, values.json, io);
       return 0;
     }
+    case undefined:
     default:
       throw new UsageError("unknown trust verb; try: cordon trust init --input FILE, or cordon trust show");
   }
@@ -251,8 +253,8 @@ async function tokenMint(values: Values, positionals: readonly string[], home: s
 export async function identityMain(argv: readonly string[], io: Io, env: Env = process.env): Promise<number> {
   const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   const [verb, ...rest] = positionals;
-  const home = defaultDataDir(env as NodeJS.ProcessEnv);
-  await refuseEnvKeys(env, values.audit ?? defaultAuditPath(env as NodeJS.ProcessEnv), io);
+  const home = defaultDataDir(env);
+  await refuseEnvKeys(env, values.audit ?? defaultAuditPath(env), io);
   switch (verb) {
     case "keys":
       return keysInit(values, rest, home, io);
@@ -264,6 +266,7 @@ export async function identityMain(argv: readonly string[], io: Io, env: Env = p
       return trust(values, rest, home, io);
     case "token":
       return tokenMint(values, rest, home, io);
+    case undefined:
     default:
       throw new UsageError(`unknown command '${verb ?? ""}'`);
   }

@@ -52,7 +52,8 @@ export type ReadResult = { readonly ok: true; readonly bytes: Buffer } | { reado
 export function readCheckedFile(path: string, exposure: Exposure, uid: number): ReadResult {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOCTTY);
+    // O_NONBLOCK: a FIFO planted at the path is refused by the isFile check instead of blocking.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "error";
     return { ok: false, reason: `cannot open: ${code}`, missing: code === "ENOENT" };

@@ -55,7 +55,7 @@ export async function resolveBundleInput(input: unknown, baseDir: string): Promi
         const at = `$.issuers[${i}].keyFiles`;
         if (!Array.isArray(keyFiles) || !keyFiles.every((f) => typeof f === "string")) throw new TrustBundleInvalid([{ path: at, problem: "must be a list of paths" }]);
         const jwks = isRecord(rest["jwks"]) && Array.isArray(rest["jwks"]["keys"]) ? [...(rest["jwks"]["keys"] as unknown[])] : [];
-        for (const f of keyFiles as string[]) jwks.push(await publicJwk(publicKeyFrom(readPublicPem(resolve(baseDir, f), at), at)));
+        for (const f of keyFiles) jwks.push(await publicJwk(publicKeyFrom(readPublicPem(resolve(baseDir, f), at), at)));
         return { ...rest, jwks: { keys: jwks } };
       }),
     );
@@ -66,7 +66,7 @@ export async function resolveBundleInput(input: unknown, baseDir: string): Promi
     doc[list] = signers.map((s: unknown, i) => {
       if (!isRecord(s) || typeof s["keyFile"] !== "string") return s;
       const { keyFile, ...rest } = s;
-      return { ...rest, pem: readPublicPem(resolve(baseDir, keyFile as string), `$.${list}[${i}].keyFile`) };
+      return { ...rest, pem: readPublicPem(resolve(baseDir, keyFile), `$.${list}[${i}].keyFile`) };
     });
   }
   return doc;

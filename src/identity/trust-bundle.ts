@@ -123,7 +123,7 @@ function checkJwk(jwk: Record<string, unknown>, path: string, algorithms: readon
   }
   if (key.type !== "public") problem("not a public key");
   if (kty === "RSA" && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) problem("RSA keys must have at least 2048 bits");
-  return issues.length > before ? null : (structuredClone(jwk) as JWK);
+  return issues.length > before ? null : (structuredClone(jwk));
 }
 
 function parseSigners(list: readonly z.infer<typeof signerSchema>[], path: string, issues: BundleIssue[]): Map<string, KeyObject> {

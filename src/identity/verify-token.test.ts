@@ -7,6 +7,8 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { errors as joseErrors, jwtVerify } from "jose";
 import { bundleDocument, testIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from "./bundle-fixture.js";
+import { AuditLog } from "../audit/index.js";
+import { authnDeniedEvent } from "./authn-event.js";
 import { AuthnError } from "./errors.js";
 import { mintToken, publicJwk } from "./mint-token.js";
 import type { TokenVerifier } from "./principal.js";
@@ -64,7 +66,9 @@ function verifierFor(doc: TrustBundleDocument, now = NOW_MS): TokenVerifier {
   return createTokenVerifier(parseTrustBundle(Buffer.from(JSON.stringify(doc))), { roles: ROLES, now: () => now });
 }
 
-async function refusal(verify: TokenVerifier, token: string): Promise<AuthnError> {
+const AUDIT = AuditLog.memory();
+
+async function refusal(verify: TokenVerifier, token: string, audited = true): Promise<AuthnError> {
   try {
     const p = await verify(token);
     assert.fail(`accepted: ${JSON.stringify(p)}`);
@@ -74,6 +78,11 @@ async function refusal(verify: TokenVerifier, token: string): Promise<AuthnError
     assert.equal(err.fields()["tokenDigest"], tokenDigest(token));
     for (const part of token.split(".").filter((p) => p.length >= 16)) {
       assert.ok(!fields.includes(part) && !err.message.includes(part), "a token part leaked into the error");
+    }
+    if (audited) {
+      const rec = await AUDIT.append(authnDeniedEvent(err));
+      assert.equal(rec.code, err.code);
+      assert.equal(rec["tokenDigest"], tokenDigest(token));
     }
     return err;
   }
@@ -162,6 +171,16 @@ describe("createTokenVerifier: negative corpus (frozen clock)", () => {
     await expectCode(edOnly, craft(header(es), claims(), es.privateKey), "ERR_AUTHN_ALGORITHM_REFUSED", "ES256 for an EdDSA-only issuer");
     await expectCode(edOnly, `${b64(header(ed, { alg: "RS1" }))}.${b64(claims())}.AAAA`, "ERR_AUTHN_ALGORITHM_REFUSED", "unknown alg");
     await expectCode(edOnly, `${b64(without(header(ed), "alg"))}.${b64(claims())}.AAAA`, "ERR_AUTHN_ALGORITHM_REFUSED", "no alg");
+  });
+
+  it("takes keys only from the JWKS of the issuer the token names (no cross-issuer key use)", async () => {
+    const { ed, attacker } = await setup();
+    const doc = bundleDocument([ed]);
+    const other = { ...(doc.issuers[0] as object), issuer: "https://other.test", jwks: { keys: [{ ...attacker.jwk }] } } as TrustBundleDocument["issuers"][number];
+    const verify = verifierFor({ ...doc, issuers: [...doc.issuers, other] });
+    assert.equal((await verify(craft(header(attacker), claims({ iss: "https://other.test" }), attacker.privateKey))).issuer, "https://other.test");
+    await expectCode(verify, craft(header(attacker), claims(), attacker.privateKey), "ERR_AUTHN_KEY_UNKNOWN", "iss A, key of issuer B");
+    await expectCode(verify, craft(header(ed), claims({ iss: "https://other.test" }), ed.privateKey), "ERR_AUTHN_KEY_UNKNOWN", "iss B, key of issuer A");
   });
 
   it("refuses path-like, oversized and non-string kids before any key lookup, and unknown kids after", async () => {
@@ -306,7 +325,7 @@ describe("createTokenVerifier: property", () => {
         const token = tokens[which] as string;
         const i = at % token.length;
         const flipped = token.slice(0, i) + String.fromCharCode(token.charCodeAt(i) ^ (1 << bit)) + token.slice(i + 1);
-        await refusal(verify, flipped);
+        await refusal(verify, flipped, false);
       }),
       { numRuns: 3000 },
     );
@@ -318,7 +337,7 @@ describe("createTokenVerifier: property", () => {
     let refused = 0;
     for (let i = 0; i < token.length; i++) {
       for (let bit = 0; bit < 8; bit++) {
-        await refusal(verify, token.slice(0, i) + String.fromCharCode(token.charCodeAt(i) ^ (1 << bit)) + token.slice(i + 1));
+        await refusal(verify, token.slice(0, i) + String.fromCharCode(token.charCodeAt(i) ^ (1 << bit)) + token.slice(i + 1), false);
         refused++;
       }
     }
