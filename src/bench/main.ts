@@ -9,6 +9,7 @@ import { writeBenchPolicy } from "./bench-policy.js";
 import { benchEchoCell, benchEchoSession } from "./call-cases.js";
 import { benchBareBwrap, benchIdleCellMemory, benchSessionStart, perRoleEstimate } from "./cell-cases.js";
 import { benchFuel, cpuBurnSubject, loopSubject } from "./fuel-cases.js";
+import { benchIdentity } from "./identity-cases.js";
 import { buildLoop, GUEST_NAMES, loadGuest, REPO_ROOT, type Guest, type GuestName } from "./guests.js";
 import { benchCompile, benchInstantiate, benchInstrument, benchReactor } from "./load-cases.js";
 import { settle } from "./measure.js";
@@ -78,6 +79,9 @@ async function run(): Promise<void> {
     progress("cells: bare bwrap baseline");
     rows.push(...(await benchBareBwrap()));
     rows.push(perRoleEstimate(rows));
+    await settle();
+    progress("identity: token verification, signed artifacts");
+    rows.push(...(await benchIdentity()));
   } finally {
     cell.close();
     bench.remove();

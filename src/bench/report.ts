@@ -44,6 +44,7 @@ const TITLES: Readonly<Record<Section, string>> = {
   "fuel-runs": "CPU-bound runs, one fresh instance per run",
   fuel: "Fuel-metering overhead (p50 / p50; min / min alongside)",
   cells: "Sandboxed cells: session start, idle memory, bare bwrap floor",
+  identity: "Identity: bearer-token verification and signed-artifact checks",
 };
 
 export function formatDuration(us: number): string {

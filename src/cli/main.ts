@@ -5,6 +5,7 @@ import { CordonError, UsageError } from "../errors.js";
 import { auditVerify, policyCheck, proveCommand, reportError, runTool, type Io } from "./commands.js";
 import { attestShow } from "./attest-show.js";
 import { defaultAuditPath, EXAMPLE_POLICY } from "./defaults.js";
+import { IDENTITY_USAGE, IDENTITY_VERBS, identityMain } from "../identity/cli.js";
 
 const USAGE = `usage:
   cordon run [--policy P] [--audit F] --role R TOOL [JSON]   run one tool call as role R
@@ -12,6 +13,7 @@ const USAGE = `usage:
   cordon policy check [FILE] [--no-strict]                   validate a policy, print its enforcer table
   cordon audit verify [FILE]                                 check the audit chain, name the first bad record
   cordon attest show SESSION [--audit F]                     print a session's signed launch statement, verified
+${IDENTITY_USAGE}
 Without --policy, the bundled example policy is used. --no-strict lets a policy with wishes load.
 --insecure-in-process (development only) runs guest Wasm inside this process instead of a
 sandboxed cell; every audit record and the prove table then show the missing layer.`;
@@ -22,6 +24,7 @@ const io: Io = {
 };
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] !== undefined && IDENTITY_VERBS.has(argv[0])) return identityMain(argv, io);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
