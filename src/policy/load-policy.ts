@@ -143,19 +143,31 @@ function checkGrantSet(grants: readonly GrantSpec[], path: string, issues: Polic
   }
 }
 
+/**
+ * What a signed load checks (strict mode): called with bytes already read once, before they
+ * are parsed or digest-checked; throws (SignatureInvalid, ArtifactRollback) to refuse them.
+ */
+export interface PolicyTrust {
+  checkPolicy(path: string, bytes: Uint8Array): void;
+  /** A module or a process tool's script. */
+  checkArtifact(path: string, bytes: Uint8Array): void;
+}
+
 /** Reads an artifact once and checks its digest; the same bytes are used from then on. */
-function readPinned(ref: { path: string; sha256: string }, dir: string, path: string, issues: PolicyIssue[]): Uint8Array | undefined {
+function readPinned(ref: { path: string; sha256: string }, dir: string, path: string, issues: PolicyIssue[], trust: PolicyTrust | undefined): Uint8Array | undefined {
   if (hasDotDot(ref.path)) {
     issues.push({ path: `${path}.path`, problem: "must not contain '..'" });
     return undefined;
   }
   let bytes: Uint8Array;
+  const abs = isAbsolute(ref.path) ? ref.path : resolve(dir, ref.path);
   try {
-    bytes = readFileSync(isAbsolute(ref.path) ? ref.path : resolve(dir, ref.path));
+    bytes = readFileSync(abs);
   } catch (err) {
     issues.push({ path: `${path}.path`, problem: new ArtifactUnreadable(ref.path, (err as NodeJS.ErrnoException).code ?? "read failed").message });
     return undefined;
   }
+  trust?.checkArtifact(abs, bytes);
   const actual = sha256Hex(bytes);
   if (actual !== ref.sha256) {
     issues.push({ path: `${path}.sha256`, problem: `digest mismatch: file is sha256:${actual}` });
@@ -164,7 +176,7 @@ function readPinned(ref: { path: string; sha256: string }, dir: string, path: st
   return bytes;
 }
 
-function loadCommand(spec: NonNullable<ToolSpec["command"]>, dir: string, path: string, issues: PolicyIssue[]): ProcessCommand | undefined {
+function loadCommand(spec: NonNullable<ToolSpec["command"]>, dir: string, path: string, issues: PolicyIssue[], trust: PolicyTrust | undefined): ProcessCommand | undefined {
   const before = issues.length;
   const program = spec.argv[0] ?? "";
   let real = "";
@@ -181,7 +193,7 @@ function loadCommand(spec: NonNullable<ToolSpec["command"]>, dir: string, path: 
   if (spec.script !== undefined && (uses !== 1 || !spec.argv.includes(SCRIPT_PLACEHOLDER))) {
     issues.push({ path: `${path}.argv`, problem: `a script needs exactly one argument that is exactly ${SCRIPT_PLACEHOLDER}` });
   }
-  const bytes = spec.script === undefined ? undefined : readPinned(spec.script, dir, `${path}.script`, issues);
+  const bytes = spec.script === undefined ? undefined : readPinned(spec.script, dir, `${path}.script`, issues, trust);
   if (bytes !== undefined && (bytes.includes(0) || bytes.byteLength > 128 * 1024)) issues.push({ path: `${path}.script`, problem: "must be text under 128KiB (it is passed as one argument)" });
   if (issues.length > before) return undefined;
   return Object.freeze({
@@ -190,7 +202,7 @@ function loadCommand(spec: NonNullable<ToolSpec["command"]>, dir: string, path: 
   });
 }
 
-function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue[]): LoadedTool | undefined {
+function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue[], trust: PolicyTrust | undefined): LoadedTool | undefined {
   const path = `tools.${name}`;
   const before = issues.length;
   if (!TIERS_FOR_RISK[spec.risk].includes(spec.tier)) {
@@ -220,12 +232,12 @@ function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue
     inputSchema: Object.freeze(spec.input),
   };
   if (spec.tier === "process" && spec.command !== undefined && spec.abi === "json-stdio") {
-    const command = loadCommand(spec.command, dir, `${path}.command`, issues);
+    const command = loadCommand(spec.command, dir, `${path}.command`, issues, trust);
     if (issues.length > before || command === undefined || Array.isArray(validateInput)) return undefined;
     return Object.freeze({ ...base, tier: "process", abi: "json-stdio", command, validateInput });
   }
   if (spec.tier !== "wasm" || spec.module === undefined || spec.abi === "json-stdio") return undefined; // the schema reported it
-  const moduleBytes = readPinned(spec.module, dir, `${path}.module`, issues);
+  const moduleBytes = readPinned(spec.module, dir, `${path}.module`, issues, trust);
   if (issues.length > before || moduleBytes === undefined || Array.isArray(validateInput)) return undefined;
   return Object.freeze({ ...base, tier: "wasm", abi: spec.abi, modulePath: spec.module.path, moduleSha256: spec.module.sha256, moduleBytes, validateInput });
 }
@@ -259,20 +271,25 @@ export function parsePolicy(text: string): { spec: PolicySpec; lines: PolicyLine
   return { spec, lines: derived.lines };
 }
 
-/** Loads a policy file: reads it once, validates everything, reads and digest-checks modules. */
-export function loadPolicy(path: string): LoadedPolicy {
+/**
+ * Loads a policy file: reads it once, validates everything, reads and digest-checks modules.
+ * With `trust` (strict mode), the policy and every module and script must also carry a valid
+ * signature by a signer the trust bundle allows, checked on the same bytes that are used.
+ */
+export function loadPolicy(path: string, trust?: PolicyTrust): LoadedPolicy {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (err) {
     throw new ArtifactUnreadable(path, (err as NodeJS.ErrnoException).code ?? "read failed");
   }
+  trust?.checkPolicy(resolve(path), bytes);
   const dir = realpathSync(dirname(resolve(path)));
   const { spec, lines } = parsePolicy(bytes.toString("utf8"));
   const issues: PolicyIssue[] = [];
   const tools = new Map<string, LoadedTool>();
   for (const [name, t] of Object.entries(spec.tools)) {
-    const loaded = loadTool(name, t, dir, issues);
+    const loaded = loadTool(name, t, dir, issues, trust);
     if (loaded !== undefined) tools.set(name, loaded);
   }
   if (issues.length > 0) throw new PolicyInvalid(issues);
