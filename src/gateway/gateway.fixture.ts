@@ -1,6 +1,7 @@
 // Test helpers for the gateway: an Ed25519 issuer that mints tokens, and a cell runtime over
 // the example policy. Tokens here are test-only; nothing in them is a real credential.
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { request, type IncomingHttpHeaders } from "node:http";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,4 +54,49 @@ export function writeTokenFile(token: string, mode = 0o600): string {
   writeFileSync(path, `${token}\n`, { mode });
   chmodSync(path, mode);
   return path;
+}
+
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly text: string;
+  /** JSON-RPC messages in the body, whether sent as JSON or as SSE `data:` lines. */
+  readonly messages: unknown[];
+}
+
+/** One HTTP request with full control of headers (Host included) and body bytes. */
+export function raw(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: opts.method ?? "POST", headers: opts.headers ?? {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, messages: parseMessages(res.headers["content-type"] ?? "", text) });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(opts.body);
+  });
+}
+
+function parseMessages(contentType: string, text: string): unknown[] {
+  if (contentType.includes("text/event-stream")) {
+    return text.split("\n").filter((l) => l.startsWith("data: ") && l.length > 6).map((l) => JSON.parse(l.slice(6)) as unknown);
+  }
+  if (contentType.includes("application/json") && text !== "") return [JSON.parse(text) as unknown];
+  return [];
+}
+
+export const MCP_HEADERS = Object.freeze({ "content-type": "application/json", accept: "application/json, text/event-stream" });
+
+/** Opens an MCP session with raw requests; returns its id. */
+export async function openRawSession(url: string, token: string): Promise<string> {
+  const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } };
+  const r = await raw(url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify(init) });
+  const sid = r.headers["mcp-session-id"];
+  if (r.status !== 200 || typeof sid !== "string") throw new Error(`initialize failed: ${r.status} ${r.text}`);
+  await raw(url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18" }, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
+  return sid;
 }

@@ -27,6 +27,9 @@ const CALLER_FACING = new Set([
   "ERR_SESSION_EXPIRED",
 ]);
 
+/** Deepest tool arguments accepted; deeper is refused before anything serialises them recursively. */
+export const MAX_ARGUMENT_DEPTH = 64;
+
 const INTERNAL_HINT = "the call did not complete; the operator can find it in the audit log by its seq";
 
 export interface SessionServerOptions {
@@ -95,7 +98,7 @@ export function createSessionServer(opts: SessionServerOptions): Server {
     guard(async () => {
       const { name, arguments: args, task } = request.params;
       if (task !== undefined) throw new McpError(ErrorCode.InvalidParams, "task-augmented tool calls are not supported");
-      const result = await session.call(name, (args ?? {}) as Json);
+      const result = await session.call(name, plainArguments(args ?? {}));
       for (const line of result.logs) {
         await server.sendLoggingMessage({ level: "info", logger: clip(name), data: line }).catch(() => undefined);
       }
@@ -103,6 +106,31 @@ export function createSessionServer(opts: SessionServerOptions): Server {
     }),
   );
   return server;
+}
+
+/** Nesting depth of a parsed JSON value, counted without recursion (a stack cannot overflow here). */
+export function jsonDepth(value: unknown, stopAt = Infinity): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (typeof v !== "object" || v === null) continue;
+    max = Math.max(max, d + 1);
+    if (max > stopAt) return max;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
+/**
+ * Tool arguments as plain JSON: depth-checked, then re-parsed so that no prototype trick (a
+ * `__proto__` key turned into a prototype by a parser) survives into the session.
+ */
+function plainArguments(args: Record<string, unknown>): Json {
+  if (jsonDepth(args, MAX_ARGUMENT_DEPTH) > MAX_ARGUMENT_DEPTH) {
+    throw new McpError(ErrorCode.InvalidParams, `arguments nest deeper than ${MAX_ARGUMENT_DEPTH} levels`);
+  }
+  return JSON.parse(JSON.stringify(args)) as Json;
 }
 
 /**
