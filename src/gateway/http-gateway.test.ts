@@ -71,7 +71,7 @@ describe("HTTP gateway", () => {
         assert.equal(f.isError, undefined, textOf(f));
       } else {
         const seq = head();
-        await assert.rejects(client.callTool({ name: "file-stats", arguments: { path: "poem.txt" } }), (e: unknown) => e instanceof McpError && e.code === ErrorCode.InvalidParams);
+        await assert.rejects(client.callTool({ name: "file-stats", arguments: { path: "poem.txt" } }), (e: unknown) => e instanceof McpError && e.code === Number(ErrorCode.InvalidParams));
         assert.deepEqual(since(seq).map((x) => [x.type, x.enforcer]), [["call.denied", "role-toolset"]]);
       }
       await transport.terminateSession();

@@ -28,7 +28,7 @@ describe("gateway robustness", () => {
   const prototypeBefore = snapshotPrototype();
   const post = (body: string | Buffer, extra: Record<string, string> = {}): Promise<RawResponse> =>
     raw(gw.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18", ...extra }, body });
-  const first = (r: RawResponse): RpcError => (r.messages[0] ?? {}) as RpcError;
+  const first = (r: RawResponse): RpcError => (r.messages[0] ?? {});
 
   before(async () => {
     ({ runtime } = await startCellRuntime());

@@ -59,7 +59,7 @@ describe("session server", () => {
     const names = ["file-stats", "File-Stats", "TEXT-STATS", "text_stats", "text-stats ", " text-stats", "text\u2010stats", "t\u0435xt-stats", "text-stats\u0000", "textstats", "../file-stats", "file-stats/", "__proto__", "constructor", "toString", "hasOwnProperty", ""];
     for (const name of names) {
       const before = audit.head?.seq ?? 0;
-      await assert.rejects(client.callTool({ name, arguments: { path: "poem.txt" } }), (e: unknown) => e instanceof McpError && e.code === ErrorCode.InvalidParams && /Unknown tool/.test(e.message), JSON.stringify(name));
+      await assert.rejects(client.callTool({ name, arguments: { path: "poem.txt" } }), (e: unknown) => e instanceof McpError && e.code === Number(ErrorCode.InvalidParams) && /Unknown tool/.test(e.message), JSON.stringify(name));
       const records = audit.recordsAfter(before);
       assert.equal(records.length, 1, JSON.stringify(name));
       assert.equal(records[0]?.type, "call.denied");
@@ -89,7 +89,7 @@ describe("session server", () => {
     const { client, close } = await connect(runtime, "analyst");
     assert.deepEqual(Object.keys(client.getServerCapabilities() ?? {}).sort(), ["logging", "tools"]);
     for (const method of ["policy/update", "roles/grant", "tools/register", "resources/list", "prompts/list", "completion/complete"]) {
-      await assert.rejects(client.request({ method, params: {} } as never, (await import("@modelcontextprotocol/sdk/types.js")).EmptyResultSchema), (e: unknown) => e instanceof McpError && e.code === ErrorCode.MethodNotFound, method);
+      await assert.rejects(client.request({ method, params: {} }, (await import("@modelcontextprotocol/sdk/types.js")).EmptyResultSchema), (e: unknown) => e instanceof McpError && e.code === Number(ErrorCode.MethodNotFound), method);
     }
     await close();
   });

@@ -82,7 +82,7 @@ export function toCallResult(toolName: string, result: ToolResult, maxBytes = DE
     return textResult({ error: errorPayload(new LimitExceeded("output", bytes, maxBytes), result.auditSeq) }, true);
   }
   const structured = typeof result.output === "object" && result.output !== null && !Array.isArray(result.output);
-  return { content: [{ type: "text", text }], ...(structured ? { structuredContent: result.output as Record<string, unknown> } : {}) };
+  return { content: [{ type: "text", text }], ...(structured ? { structuredContent: result.output } : {}) };
 }
 
 /** A low-level MCP Server answering for exactly one cordon session. */
