@@ -69,7 +69,7 @@ describe("stdio gateway (cordon serve --stdio)", () => {
       const opened = records.find((x) => x.type === "session.opened");
       assert.deepEqual([...(opened?.["tools"] as string[])].sort(), tools);
       assert.ok(!readFileSync(audit, "utf8").includes(token), "the token reached the audit log");
-      assert.deepEqual(records.filter((x) => x.type === "session.closed").map((x) => x["leftovers"]), [0]);
+      assert.deepEqual(records.filter((x) => x.type === "session.closed").map((x) => [x.enforcer, x["reason"]]), [["reaper", "closed"]]);
     }
   });
 
