@@ -27,6 +27,17 @@ const CALLER_FACING = new Set([
   "ERR_SESSION_EXPIRED",
 ]);
 
+/**
+ * A JSON-RPC error for the wire. The SDK sends a thrown error's `code`, `message` and `data`;
+ * McpError would prefix its own "MCP error <code>:" to the message, which clients prefix again.
+ */
+export class RpcError extends Error {
+  constructor(readonly code: number, message: string, readonly data?: Json) {
+    super(message);
+    this.name = "RpcError";
+  }
+}
+
 /** Deepest tool arguments accepted; deeper is refused before anything serialises them recursively. */
 export const MAX_ARGUMENT_DEPTH = 64;
 
@@ -72,7 +83,7 @@ export function errorPayload(error: CordonError, auditSeq: number): { [key: stri
 export function toCallResult(toolName: string, result: ToolResult, maxBytes = DEFAULT_MAX_RESULT_BYTES): CallToolResult {
   if (!result.ok) {
     if (result.error.code === "ERR_TOOL_NOT_FOUND") {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${JSON.stringify(clip(toolName))}`, { code: result.error.code, auditSeq: result.auditSeq });
+      throw new RpcError(ErrorCode.InvalidParams, `Unknown tool: ${JSON.stringify(clip(toolName))}`, { code: result.error.code, auditSeq: result.auditSeq });
     }
     return textResult({ error: errorPayload(result.error, result.auditSeq) }, true);
   }
@@ -97,7 +108,7 @@ export function createSessionServer(opts: SessionServerOptions): Server {
   server.setRequestHandler(CallToolRequestSchema, (request) =>
     guard(async () => {
       const { name, arguments: args, task } = request.params;
-      if (task !== undefined) throw new McpError(ErrorCode.InvalidParams, "task-augmented tool calls are not supported");
+      if (task !== undefined) throw new RpcError(ErrorCode.InvalidParams, "task-augmented tool calls are not supported");
       const result = await session.call(name, plainArguments(args ?? {}));
       for (const line of result.logs) {
         await server.sendLoggingMessage({ level: "info", logger: clip(name), data: line }).catch(() => undefined);
@@ -128,7 +139,7 @@ export function jsonDepth(value: unknown, stopAt = Infinity): number {
  */
 function plainArguments(args: Record<string, unknown>): Json {
   if (jsonDepth(args, MAX_ARGUMENT_DEPTH) > MAX_ARGUMENT_DEPTH) {
-    throw new McpError(ErrorCode.InvalidParams, `arguments nest deeper than ${MAX_ARGUMENT_DEPTH} levels`);
+    throw new RpcError(ErrorCode.InvalidParams, `arguments nest deeper than ${MAX_ARGUMENT_DEPTH} levels`);
   }
   return JSON.parse(JSON.stringify(args)) as Json;
 }
@@ -141,8 +152,8 @@ async function guard<T>(fn: () => T | Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof McpError) throw err;
+    if (err instanceof RpcError || err instanceof McpError) throw err;
     const code = err instanceof CordonError ? err.code : "ERR_INTERNAL";
-    throw new McpError(ErrorCode.InternalError, "internal error", { code });
+    throw new RpcError(ErrorCode.InternalError, "Internal error", { code });
   }
 }
