@@ -6,8 +6,10 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { SignJWT } from "jose";
-import type { AuditLog, AuditRecord } from "../audit/index.js";
-import type { Runtime } from "../runtime/runtime.js";
+import { AuditLog, type AuditRecord } from "../audit/index.js";
+import { EXAMPLE_POLICY } from "../cli/defaults.js";
+import { loadPolicy } from "../policy/load-policy.js";
+import { Runtime } from "../runtime/runtime.js";
 import { digestToken } from "./authenticate.js";
 import { makeIssuer, MCP_HEADERS, openRawSession, raw, startCellRuntime, verifierFor, type TestIssuer } from "./gateway.fixture.js";
 import { startHttpGateway, type HttpGateway } from "./http-gateway.js";
@@ -187,6 +189,14 @@ describe("HTTP gateway", () => {
     assert.equal(gw.sessionCount(), 0);
   });
 
+  it("a valid token for a role the policy lacks gets 403 and the runtime's role-toolset record", async () => {
+    const seq = head();
+    const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } } };
+    const r = await raw(gw.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${await mint({ role: "admin" })}` }, body: JSON.stringify(init) });
+    assert.equal(r.status, 403);
+    assert.deepEqual(since(seq).map((x) => [x.type, x.enforcer, x.code]), [["session.denied", "role-toolset", "ERR_ROLE_NOT_FOUND"]]);
+  });
+
   it("serves /metrics from the audit records: denials by enforcer, with must-stay-zero series present", async () => {
     const r = await raw(new URL("/metrics", gw.url).href, { method: "GET" });
     assert.equal(r.status, 200);
@@ -204,5 +214,28 @@ describe("HTTP gateway", () => {
     const log = JSON.stringify(audit.recordsAfter(0));
     for (const t of minted) assert.ok(!log.includes(t));
     for (const t of minted) assert.ok(!log.includes(t.split(".")[2] ?? "x"));
+  });
+});
+
+describe("HTTP gateway, idle sessions", () => {
+  it("an MCP session whose cordon session ended idle is swept; its id then gets 404", async () => {
+    const audit = AuditLog.memory();
+    const runtime = await Runtime.start({ policy: loadPolicy(EXAMPLE_POLICY), audit, isolation: "cell", sessionLimits: { idleMs: 100 } });
+    const iss = makeIssuer();
+    const gw = await startHttpGateway({ runtime, verifierFor: verifierFor(iss), issuers: [iss.issuer], port: 0, sweepMs: 20 });
+    try {
+      const token = await iss.mint({ aud: gw.url });
+      const sid = await openRawSession(gw.url, token);
+      assert.equal(gw.sessionCount(), 1);
+      const closedRecords = () => audit.recordsAfter(0).filter((x) => x.type === "session.closed");
+      while (gw.sessionCount() > 0 || closedRecords().length === 0) await new Promise((r) => setTimeout(r, 20));
+      const closed = closedRecords();
+      assert.deepEqual(closed.map((x) => x["reason"]), ["idle"]);
+      const r = await raw(gw.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18" }, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) });
+      assert.equal(r.status, 404);
+    } finally {
+      await gw.close();
+      await runtime.close();
+    }
   });
 });
