@@ -8,7 +8,7 @@ import type { Server as McpServer } from "@modelcontextprotocol/sdk/server/index
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { AuditEvent } from "../audit/index.js";
-import { CordonError, type Json } from "../errors.js";
+import { CordonError, UsageError, type Json } from "../errors.js";
 import type { Principal, TokenVerifier } from "../identity/principal.js";
 import { ENFORCERS } from "../policy/enforcers.js";
 import { clip, errorFields } from "../runtime/audit-fields.js";
@@ -86,6 +86,10 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
   const table = new SessionTable<Binding>(opts.maxSessionsPerPrincipal ?? 8, opts.maxSessions ?? 256);
   const metrics = opts.metrics === false ? null : Metrics.attach(runtime.audit, { enforcers: gatewayEnforcers() });
 
+  if ((host === "0.0.0.0" || host === "::") && opts.publicOrigin === undefined) {
+    // The resource URI (token audience) and the Host allowlist need a name clients actually use.
+    throw new UsageError(`listening on all interfaces (${host}) needs publicOrigin, the URL clients reach this server at`);
+  }
   const http = createServer({ maxHeaderSize: 16 * 1024 });
   await listen(http, host, opts.port ?? 8787);
   const address = http.address() as AddressInfo;
