@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, LoggingMessageNotificationSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { AuditLog } from "../audit/index.js";
 import { AuditWriteFailed, GuestTrap, LimitExceeded } from "../errors.js";
 import type { Runtime } from "../runtime/runtime.js";
@@ -82,6 +82,18 @@ describe("session server", () => {
     assert.equal(limit.error.code, "ERR_LIMIT_EXCEEDED");
     assert.equal(limit.error.limit, "input");
     assert.match(limit.error.hint, /limits\.input/);
+    await close();
+  });
+
+  it("forwards a guest's log lines as info notifications, unless the client raised the level", async () => {
+    const { client, close } = await connect(runtime, "analyst");
+    const seen: unknown[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void seen.push(n.params));
+    await client.callTool({ name: "text-stats", arguments: { text: "one two three" } });
+    assert.deepEqual(seen, [{ level: "info", logger: "text-stats", data: "text-stats: 3 words" }]);
+    await client.setLoggingLevel("warning");
+    await client.callTool({ name: "text-stats", arguments: { text: "one two" } });
+    assert.equal(seen.length, 1);
     await close();
   });
 

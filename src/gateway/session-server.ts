@@ -2,7 +2,7 @@
 // filter over the whole policy); tools/call goes to that session and nowhere else. No method
 // here changes a grant: the management plane is not MCP.
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, LoggingLevelSchema, McpError, SetLevelRequestSchema, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { CordonError, LimitExceeded, type Json } from "../errors.js";
 import type { LoadedPolicy } from "../policy/load-policy.js";
 import { clip } from "../runtime/audit-fields.js";
@@ -40,6 +40,8 @@ export class RpcError extends Error {
 
 /** Deepest tool arguments accepted; deeper is refused before anything serialises them recursively. */
 export const MAX_ARGUMENT_DEPTH = 64;
+
+const LOG_LEVELS: readonly string[] = LoggingLevelSchema.options;
 
 const INTERNAL_HINT = "the call did not complete; the operator can find it in the audit log by its seq";
 
@@ -104,14 +106,21 @@ export function createSessionServer(opts: SessionServerOptions): Server {
     capabilities: { tools: { listChanged: false }, logging: {} },
     instructions: `cordon session for role ${session.role}: these tools run in a sandboxed cell; every call is audited.`,
   });
+  // Guest log lines (tools with the `log` grant) go to the client as `info` notifications on the
+  // call's own stream, unless the client raised the level above info.
+  let logsWanted = true;
+  server.setRequestHandler(SetLevelRequestSchema, (request) => {
+    logsWanted = LOG_LEVELS.indexOf(request.params.level) <= LOG_LEVELS.indexOf("info");
+    return {};
+  });
   server.setRequestHandler(ListToolsRequestSchema, () => guard(() => ({ tools: listTools(session, policy) })));
-  server.setRequestHandler(CallToolRequestSchema, (request) =>
+  server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
     guard(async () => {
       const { name, arguments: args, task } = request.params;
       if (task !== undefined) throw new RpcError(ErrorCode.InvalidParams, "task-augmented tool calls are not supported");
       const result = await session.call(name, plainArguments(args ?? {}));
-      for (const line of result.logs) {
-        await server.sendLoggingMessage({ level: "info", logger: clip(name), data: line }).catch(() => undefined);
+      for (const line of logsWanted ? result.logs : []) {
+        await extra.sendNotification({ method: "notifications/message", params: { level: "info", logger: clip(name), data: line } }).catch(() => undefined);
       }
       return toCallResult(name, result, maxBytes);
     }),
