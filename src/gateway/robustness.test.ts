@@ -28,7 +28,8 @@ describe("gateway robustness", () => {
   const prototypeBefore = snapshotPrototype();
   const post = (body: string | Buffer, extra: Record<string, string> = {}): Promise<RawResponse> =>
     raw(gw.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18", ...extra }, body });
-  const first = (r: RawResponse): RpcError => (r.messages[0] ?? {});
+  /** The JSON-RPC response in a reply (an SSE stream may carry log notifications before it). */
+  const first = (r: RawResponse): RpcError => r.messages.find((m): m is RpcError => typeof m === "object" && m !== null && ("result" in m || "error" in m)) ?? {};
 
   before(async () => {
     ({ runtime } = await startCellRuntime());
