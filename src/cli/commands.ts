@@ -26,7 +26,7 @@ export interface CommonOptions {
  * Loads the policy for a run. A policy that fails validation (a tampered module's digest among
  * them) is refused with its typed error AND an audit record, before anything runs.
  */
-async function loadAudited(path: string, audit: AuditLog): Promise<LoadedPolicy> {
+export async function loadAudited(path: string, audit: AuditLog): Promise<LoadedPolicy> {
   try {
     return loadPolicy(path);
   } catch (err) {

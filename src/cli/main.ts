@@ -6,6 +6,7 @@ import { auditVerify, policyCheck, proveCommand, reportError, runTool, type Io }
 import { attestShow } from "./attest-show.js";
 import { defaultAuditPath, EXAMPLE_POLICY } from "./defaults.js";
 import { IDENTITY_USAGE, IDENTITY_VERBS, identityMain } from "../identity/cli.js";
+import { serveCommand, watchCommand } from "../gateway/serve-command.js";
 
 const USAGE = `usage:
   cordon run [--policy P] [--audit F] --role R TOOL [JSON]   run one tool call as role R
@@ -14,6 +15,9 @@ const USAGE = `usage:
   cordon audit verify [FILE]                                 check the audit chain, name the first bad record
   cordon attest show SESSION [--audit F]                     print a session's signed launch statement, verified
 ${IDENTITY_USAGE}
+  cordon serve --http HOST:PORT --issuer URL --issuer-key PEM      serve every role over Streamable HTTP
+  cordon serve --stdio --role R --token-file F --issuer URL --issuer-key PEM   serve one role's session on stdio
+  cordon watch [--audit F] [--all]                           stream denials and limit hits as they are recorded
 Without --policy, the bundled example policy is used. --no-strict lets a policy with wishes load.
 --insecure-in-process (development only) runs guest Wasm inside this process instead of a
 sandboxed cell; every audit record and the prove table then show the missing layer.`;
@@ -37,6 +41,13 @@ async function main(argv: string[]): Promise<number> {
       "no-strict": { type: "boolean", default: false },
       "insecure-in-process": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
+      http: { type: "string" },
+      stdio: { type: "boolean", default: false },
+      "token-file": { type: "string" },
+      issuer: { type: "string" },
+      "issuer-key": { type: "string" },
+      audience: { type: "string" },
+      all: { type: "boolean", default: false },
     },
   });
   const [verb, ...rest] = positionals;
@@ -67,6 +78,10 @@ async function main(argv: string[]): Promise<number> {
     case "attest":
       if (rest[0] !== "show" || rest[1] === undefined) throw new UsageError("try: cordon attest show SESSION [--audit FILE]");
       return attestShow({ file: common.audit, session: rest[1] }, io);
+    case "serve":
+      return serveCommand({ ...common, http: values.http, stdio: values.stdio, role: values.role, tokenFile: values["token-file"], issuer: values.issuer, issuerKey: values["issuer-key"], audience: values.audience }, io);
+    case "watch":
+      return watchCommand({ audit: common.audit, all: values.all }, io);
     default:
       throw new UsageError(`unknown command '${verb}'`);
   }

@@ -1,0 +1,97 @@
+// Failures at the gateway: the edge where MCP clients meet cordon. Codes are stable; fields
+// never carry a token, only its short digest where one is known.
+import { CordonError, type Json } from "../errors.js";
+import { AuthnError } from "../identity/errors.js";
+
+export type TokenAbsence = "absent" | "not-bearer" | "empty" | "repeated" | "unreadable";
+
+/** No usable bearer token came with the request (none, another scheme, empty, or several). */
+export class TokenMissing extends AuthnError {
+  readonly code = "ERR_AUTHN_TOKEN_MISSING";
+  constructor(readonly reason: TokenAbsence) {
+    super(`no bearer token (${reason})`, "send 'Authorization: Bearer <token>' with a token from your issuer");
+  }
+  fields(): Record<string, Json> {
+    return { reason: this.reason };
+  }
+}
+
+/** The token is valid, but for another role than the one this process serves (stdio). */
+export class RoleMismatch extends AuthnError {
+  readonly code = "ERR_AUTHN_ROLE_MISMATCH";
+  constructor(readonly expected: string, readonly actual: string) {
+    super(`token is for role ${JSON.stringify(actual)}, this server serves ${JSON.stringify(expected)}`,
+      "use a token minted for the role given by --role");
+  }
+  fields(): Record<string, Json> {
+    return { expected: this.expected, actual: this.actual };
+  }
+}
+
+/** The verifier failed with something other than an authentication error (fail closed). */
+export class VerifierFailed extends AuthnError {
+  readonly code = "ERR_AUTHN_VERIFIER_FAILED";
+  constructor() {
+    super("the token verifier failed; the token is refused");
+  }
+  fields(): Record<string, Json> {
+    return {};
+  }
+}
+
+export type TokenRefusal = "malformed" | "signature" | "algorithm" | "expired" | "not-yet-valid" | "too-old" | "issuer" | "audience" | "claims" | "type" | "role";
+
+/** A token the interim verifier refuses. `reason` says which check failed. */
+export class TokenRefused extends AuthnError {
+  readonly code = "ERR_AUTHN_TOKEN_REFUSED";
+  constructor(readonly reason: TokenRefusal, readonly tokenDigest: string) {
+    super(`token refused (${reason})`);
+  }
+  fields(): Record<string, Json> {
+    return { reason: this.reason, tokenDigest: this.tokenDigest };
+  }
+}
+
+/** A Host or Origin header outside the allowlist (DNS rebinding, cross-site requests). */
+export class OriginRefused extends CordonError {
+  readonly code = "ERR_GATEWAY_ORIGIN_REFUSED";
+  constructor(readonly header: "host" | "origin", readonly value: string) {
+    super(`${header} ${JSON.stringify(value)} is not allowed`, "add it to the gateway's allowed hosts/origins if it is yours");
+  }
+  fields(): Record<string, Json> {
+    return { header: this.header, value: this.value };
+  }
+}
+
+/** A session id presented by another principal than the one that opened it. */
+export class SessionBindingViolated extends CordonError {
+  readonly code = "ERR_GATEWAY_SESSION_BINDING";
+  constructor() {
+    super("session belongs to another principal");
+  }
+  fields(): Record<string, Json> {
+    return {};
+  }
+}
+
+/** The principal (or the whole gateway) already holds the maximum number of sessions. */
+export class SessionsExhausted extends CordonError {
+  readonly code = "ERR_GATEWAY_SESSIONS_EXHAUSTED";
+  constructor(readonly scope: "principal" | "gateway", readonly max: number) {
+    super(`at most ${max} concurrent sessions per ${scope}`, "close a session (HTTP DELETE) or wait for an idle one to end");
+  }
+  fields(): Record<string, Json> {
+    return { scope: this.scope, max: this.max };
+  }
+}
+
+/** A token file that must not be used: missing, not a regular file, too large, or readable by others. */
+export class TokenFileUnusable extends CordonError {
+  readonly code = "ERR_GATEWAY_TOKEN_FILE_UNUSABLE";
+  constructor(readonly path: string, readonly reason: string) {
+    super(`token file ${path} cannot be used: ${reason}`, "keep the token in a regular file only its owner can read (chmod 600)");
+  }
+  fields(): Record<string, Json> {
+    return { path: this.path, reason: this.reason };
+  }
+}

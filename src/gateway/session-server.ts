@@ -1,0 +1,168 @@
+// One MCP server per cordon session. tools/list is what the session's cell holds (never a
+// filter over the whole policy); tools/call goes to that session and nowhere else. No method
+// here changes a grant: the management plane is not MCP.
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, LoggingLevelSchema, McpError, SetLevelRequestSchema, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import { CordonError, LimitExceeded, type Json } from "../errors.js";
+import type { LoadedPolicy } from "../policy/load-policy.js";
+import { clip } from "../runtime/audit-fields.js";
+import type { Session, ToolResult } from "../runtime/session.js";
+
+export const SERVER_INFO = Object.freeze({ name: "cordon", version: "0.1.0" });
+
+/** Largest text a tools/call result may carry, whatever the tool's own output limit. */
+export const DEFAULT_MAX_RESULT_BYTES = 1024 * 1024;
+
+/**
+ * Codes whose message and fields describe the caller's own call (its input, its tool's limits,
+ * its guest's trap) and may be shown to it. Anything else (a cell that died, an audit write
+ * that failed) reaches the caller as its code and a generic hint only.
+ */
+const CALLER_FACING = new Set([
+  "ERR_LIMIT_EXCEEDED",
+  "ERR_INPUT_INVALID",
+  "ERR_GUEST_TRAP",
+  "ERR_GUEST_EXIT",
+  "ERR_GUEST_OUTPUT_INVALID",
+  "ERR_SESSION_EXPIRED",
+]);
+
+/**
+ * A JSON-RPC error for the wire. The SDK sends a thrown error's `code`, `message` and `data`;
+ * McpError would prefix its own "MCP error <code>:" to the message, which clients prefix again.
+ */
+export class RpcError extends Error {
+  constructor(readonly code: number, message: string, readonly data?: Json) {
+    super(message);
+    this.name = "RpcError";
+  }
+}
+
+/** Deepest tool arguments accepted; deeper is refused before anything serialises them recursively. */
+export const MAX_ARGUMENT_DEPTH = 64;
+
+const LOG_LEVELS: readonly string[] = LoggingLevelSchema.options;
+
+const INTERNAL_HINT = "the call did not complete; the operator can find it in the audit log by its seq";
+
+export interface SessionServerOptions {
+  readonly session: Session;
+  readonly policy: Pick<LoadedPolicy, "tools">;
+  readonly maxResultBytes?: number;
+}
+
+/** The tools this session's cell holds, described from the policy. */
+export function listTools(session: Pick<Session, "toolNames">, policy: Pick<LoadedPolicy, "tools">): Tool[] {
+  const tools: Tool[] = [];
+  for (const name of session.toolNames()) {
+    const tool = policy.tools.get(name);
+    if (tool === undefined) continue;
+    tools.push({ name, description: tool.description, inputSchema: tool.inputSchema as Tool["inputSchema"] });
+  }
+  return tools;
+}
+
+function textResult(value: Json, isError: boolean): CallToolResult {
+  return { content: [{ type: "text", text: JSON.stringify(value) }], ...(isError ? { isError: true } : {}) };
+}
+
+/** What a caller sees of a failed call: code and hint always; message and fields only for its own mistakes. */
+export function errorPayload(error: CordonError, auditSeq: number): { [key: string]: Json } {
+  if (!CALLER_FACING.has(error.code)) return { code: error.code, hint: INTERNAL_HINT, auditSeq };
+  const payload: { [key: string]: Json } = { code: error.code, message: error.message, ...error.fields(), auditSeq };
+  if (error.hint !== undefined) payload["hint"] = error.hint;
+  if ("output" in error && error.output instanceof Uint8Array && error.output.byteLength > 0) {
+    payload["guestReport"] = new TextDecoder().decode(error.output.subarray(0, 4096));
+  }
+  return payload;
+}
+
+/**
+ * Maps a cordon ToolResult to MCP: success is text holding the JSON output (size-capped);
+ * a denial, trap or limit is an `isError` result with its code and hint. An unknown tool is a
+ * JSON-RPC error (-32602), as the MCP spec asks; it is thrown, not returned.
+ */
+export function toCallResult(toolName: string, result: ToolResult, maxBytes = DEFAULT_MAX_RESULT_BYTES): CallToolResult {
+  if (!result.ok) {
+    if (result.error.code === "ERR_TOOL_NOT_FOUND") {
+      throw new RpcError(ErrorCode.InvalidParams, `Unknown tool: ${JSON.stringify(clip(toolName))}`, { code: result.error.code, auditSeq: result.auditSeq });
+    }
+    return textResult({ error: errorPayload(result.error, result.auditSeq) }, true);
+  }
+  const text = JSON.stringify(result.output);
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > maxBytes) {
+    return textResult({ error: errorPayload(new LimitExceeded("output", bytes, maxBytes), result.auditSeq) }, true);
+  }
+  const structured = typeof result.output === "object" && result.output !== null && !Array.isArray(result.output);
+  return { content: [{ type: "text", text }], ...(structured ? { structuredContent: result.output } : {}) };
+}
+
+/** A low-level MCP Server answering for exactly one cordon session. */
+export function createSessionServer(opts: SessionServerOptions): Server {
+  const { session, policy } = opts;
+  const maxBytes = opts.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: { listChanged: false }, logging: {} },
+    instructions: `cordon session for role ${session.role}: these tools run in a sandboxed cell; every call is audited.`,
+  });
+  // Guest log lines (tools with the `log` grant) go to the client as `info` notifications on the
+  // call's own stream, unless the client raised the level above info.
+  let logsWanted = true;
+  server.setRequestHandler(SetLevelRequestSchema, (request) => {
+    logsWanted = LOG_LEVELS.indexOf(request.params.level) <= LOG_LEVELS.indexOf("info");
+    return {};
+  });
+  server.setRequestHandler(ListToolsRequestSchema, () => guard(() => ({ tools: listTools(session, policy) })));
+  server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
+    guard(async () => {
+      const { name, arguments: args, task } = request.params;
+      if (task !== undefined) throw new RpcError(ErrorCode.InvalidParams, "task-augmented tool calls are not supported");
+      const result = await session.call(name, plainArguments(args ?? {}));
+      for (const line of logsWanted ? result.logs : []) {
+        await extra.sendNotification({ method: "notifications/message", params: { level: "info", logger: clip(name), data: line } }).catch(() => undefined);
+      }
+      return toCallResult(name, result, maxBytes);
+    }),
+  );
+  return server;
+}
+
+/** Nesting depth of a parsed JSON value, counted without recursion (a stack cannot overflow here). */
+export function jsonDepth(value: unknown, stopAt = Infinity): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (typeof v !== "object" || v === null) continue;
+    max = Math.max(max, d + 1);
+    if (max > stopAt) return max;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
+/**
+ * Tool arguments as plain JSON: depth-checked, then re-parsed so that no prototype trick (a
+ * `__proto__` key turned into a prototype by a parser) survives into the session.
+ */
+function plainArguments(args: Record<string, unknown>): Json {
+  if (jsonDepth(args, MAX_ARGUMENT_DEPTH) > MAX_ARGUMENT_DEPTH) {
+    throw new RpcError(ErrorCode.InvalidParams, `arguments nest deeper than ${MAX_ARGUMENT_DEPTH} levels`);
+  }
+  return JSON.parse(JSON.stringify(args)) as Json;
+}
+
+/**
+ * Runs a handler so that only deliberate protocol errors reach the wire: the SDK would send any
+ * other error's message to the client, and an internal message may name paths or state.
+ */
+async function guard<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof RpcError || err instanceof McpError) throw err;
+    const code = err instanceof CordonError ? err.code : "ERR_INTERNAL";
+    throw new RpcError(ErrorCode.InternalError, "Internal error", { code });
+  }
+}

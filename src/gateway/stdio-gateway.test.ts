@@ -1,0 +1,136 @@
+// End to end over real stdio: the SDK's Client spawns `cordon serve --stdio` (dist/cli/main.js).
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { verifyAuditFile, type AuditRecord } from "../audit/index.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { digestToken } from "./authenticate.js";
+import { makeIssuer, startCellRuntime, writeTokenFile, type TestIssuer } from "./gateway.fixture.js";
+import { createInterimVerifier } from "./interim-verifier.js";
+import { STDIO_AUDIENCE } from "./serve-command.js";
+import { serveStdio } from "./stdio-gateway.js";
+
+const MAIN = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+
+function readRecords(path: string): AuditRecord[] {
+  return readFileSync(path, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as AuditRecord);
+}
+
+function run(args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env["PATH"] ?? "" } });
+    let stderr = "";
+    let stdout = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.on("close", (code) => resolve({ code, stderr, stdout }));
+    child.stdin.end();
+  });
+}
+
+describe("stdio gateway (cordon serve --stdio)", () => {
+  let iss: TestIssuer;
+  let dir: string;
+  let keyFile: string;
+  const args = (role: string, tokenFile: string, audit: string) => ["serve", "--stdio", "--role", role, "--token-file", tokenFile, "--issuer", iss.issuer, "--issuer-key", keyFile, "--audit", audit];
+
+  before(() => {
+    iss = makeIssuer();
+    dir = mkdtempSync(join(tmpdir(), "cordon-stdio-"));
+    keyFile = join(dir, "issuer.pub.pem");
+    writeFileSync(keyFile, iss.publicKey.export({ type: "spki", format: "pem" }));
+  });
+
+  it("each role lists exactly its tools, calls succeed, another role's tool is not found; the session ends with stdin", async () => {
+    for (const [role, tools] of [["analyst", ["notes", "text-stats"]], ["operator", ["file-stats", "notes", "text-stats"]]] as const) {
+      const audit = join(dir, `${role}.jsonl`);
+      const token = await iss.mint({ role, aud: STDIO_AUDIENCE });
+      const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN, ...args(role, writeTokenFile(token), audit)], stderr: "pipe" });
+      const client = new Client({ name: "stdio-e2e", version: "1" });
+      await client.connect(transport);
+      assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), tools);
+      const r = await client.callTool({ name: "text-stats", arguments: { text: "over stdio" } });
+      assert.equal((r.structuredContent as { words: number }).words, 2);
+      if (role === "analyst") {
+        await assert.rejects(client.callTool({ name: "file-stats", arguments: { path: "poem.txt" } }), (e: unknown) => e instanceof McpError && e.code === Number(ErrorCode.InvalidParams));
+      }
+      await client.close();
+      const verdict = await verifyAuditFile(audit);
+      assert.ok(verdict.ok);
+      const records = readRecords(audit);
+      const opened = records.find((x) => x.type === "session.opened");
+      assert.deepEqual([...(opened?.["tools"] as string[])].sort(), tools);
+      assert.ok(!readFileSync(audit, "utf8").includes(token), "the token reached the audit log");
+      assert.deepEqual(records.filter((x) => x.type === "session.closed").map((x) => [x.enforcer, x["reason"]]), [["reaper", "closed"]]);
+    }
+  });
+
+  it("a bad token, or a token of another role, exits 1 after exactly one authn.denied record", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const cases: [string, string, string, string][] = [
+      ["expired", "analyst", await iss.mint({ aud: STDIO_AUDIENCE, exp: now - 100, iat: now - 700 }), "ERR_AUTHN_TOKEN_REFUSED"],
+      ["HTTP audience", "analyst", await iss.mint({ aud: "http://127.0.0.1:8787/mcp" }), "ERR_AUTHN_TOKEN_REFUSED"],
+      ["other role", "operator", await iss.mint({ aud: STDIO_AUDIENCE, role: "analyst" }), "ERR_AUTHN_ROLE_MISMATCH"],
+      ["empty file", "analyst", "", "ERR_AUTHN_TOKEN_MISSING"],
+    ];
+    for (const [name, role, token, code] of cases) {
+      const audit = join(dir, `bad-${name.replace(/ /g, "-")}.jsonl`);
+      const r = await run(args(role, writeTokenFile(token), audit));
+      assert.equal(r.code, 1, `${name}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(code), name);
+      assert.equal(r.stdout, "", name);
+      const denied = readRecords(audit).filter((x) => x.type === "authn.denied");
+      assert.equal(denied.length, 1, name);
+      assert.deepEqual([denied[0]?.enforcer, denied[0]?.code, denied[0]?.["transport"]], ["authn-token", code, "stdio"]);
+      assert.equal(denied[0]?.["tokenDigest"], token === "" ? null : digestToken(token));
+      assert.ok(!readRecords(audit).some((x) => x.type === "session.opened"), name);
+    }
+  });
+
+  it("refuses a token file others can read, a symlink, or a missing one", async () => {
+    const token = await iss.mint({ aud: STDIO_AUDIENCE });
+    const audit = join(dir, "file.jsonl");
+    const r = await run(args("analyst", writeTokenFile(token, 0o644), audit));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /ERR_GATEWAY_TOKEN_FILE_UNUSABLE/);
+    const missing = await run(args("analyst", join(dir, "nope"), audit));
+    assert.match(missing.stderr, /ERR_GATEWAY_TOKEN_FILE_UNUSABLE/);
+    assert.ok(!r.stderr.includes(token) && !missing.stderr.includes(token));
+  });
+});
+
+describe("serveStdio", () => {
+  let runtime: Runtime;
+  before(async () => ({ runtime } = await startCellRuntime()));
+  after(async () => runtime.close());
+
+  it("ends the session when the token expires", async () => {
+    const { audit } = { audit: runtime.audit };
+    const iss = makeIssuer();
+    const token = await iss.mint({ aud: STDIO_AUDIENCE });
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const seq = audit.head?.seq ?? 0;
+    const gw = await serveStdio({
+      runtime,
+      role: "analyst",
+      tokenFile: writeTokenFile(token),
+      verifier: createInterimVerifier({ issuer: iss.issuer, publicKey: iss.publicKey, audience: STDIO_AUDIENCE }),
+      stdin,
+      stdout,
+      now: () => Date.now() + 3_600_000,
+    });
+    await gw.closed;
+    assert.ok(gw.session.ended);
+    const closed = audit.recordsAfter(seq).filter((x) => x.type === "session.closed");
+    assert.deepEqual(closed.map((x) => x["reason"]), ["lifetime"]);
+  });
+});
