@@ -2,7 +2,9 @@
 // run commands without a process.
 import { AuditLog, verifyAuditFile } from "../audit/index.js";
 import { CordonError, PolicyInvalid, UsageError, type Json } from "../errors.js";
-import { loadPolicy, type LoadedPolicy } from "../policy/load-policy.js";
+import { loadPolicy, type LoadedPolicy, type PolicyTrust } from "../policy/load-policy.js";
+import { errorFields } from "../runtime/audit-fields.js";
+import { trustedStart } from "./trusted-start.js";
 import { prove, type ProveRow } from "../probes/prove.js";
 import type { Isolation } from "../cell/tool-host.js";
 import { guestLogged, type GuestLogged } from "../runtime/channels.js";
@@ -26,15 +28,16 @@ export interface CommonOptions {
  * Loads the policy for a run. A policy that fails validation (a tampered module's digest among
  * them) is refused with its typed error AND an audit record, before anything runs.
  */
-export async function loadAudited(path: string, audit: AuditLog): Promise<LoadedPolicy> {
+export async function loadAudited(path: string, audit: AuditLog, trust?: PolicyTrust): Promise<LoadedPolicy> {
   try {
-    return loadPolicy(path);
+    return loadPolicy(path, trust);
   } catch (err) {
     if (err instanceof PolicyInvalid) {
-      const digest = err.issues.some((i) => i.path.endsWith(".module.sha256"));
+      const digest = err.issues.some((i) => i.path.endsWith(".module.sha256") || i.path.endsWith(".script.sha256"));
       await audit.append({ type: "policy.refused", ...(digest ? { enforcer: "module-digest" } : {}), code: err.code, problems: err.issues.length });
     } else if (err instanceof CordonError) {
-      await audit.append({ type: "policy.refused", code: err.code });
+      const signature = err.code === "ERR_SIGNATURE_INVALID" || err.code === "ERR_ARTIFACT_ROLLBACK";
+      await audit.append({ type: "policy.refused", ...(signature ? { enforcer: "artifact-signature" } : {}), ...errorFields(err) });
     }
     throw err;
   }
@@ -50,15 +53,7 @@ export function policyCheck(opts: { policy: string; strict: boolean }, io: Io): 
 }
 
 async function withRuntime<T>(opts: CommonOptions, io: Io, fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const audit = await AuditLog.open(opts.audit);
-  let runtime: Runtime;
-  try {
-    const policy = await loadAudited(opts.policy, audit);
-    runtime = await Runtime.start({ policy, audit, strict: opts.strict, isolation: opts.isolation });
-  } catch (err) {
-    await audit.close();
-    throw err;
-  }
+  const { runtime } = await trustedStart(opts);
   try {
     return await fn(runtime);
   } finally {

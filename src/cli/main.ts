@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { CordonError, UsageError } from "../errors.js";
 import { auditVerify, policyCheck, proveCommand, reportError, runTool, type Io } from "./commands.js";
 import { attestShow } from "./attest-show.js";
+import { DEFAULT_LISTEN, granularityOf, initCommand, upCommand } from "./up-command.js";
 import { defaultAuditPath, EXAMPLE_POLICY } from "./defaults.js";
 import { IDENTITY_USAGE, IDENTITY_VERBS, identityMain } from "../identity/cli.js";
 import { serveCommand, watchCommand } from "../gateway/serve-command.js";
@@ -15,8 +16,10 @@ const USAGE = `usage:
   cordon audit verify [FILE]                                 check the audit chain, name the first bad record
   cordon attest show SESSION [--audit F]                     print a session's signed launch statement, verified
 ${IDENTITY_USAGE}
-  cordon serve --http HOST:PORT --issuer URL --issuer-key PEM      serve every role over Streamable HTTP
-  cordon serve --stdio --role R --token-file F --issuer URL --issuer-key PEM   serve one role's session on stdio
+  cordon up [--http HOST:PORT] [--granularity per-session|per-role]   the main job: dev trust, signed examples, tokens, HTTP gateway
+  cordon init [--http HOST:PORT]                             create the dev trust root, issuer and publisher keys; sign the policy
+  cordon serve --http HOST:PORT [--granularity G]            serve every role over Streamable HTTP (tokens from the trust bundle)
+  cordon serve --stdio --role R --token-file F               serve one role's session on stdio
   cordon watch [--audit F] [--all]                           stream denials and limit hits as they are recorded
 Without --policy, the bundled example policy is used. --no-strict lets a policy with wishes load.
 --insecure-in-process (development only) runs guest Wasm inside this process instead of a
@@ -44,9 +47,7 @@ async function main(argv: string[]): Promise<number> {
       http: { type: "string" },
       stdio: { type: "boolean", default: false },
       "token-file": { type: "string" },
-      issuer: { type: "string" },
-      "issuer-key": { type: "string" },
-      audience: { type: "string" },
+      granularity: { type: "string" },
       all: { type: "boolean", default: false },
     },
   });
@@ -79,7 +80,11 @@ async function main(argv: string[]): Promise<number> {
       if (rest[0] !== "show" || rest[1] === undefined) throw new UsageError("try: cordon attest show SESSION [--audit FILE]");
       return attestShow({ file: common.audit, session: rest[1] }, io);
     case "serve":
-      return serveCommand({ ...common, http: values.http, stdio: values.stdio, role: values.role, tokenFile: values["token-file"], issuer: values.issuer, issuerKey: values["issuer-key"], audience: values.audience }, io);
+      return serveCommand({ ...common, http: values.http, stdio: values.stdio, role: values.role, tokenFile: values["token-file"], granularity: granularityOf(values.granularity) }, io);
+    case "init":
+      return initCommand({ policy: common.policy, listen: values.http ?? DEFAULT_LISTEN }, io);
+    case "up":
+      return upCommand({ ...common, listen: values.http ?? DEFAULT_LISTEN, granularity: granularityOf(values.granularity) }, io);
     case "watch":
       return watchCommand({ audit: common.audit, all: values.all }, io);
     default:

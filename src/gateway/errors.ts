@@ -8,6 +8,7 @@ export type TokenAbsence = "absent" | "not-bearer" | "empty" | "repeated" | "unr
 /** No usable bearer token came with the request (none, another scheme, empty, or several). */
 export class TokenMissing extends AuthnError {
   readonly code = "ERR_AUTHN_TOKEN_MISSING";
+  readonly tokenDigest = "";
   constructor(readonly reason: TokenAbsence) {
     super(`no bearer token (${reason})`, "send 'Authorization: Bearer <token>' with a token from your issuer");
   }
@@ -19,19 +20,19 @@ export class TokenMissing extends AuthnError {
 /** The token is valid, but for another role than the one this process serves (stdio). */
 export class RoleMismatch extends AuthnError {
   readonly code = "ERR_AUTHN_ROLE_MISMATCH";
-  constructor(readonly expected: string, readonly actual: string) {
+  constructor(readonly expected: string, readonly actual: string, readonly tokenDigest = "") {
     super(`token is for role ${JSON.stringify(actual)}, this server serves ${JSON.stringify(expected)}`,
       "use a token minted for the role given by --role");
   }
   fields(): Record<string, Json> {
-    return { expected: this.expected, actual: this.actual };
+    return { expected: this.expected, actual: this.actual, tokenDigest: this.tokenDigest };
   }
 }
 
 /** The verifier failed with something other than an authentication error (fail closed). */
 export class VerifierFailed extends AuthnError {
   readonly code = "ERR_AUTHN_VERIFIER_FAILED";
-  constructor() {
+  constructor(readonly tokenDigest = "") {
     super("the token verifier failed; the token is refused");
   }
   fields(): Record<string, Json> {

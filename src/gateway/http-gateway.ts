@@ -124,7 +124,7 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
     }
     let session: Session;
     try {
-      session = await runtime.openSession(principal.role);
+      session = await runtime.openSession(principal.role, principal);
     } catch (err) {
       table.release(owner);
       if (!(err instanceof CordonError)) throw err;

@@ -1,17 +1,16 @@
 // The `serve` and `watch` verbs. `serve --http` and `serve --stdio` share one setup: the audit
 // log, the policy (audited if refused), a cell runtime, and a token verifier.
-import { createPublicKey, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { AuditLog } from "../audit/index.js";
 import type { Io, CommonOptions } from "../cli/commands.js";
-import { loadAudited } from "../cli/commands.js";
+import { dataDir } from "../cli/defaults.js";
+import { trustedStart, type TrustedStart } from "../cli/trusted-start.js";
 import { UsageError } from "../errors.js";
+import { loadTrustBundle } from "../identity/load-trust-bundle.js";
 import type { TokenVerifier } from "../identity/principal.js";
+import { createTokenVerifier } from "../identity/verify-token.js";
 import type { LoadedPolicy } from "../policy/load-policy.js";
-import { Runtime } from "../runtime/runtime.js";
+import type { Granularity } from "../runtime/runtime.js";
 import { classifyRecord, formatDenial } from "./classify-record.js";
 import { startHttpGateway } from "./http-gateway.js";
-import { createInterimVerifier } from "./interim-verifier.js";
 import { serveStdio } from "./stdio-gateway.js";
 import { tailAudit } from "./tail-audit.js";
 
@@ -24,10 +23,7 @@ export interface ServeOptions extends CommonOptions {
   readonly stdio: boolean;
   readonly role?: string | undefined;
   readonly tokenFile?: string | undefined;
-  readonly issuer?: string | undefined;
-  /** INTERIM: the issuer's Ed25519 public key (PEM), until signed trust bundles land. */
-  readonly issuerKey?: string | undefined;
-  readonly audience?: string | undefined;
+  readonly granularity?: Granularity | undefined;
 }
 
 /** Parses "127.0.0.1:8787" or "[::1]:8787". */
@@ -49,37 +45,20 @@ export function restrictToRole(policy: LoadedPolicy, role: string): LoadedPolicy
   });
 }
 
-function verifierFactory(opts: ServeOptions): { issuers: string[]; verifierFor: (audience: string) => TokenVerifier } {
-  if (opts.issuer === undefined || opts.issuerKey === undefined) {
-    throw new UsageError("serve needs --issuer URL and --issuer-key FILE (the issuer's Ed25519 public key, PEM)");
-  }
-  let pem: string;
-  try {
-    pem = readFileSync(opts.issuerKey, "utf8");
-  } catch (err) {
-    throw new UsageError(`cannot read --issuer-key ${opts.issuerKey}: ${(err as NodeJS.ErrnoException).code ?? "read failed"}`);
-  }
-  let publicKey: KeyObject;
-  try {
-    publicKey = createPublicKey(pem);
-  } catch {
-    throw new UsageError(`--issuer-key ${opts.issuerKey} is not a PEM public key`);
-  }
-  if (publicKey.asymmetricKeyType !== "ed25519") throw new UsageError("--issuer-key must be an Ed25519 public key");
-  const issuer = opts.issuer;
-  return { issuers: [issuer], verifierFor: (audience) => createInterimVerifier({ issuer, publicKey, audience }) };
-}
-
-async function startRuntime(opts: ServeOptions, restrict: string | null, poolSize: number): Promise<Runtime> {
-  const audit = await AuditLog.open(opts.audit);
-  try {
-    const loaded = await loadAudited(opts.policy, audit);
-    const policy = restrict === null ? loaded : restrictToRole(loaded, restrict);
-    return await Runtime.start({ policy, audit, strict: opts.strict, isolation: opts.isolation, poolSize });
-  } catch (err) {
-    await audit.close();
-    throw err;
-  }
+async function startTrusted(opts: ServeOptions, restrict: string | null, poolSize: number): Promise<TrustedStart & { readonly verifier: TokenVerifier; readonly issuers: string[] }> {
+  const started = await trustedStart({
+    policy: opts.policy,
+    audit: opts.audit,
+    strict: opts.strict,
+    isolation: opts.isolation,
+    poolSize,
+    ...(opts.granularity === undefined ? {} : { granularity: opts.granularity }),
+    ...(restrict === null ? {} : { restrict: (p: LoadedPolicy) => restrictToRole(p, restrict) }),
+  });
+  // Tokens are always verified against the signed trust bundle, --no-strict or not.
+  const bundle = started.bundle ?? loadTrustBundle({ dataDir: dataDir() }).bundle;
+  const verifier = started.verifier ?? createTokenVerifier(bundle, { roles: new Set(started.policy.roles.keys()) });
+  return { ...started, verifier, issuers: [...new Set(bundle.issuers.map((i) => i.issuer))] };
 }
 
 function untilSignal(): Promise<string> {
@@ -92,13 +71,12 @@ function untilSignal(): Promise<string> {
 
 export async function serveCommand(opts: ServeOptions, io: Io): Promise<number> {
   if (opts.stdio === (opts.http !== undefined)) throw new UsageError("serve needs exactly one of --stdio or --http HOST:PORT");
-  const { issuers, verifierFor } = verifierFactory(opts);
   if (opts.stdio) {
     if (opts.role === undefined || opts.tokenFile === undefined) throw new UsageError("serve --stdio needs --role ROLE and --token-file FILE");
-    const runtime = await startRuntime(opts, opts.role, 0);
+    const { runtime, verifier } = await startTrusted(opts, opts.role, 0);
     try {
       // stdout carries the protocol: nothing else may be written there.
-      const gw = await serveStdio({ runtime, role: opts.role, tokenFile: opts.tokenFile, verifier: verifierFor(opts.audience ?? STDIO_AUDIENCE) });
+      const gw = await serveStdio({ runtime, role: opts.role, tokenFile: opts.tokenFile, verifier });
       io.err(`cordon: serving role ${opts.role} on stdio (session ${gw.session.id})`);
       await Promise.race([gw.closed, untilSignal().then(() => gw.close())]);
     } finally {
@@ -107,9 +85,10 @@ export async function serveCommand(opts: ServeOptions, io: Io): Promise<number> 
     return 0;
   }
   const { host, port } = parseListen(opts.http ?? "");
-  const runtime = await startRuntime(opts, null, 1);
+  const { runtime, verifier, issuers } = await startTrusted(opts, null, 1);
   try {
-    const gw = await startHttpGateway({ runtime, verifierFor, issuers, host, port });
+    await runtime.warm();
+    const gw = await startHttpGateway({ runtime, verifierFor: () => verifier, issuers, host, port });
     io.out(`cordon: MCP endpoint ${gw.url}\ncordon: resource metadata ${gw.metadataUrl}\ncordon: metrics ${new URL("/metrics", gw.url).href}`);
     await untilSignal();
     await gw.close();

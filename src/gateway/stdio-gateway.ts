@@ -79,7 +79,7 @@ export async function serveStdio(opts: StdioGatewayOptions): Promise<StdioGatewa
     await refuse(error, principal.tokenDigest, { audit, context });
     throw error;
   }
-  const session = await runtime.openSession(role);
+  const session = await runtime.openSession(role, principal);
   const server = createSessionServer({ session, policy: runtime.policy });
   const transport = new StdioServerTransport(opts.stdin, opts.stdout, { maxBufferSize: MAX_MESSAGE_BYTES });
   const stdin = opts.stdin ?? process.stdin;

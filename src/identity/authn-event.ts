@@ -3,7 +3,7 @@
 import type { AuditEvent } from "../audit/index.js";
 import type { AuthnError } from "./errors.js";
 
-export const TOKEN_VERIFIER_ENFORCER = "token-verifier";
+export const TOKEN_VERIFIER_ENFORCER = "authn-token";
 
 export function authnDeniedEvent(err: AuthnError): AuditEvent {
   return { type: "authn.denied", enforcer: TOKEN_VERIFIER_ENFORCER, code: err.code, ...err.fields() };

@@ -38,6 +38,8 @@ export interface RuntimeOptions {
   readonly sessionLimits?: Partial<SessionLimits>;
   /** sha256 of the verified runtime lock manifest, named in every launch statement. */
   readonly runtimeLockSha256?: string;
+  /** The signed policy version accepted at load (strict mode), recorded with the load. */
+  readonly signedPolicyVersion?: number;
   /**
    * "per-session" (the default): every session gets its own cell. "per-role": one cell per
    * role, a fresh set of Wasm instances per session inside it (cheaper; a cell crash or
@@ -148,6 +150,7 @@ export class Runtime {
       isolation,
       launchKeyId: launchKey.keyid,
       launchPublicKey: launchKey.publicKeyB64,
+      signedVersion: opts.signedPolicyVersion ?? null,
     });
     const limits = { ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits };
     return new Runtime(policy, audit, isolation, cells, limits, opts.packageRoot ?? defaultPackageRoot(), opts.granularity ?? "per-session", launchKey, opts.runtimeLockSha256 ?? null);

@@ -1,0 +1,90 @@
+// `cordon init` (and the first step of `cordon up`): a development trust setup in cordon's data
+// directory. It creates, once, a root key (pinned as trust-root.pub), a token issuer key and a
+// publisher key; signs a trust bundle naming them; and signs the policy, its modules and
+// scripts into signatures/<sha256>.sig.json. Re-running reuses the keys; a changed policy gets
+// the next version. For production, make these keys elsewhere and use `cordon trust init` and
+// `cordon sign` instead: this is the path that makes the bundled example run signed out of the box.
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { SIGNATURES_DIR } from "../artifacts/policy-trust.js";
+import { sha256Hex } from "../artifacts/verify-digest.js";
+import { readVersionState, versionsPath } from "../identity/artifact-versions.js";
+import { initTrust } from "../identity/init-trust.js";
+import { initKey, loadSigningKey } from "../identity/keys.js";
+import { signArtifact } from "../identity/sign-file.js";
+import { parseArtifactStatement } from "../identity/statement.js";
+import { writeFileAtomic } from "../identity/write-atomic.js";
+import { loadPolicy } from "../policy/load-policy.js";
+
+export const DEV_ISSUER = "https://issuer.cordon.localhost";
+export const ISSUER_KEY_FILE = "issuer.key";
+export const PUBLISHER_KEY_FILE = "publisher.key";
+
+export interface DevInit {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly issuerKeyPath: string;
+  readonly policyVersion: number;
+  readonly signed: number;
+  readonly createdKeys: boolean;
+}
+
+function ensureKey(path: string): boolean {
+  if (existsSync(path)) return false;
+  initKey(path);
+  return true;
+}
+
+function signInto(dir: string, bytes: Uint8Array, name: string, kind: string, keyPath: string, version?: number): string {
+  const key = loadSigningKey(keyPath);
+  const path = join(dir, `${sha256Hex(bytes)}.sig.json`);
+  writeFileAtomic(path, `${JSON.stringify(signArtifact(bytes, name, key, version === undefined ? { kind } : { kind, version }), null, 2)}\n`, 0o644);
+  return path;
+}
+
+/** The version already signed for these exact policy bytes, if any. */
+function signedVersion(path: string, bytes: Uint8Array): number | null {
+  if (!existsSync(path)) return null;
+  try {
+    const env = JSON.parse(readFileSync(path, "utf8")) as { payload: string };
+    return parseArtifactStatement(Buffer.from(env.payload, "base64"), path).predicate.version;
+  } catch {
+    return null;
+  }
+}
+
+export async function devInit(opts: { dataDir: string; policyPath: string; audience: string }): Promise<DevInit> {
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const issuerKeyPath = join(opts.dataDir, ISSUER_KEY_FILE);
+  const publisherKeyPath = join(opts.dataDir, PUBLISHER_KEY_FILE);
+  const created = ensureKey(issuerKeyPath) || ensureKey(publisherKeyPath);
+  ensureKey(publisherKeyPath);
+  const input = {
+    version: 1,
+    issuers: [
+      { issuer: DEV_ISSUER, audience: opts.audience, algorithms: ["EdDSA"], keyFiles: [`${ISSUER_KEY_FILE}.pub`], roleClaim: "role", requireTyp: "at+jwt", maxTokenAgeSec: 86_400, clockSkewSec: 60 },
+    ],
+    policySigners: [{ keyFile: `${PUBLISHER_KEY_FILE}.pub` }],
+    moduleSigners: [{ keyFile: `${PUBLISHER_KEY_FILE}.pub` }],
+  };
+  const state = readVersionState(versionsPath(opts.dataDir));
+  const bundleVersion = state["trust-bundle"] ?? 1;
+  await initTrust({ dataDir: opts.dataDir, input: { ...input, version: bundleVersion }, baseDir: opts.dataDir });
+  const sigDir = join(opts.dataDir, SIGNATURES_DIR);
+  mkdirSync(sigDir, { recursive: true, mode: 0o755 });
+  const policyBytes = readFileSync(opts.policyPath);
+  const sigPath = join(sigDir, `${sha256Hex(policyBytes)}.sig.json`);
+  const policyVersion = signedVersion(sigPath, policyBytes) ?? (state.policy ?? 0) + 1;
+  signInto(sigDir, policyBytes, "policy.yaml", "policy", publisherKeyPath, policyVersion);
+  // Read through the same loader the runtime uses (unsigned here), to find every artifact.
+  const policy = loadPolicy(opts.policyPath);
+  const base = dirname(resolve(opts.policyPath));
+  let signed = 1;
+  for (const tool of policy.tools.values()) {
+    const artifact = tool.tier === "wasm" ? { path: tool.modulePath, bytes: tool.moduleBytes } : tool.command.script;
+    if (artifact === null) continue;
+    signInto(sigDir, artifact.bytes, basename(resolve(base, artifact.path)), "module", publisherKeyPath);
+    signed += 1;
+  }
+  return { issuer: DEV_ISSUER, audience: opts.audience, issuerKeyPath, policyVersion, signed, createdKeys: created };
+}

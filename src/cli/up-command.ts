@@ -1,0 +1,67 @@
+// `cordon up`, the main job: a development trust setup (cordon init), the example policy and
+// tools signed, a token per role with ready-to-paste client configuration, and the MCP gateway
+// on loopback HTTP with /metrics. `cordon init` is the first step alone.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { UsageError } from "../errors.js";
+import { loadSigningKey } from "../identity/keys.js";
+import { mintToken } from "../identity/mint-token.js";
+import { writeFileAtomic } from "../identity/write-atomic.js";
+import { parseListen, serveCommand } from "../gateway/serve-command.js";
+import type { Granularity } from "../runtime/runtime.js";
+import type { CommonOptions, Io } from "./commands.js";
+import { dataDir, PACKAGE_ROOT } from "./defaults.js";
+import { devInit, type DevInit } from "./dev-init.js";
+import { loadPolicy } from "../policy/load-policy.js";
+
+export const DEFAULT_LISTEN = "127.0.0.1:8787";
+const TOKEN_TTL_SEC = 24 * 3600;
+
+export function granularityOf(value: string | undefined): Granularity | undefined {
+  if (value === undefined || value === "per-session" || value === "per-role") return value;
+  throw new UsageError(`--granularity is per-session or per-role (got ${JSON.stringify(value)})`);
+}
+
+function audienceFor(listen: string): string {
+  const { host, port } = parseListen(listen);
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}/mcp`;
+}
+
+export async function initCommand(opts: { policy: string; listen: string }, io: Io): Promise<number> {
+  const init = await devInit({ dataDir: dataDir(), policyPath: opts.policy, audience: audienceFor(opts.listen) });
+  report(init, io);
+  return 0;
+}
+
+function report(init: DevInit, io: Io): void {
+  io.err(`cordon: trust root pinned in ${dataDir()} (${init.createdKeys ? "new keys" : "existing keys"}); issuer ${init.issuer}, audience ${init.audience}`);
+  io.err(`cordon: signed the policy (version ${init.policyVersion}) and ${init.signed - 1} modules/scripts`);
+}
+
+export async function upCommand(opts: CommonOptions & { listen: string; granularity: Granularity | undefined }, io: Io): Promise<number> {
+  io.err("cordon: 1/4 development trust: root, token issuer and publisher keys");
+  const init = await devInit({ dataDir: dataDir(), policyPath: opts.policy, audience: audienceFor(opts.listen) });
+  report(init, io);
+  io.err("cordon: 2/4 tokens for each role");
+  const issuerKey = loadSigningKey(init.issuerKeyPath).privateKey;
+  const roles = [...loadPolicy(opts.policy).roles.keys()];
+  const tokenDir = join(dataDir(), "tokens");
+  mkdirSync(tokenDir, { recursive: true, mode: 0o700 });
+  const cli = join(PACKAGE_ROOT, "dist", "cli", "main.js");
+  const lines: string[] = [];
+  const servers: Record<string, unknown> = {};
+  for (const role of roles) {
+    const token = await mintToken({ privateKey: issuerKey, issuer: init.issuer, audience: init.audience, subject: `dev-${role}`, role, ttlSec: TOKEN_TTL_SEC, typ: "at+jwt" });
+    const file = join(tokenDir, `${role}.jwt`);
+    writeFileAtomic(file, token, 0o600);
+    lines.push(
+      `role ${role}: token in ${file}`,
+      `  npx @modelcontextprotocol/inspector --cli ${init.audience} --transport http --header "Authorization: Bearer $(cat ${file})" --method tools/list`,
+    );
+    servers[`cordon-${role}`] = { command: process.execPath, args: [cli, "serve", "--stdio", "--role", role, "--token-file", file] };
+  }
+  io.out(lines.join("\n"));
+  io.out(`\nstdio clients (mcpServers):\n${JSON.stringify({ mcpServers: servers }, null, 2)}`);
+  io.err("cordon: 3/4 starting cells; 4/4 serving (Ctrl-C to stop)");
+  return serveCommand({ ...opts, http: opts.listen, stdio: false, granularity: opts.granularity }, io);
+}
