@@ -20,7 +20,7 @@ const LOCKFILE = {
   lockfileVersion: 3,
   packages: {
     "": { name: "fixture", version: "1.0.0", dependencies: { dep: "^1.0.0" }, devDependencies: { devdep: "^2.0.0" } },
-    "node_modules/dep": { version: "1.0.0", integrity: "sha512-ZGVw" },
+    "node_modules/dep": { version: "1.0.0", integrity: "sha512-ZGVw", license: "MIT", dependencies: { inner: "^0.1.0" } },
     "node_modules/dep/node_modules/inner": { version: "0.1.0", integrity: "sha512-aW5uZXI=" },
     "node_modules/devdep": { version: "2.0.0", integrity: "sha512-ZGV2", dev: true },
     "node_modules/@scope/opt": { version: "3.0.0", integrity: "sha512-b3B0", optional: true },
