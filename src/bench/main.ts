@@ -7,10 +7,12 @@ import { benchEchoExtism, benchEchoNodeWasi } from "./baseline-cases.js";
 import { EXTISM_LIMITATION } from "./baselines/extism.js";
 import { writeBenchPolicy } from "./bench-policy.js";
 import { benchEchoCell, benchEchoSession } from "./call-cases.js";
+import { benchCheckpoints } from "./checkpoint-cases.js";
 import { benchBareBwrap, benchIdleCellMemory, benchSessionStart, perRoleEstimate } from "./cell-cases.js";
 import { benchFuel, cpuBurnSubject, loopSubject } from "./fuel-cases.js";
 import { buildLoop, GUEST_NAMES, loadGuest, REPO_ROOT, type Guest, type GuestName } from "./guests.js";
 import { benchCompile, benchInstantiate, benchInstrument, benchReactor } from "./load-cases.js";
+import { benchLockVerify } from "./lock-cases.js";
 import { settle } from "./measure.js";
 import { benchDocument, formatReport, loadAverage, machineFacts, type RunFacts } from "./report.js";
 import type { Row } from "./rows.js";
@@ -78,6 +80,9 @@ async function run(): Promise<void> {
     progress("cells: bare bwrap baseline");
     rows.push(...(await benchBareBwrap()));
     rows.push(perRoleEstimate(rows));
+    await settle();
+    progress("integrity: audit checkpoint overhead, runtime lock verification");
+    rows.push(...(await benchCheckpoints()), ...(await benchLockVerify(REPO_ROOT)));
   } finally {
     cell.close();
     bench.remove();

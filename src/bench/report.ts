@@ -44,6 +44,7 @@ const TITLES: Readonly<Record<Section, string>> = {
   "fuel-runs": "CPU-bound runs, one fresh instance per run",
   fuel: "Fuel-metering overhead (p50 / p50; min / min alongside)",
   cells: "Sandboxed cells: session start, idle memory, bare bwrap floor",
+  integrity: "Integrity: signed audit checkpoints (records/s into a file log), runtime lock verification",
 };
 
 export function formatDuration(us: number): string {

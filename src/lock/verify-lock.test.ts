@@ -149,6 +149,9 @@ describe("runtime lock", () => {
     await assert.rejects(verifyRuntimeLock(Buffer.from(JSON.stringify(edited)), signer.trusted, f.root, f.options), isInvalid);
     const notALock = signEnvelope(LOCK_PAYLOAD_TYPE, Buffer.from('{"version":1}'), signer.key);
     await assert.rejects(verifyRuntimeLock(Buffer.from(JSON.stringify(notALock)), signer.trusted, f.root, f.options), isInvalid);
+    const badDigest: RuntimeLock = { ...lock, components: lock.components.map((c) => (c.name === "cordon:dist" ? { ...c, files: { "dist/cli/main.js": "md5:abc" } } : c)) };
+    const signedBad = signEnvelope(LOCK_PAYLOAD_TYPE, encodeLock(badDigest), signer.key);
+    await assert.rejects(verifyRuntimeLock(Buffer.from(JSON.stringify(signedBad)), signer.trusted, f.root, f.options), isInvalid);
   });
 
   it("lock refuses an unclean runtime: a stray package, a missing dist, a missing required dependency", async () => {
