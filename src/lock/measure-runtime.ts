@@ -4,9 +4,10 @@
 // validly signed lock that leaves something out does not make it unchecked.
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
+import { Worker } from "node:worker_threads";
 import { join } from "node:path";
 import { findAt, findInPath, type FoundBinary } from "./find-binary.js";
-import { digestEntries, digestPath, listTree, type EntryKind, type Measured } from "./hash-files.js";
+import { digestEntries, listTree, type EntryKind, type Measured } from "./hash-files.js";
 import { byName, type FileDigest, type LockedComponent } from "./manifest.js";
 
 /** How a host binary is found: searched in PATH (as spawn would) or at a fixed path. */
@@ -118,24 +119,40 @@ async function measureAll(sources: readonly Source[]): Promise<Measured[]> {
   const out = new Array<Measured>(sources.length);
   const tree: { abs: string; kind: EntryKind }[] = [];
   const treeAt: number[] = [];
-  const streams: Promise<void>[] = [];
+  const streams: string[] = [];
+  const streamAt: number[] = [];
   sources.forEach((s, i) => {
-    if ("bytes" in s) out[i] = { digest: `sha256:${createHash("sha256").update(s.bytes).digest("hex")}`, bytes: s.bytes.byteLength };
-    else if ("stream" in s) {
-      streams.push(
-        digestPath(s.stream).then(
-          (m) => void (out[i] = m),
-          () => void (out[i] = { digest: "special:unreadable", bytes: 0 }),
-        ),
-      );
+    if ("bytes" in s) {
+      out[i] = { digest: `sha256:${createHash("sha256").update(s.bytes).digest("hex")}`, bytes: s.bytes.byteLength };
+    } else if ("stream" in s) {
+      streams.push(s.stream);
+      streamAt.push(i);
     } else {
       tree.push(s);
       treeAt.push(i);
     }
   });
-  const [treeDigests] = await Promise.all([digestEntries(tree), ...streams]);
+  const [treeDigests, streamDigests] = await Promise.all([digestEntries(tree), digestInWorker(streams)]);
   treeDigests.forEach((m, j) => (out[treeAt[j] as number] = m));
+  streamDigests.forEach((m, j) => (out[streamAt[j] as number] = m));
   return out;
+}
+
+/** Hashes `paths` on a worker thread (a second core); the node binary alone is ~100 ms of sha256. */
+function digestInWorker(paths: readonly string[]): Promise<Measured[]> {
+  if (paths.length === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./hash-worker.js", import.meta.url), { workerData: paths, env: {} });
+    let settled = false;
+    worker.once("message", (m: Measured[]) => {
+      settled = true;
+      resolve(m);
+    });
+    worker.once("error", reject);
+    worker.once("exit", (code) => {
+      if (!settled) reject(new Error(`hash worker exited with ${code} before answering`));
+    });
+  });
 }
 
 async function readOptional(path: string): Promise<Buffer | null> {
