@@ -44,3 +44,52 @@ export function toWriteFailed(err: unknown): AuditWriteFailed {
   const code = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
   return new AuditWriteFailed(typeof code === "string" ? code : "unknown");
 }
+
+/**
+ * The log ends before a signed checkpoint's record: records were cut off the end. (A chain
+ * alone cannot show this; the signed checkpoint anchors how long the log was.)
+ */
+export class AuditTruncated extends CordonError {
+  readonly code = "ERR_AUDIT_TRUNCATED";
+  constructor(readonly checkpointSeq: number, readonly records: number) {
+    super(`audit log has ${records} record(s) but a signed checkpoint covers seq ${checkpointSeq}: it was truncated`);
+  }
+  fields(): Record<string, Json> {
+    return { checkpointSeq: this.checkpointSeq, records: this.records };
+  }
+}
+
+/** The record at a signed checkpoint's seq has another hash: the chain was rewritten. */
+export class AuditCheckpointMismatch extends CordonError {
+  readonly code = "ERR_AUDIT_CHECKPOINT_MISMATCH";
+  constructor(readonly seq: number, readonly line: number) {
+    super(`record seq ${seq} does not match the signed checkpoint on line ${line}: the chain was rewritten`);
+  }
+  fields(): Record<string, Json> {
+    return { seq: this.seq, line: this.line };
+  }
+}
+
+export type CheckpointFault = "signature" | "malformed" | "order" | "other-log" | "partial-line";
+
+/** A line of the checkpoint file is not a valid, signed checkpoint of this log in order. */
+export class AuditCheckpointInvalid extends CordonError {
+  readonly code = "ERR_AUDIT_CHECKPOINT_INVALID";
+  constructor(readonly line: number, readonly reason: CheckpointFault) {
+    super(`audit checkpoint on line ${line} is invalid (${reason})`);
+  }
+  fields(): Record<string, Json> {
+    return { line: this.line, reason: this.reason };
+  }
+}
+
+/** Checkpoints were to be verified, but the log has none (the checkpoint file is gone or empty). */
+export class AuditCheckpointMissing extends CordonError {
+  readonly code = "ERR_AUDIT_CHECKPOINT_MISSING";
+  constructor(readonly file: string) {
+    super(`no signed checkpoints in ${file}`, "a checkpointed log always has its .checkpoints file; without it truncation cannot be ruled out");
+  }
+  fields(): Record<string, Json> {
+    return { file: this.file };
+  }
+}

@@ -1,7 +1,20 @@
 // The audit module: a tamper-evident, hash-chained log of every decision cordon makes.
 export { AuditLog } from "./audit-log.js";
 export type { AuditLogOptions, RecordListener } from "./audit-log.js";
-export { AuditEventInvalid, AuditUnreadable, NotCanonicalJson } from "./audit-errors.js";
+export {
+  AuditCheckpointInvalid,
+  AuditCheckpointMismatch,
+  AuditCheckpointMissing,
+  AuditEventInvalid,
+  AuditTruncated,
+  AuditUnreadable,
+  NotCanonicalJson,
+} from "./audit-errors.js";
+export type { CheckpointFault } from "./audit-errors.js";
+export { Checkpointer, DEFAULT_CHECKPOINT_MS, DEFAULT_CHECKPOINT_RECORDS } from "./checkpoint.js";
+export type { CheckpointerOptions } from "./checkpoint.js";
+export { CHECKPOINT_PAYLOAD_TYPE, checkpointPath, encodeCheckpoint } from "./checkpoint-payload.js";
+export type { Checkpoint } from "./checkpoint-payload.js";
 export { buildRecord, encodeRecord, hashRecord } from "./build-record.js";
 export { canonicalJson, MAX_JSON_DEPTH } from "./canonical-json.js";
 export { MAX_EVENT_BYTES, RESERVED_FIELD_NAMES, SECRET_FIELD_NAMES } from "./check-event.js";
@@ -10,5 +23,8 @@ export { MemorySink } from "./memory-sink.js";
 export { readAuditFile } from "./read-audit-file.js";
 export { GENESIS_HASH } from "./types.js";
 export type { AuditEvent, AuditRecord, AuditSink, ChainFault, ChainHead, ChainVerdict } from "./types.js";
-export { verifyAuditFile } from "./verify-audit-file.js";
+export { auditVerdictOk, verifyAuditFile } from "./verify-audit-file.js";
+export type { AuditFileVerdict, VerifyAuditOptions } from "./verify-audit-file.js";
+export { verifyCheckpoints } from "./verify-checkpoints.js";
+export type { CheckpointSubject, CheckpointVerdict } from "./verify-checkpoints.js";
 export { verifyChain } from "./verify-chain.js";

@@ -7,11 +7,13 @@ import { benchEchoExtism, benchEchoNodeWasi } from "./baseline-cases.js";
 import { EXTISM_LIMITATION } from "./baselines/extism.js";
 import { writeBenchPolicy } from "./bench-policy.js";
 import { benchEchoCell, benchEchoSession } from "./call-cases.js";
+import { benchCheckpoints } from "./checkpoint-cases.js";
 import { benchBareBwrap, benchIdleCellMemory, benchSessionStart, perRoleEstimate } from "./cell-cases.js";
 import { benchFuel, cpuBurnSubject, loopSubject } from "./fuel-cases.js";
 import { benchIdentity } from "./identity-cases.js";
 import { buildLoop, GUEST_NAMES, loadGuest, REPO_ROOT, type Guest, type GuestName } from "./guests.js";
 import { benchCompile, benchInstantiate, benchInstrument, benchReactor } from "./load-cases.js";
+import { benchLockVerify } from "./lock-cases.js";
 import { settle } from "./measure.js";
 import { benchDocument, formatReport, loadAverage, machineFacts, type RunFacts } from "./report.js";
 import type { Row } from "./rows.js";
@@ -82,6 +84,8 @@ async function run(): Promise<void> {
     await settle();
     progress("identity: token verification, signed artifacts");
     rows.push(...(await benchIdentity()));
+    progress("integrity: audit checkpoint overhead, runtime lock verification");
+    rows.push(...(await benchCheckpoints()), ...(await benchLockVerify(REPO_ROOT)));
   } finally {
     cell.close();
     bench.remove();

@@ -45,6 +45,7 @@ const TITLES: Readonly<Record<Section, string>> = {
   fuel: "Fuel-metering overhead (p50 / p50; min / min alongside)",
   cells: "Sandboxed cells: session start, idle memory, bare bwrap floor",
   identity: "Identity: bearer-token verification and signed-artifact checks",
+  integrity: "Integrity: signed audit checkpoints (records/s into a file log), runtime lock verification",
 };
 
 export function formatDuration(us: number): string {

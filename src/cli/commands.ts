@@ -1,6 +1,9 @@
 // The CLI verbs. Each returns an exit code; output goes through the `io` object so tests can
 // run commands without a process.
-import { AuditLog, verifyAuditFile } from "../audit/index.js";
+import { existsSync } from "node:fs";
+import type { AuditLog} from "../audit/index.js";
+import { checkpointPath, verifyAuditFile } from "../audit/index.js";
+import { loadTrustedKeyFile } from "../identity/load-key-file.js";
 import { CordonError, PolicyInvalid, UsageError, type Json } from "../errors.js";
 import { loadPolicy, type LoadedPolicy, type PolicyTrust } from "../policy/load-policy.js";
 import { errorFields } from "../runtime/audit-fields.js";
@@ -8,7 +11,7 @@ import { trustedStart } from "./trusted-start.js";
 import { prove, type ProveRow } from "../probes/prove.js";
 import type { Isolation } from "../cell/tool-host.js";
 import { guestLogged, type GuestLogged } from "../runtime/channels.js";
-import { Runtime } from "../runtime/runtime.js";
+import type { Runtime } from "../runtime/runtime.js";
 import { DEFAULT_RULES, describeRules } from "../sandbox/seccomp/index.js";
 import { formatTable } from "./table.js";
 
@@ -127,14 +130,26 @@ export function renderSeccompTable(): string {
   );
 }
 
-export async function auditVerify(opts: { file: string }, io: Io): Promise<number> {
-  const verdict = await verifyAuditFile(opts.file);
-  if (verdict.ok) {
-    io.out(`ok: ${verdict.count} records, head seq ${verdict.head?.seq ?? 0} sha256:${verdict.head?.hash ?? "-"}`);
+export async function auditVerify(opts: { file: string; key?: string | undefined }, io: Io): Promise<number> {
+  const trusted = opts.key === undefined ? undefined : await loadTrustedKeyFile(opts.key);
+  const verdict = await verifyAuditFile(opts.file, trusted === undefined ? {} : { trusted });
+  if (!verdict.ok) {
+    io.out(`TAMPERED: first bad record is seq ${verdict.firstBadSeq} (${verdict.reason})`);
+    return 1;
+  }
+  io.out(`ok: ${verdict.count} records, head seq ${verdict.head?.seq ?? 0} sha256:${verdict.head?.hash ?? "-"}`);
+  const cp = verdict.checkpoints;
+  if (cp === undefined) {
+    if (existsSync(checkpointPath(opts.file))) io.out("note: signed checkpoints were not checked (truncation cannot be ruled out); pass --key PUB");
     return 0;
   }
-  io.out(`TAMPERED: first bad record is seq ${verdict.firstBadSeq} (${verdict.reason})`);
-  return 1;
+  if (!cp.ok) {
+    io.out(`TAMPERED: ${cp.error.message}`);
+    reportError(cp.error, io);
+    return 1;
+  }
+  io.out(`checkpoints: ${cp.checkpoints} signed, the last at seq ${cp.lastSeq}; ${cp.unanchored} record(s) after it are not yet anchored`);
+  return 0;
 }
 
 export function reportError(err: CordonError, io: Io): void {

@@ -43,7 +43,7 @@ function signInto(dir: string, bytes: Uint8Array, name: string, kind: string, ke
 }
 
 /** The version already signed for these exact policy bytes, if any. */
-function signedVersion(path: string, bytes: Uint8Array): number | null {
+function signedVersion(path: string): number | null {
   if (!existsSync(path)) return null;
   try {
     const env = JSON.parse(readFileSync(path, "utf8")) as { payload: string };
@@ -74,7 +74,7 @@ export async function devInit(opts: { dataDir: string; policyPath: string; audie
   mkdirSync(sigDir, { recursive: true, mode: 0o755 });
   const policyBytes = readFileSync(opts.policyPath);
   const sigPath = join(sigDir, `${sha256Hex(policyBytes)}.sig.json`);
-  const policyVersion = signedVersion(sigPath, policyBytes) ?? (state.policy ?? 0) + 1;
+  const policyVersion = signedVersion(sigPath) ?? (state.policy ?? 0) + 1;
   signInto(sigDir, policyBytes, "policy.yaml", "policy", publisherKeyPath, policyVersion);
   // Read through the same loader the runtime uses (unsigned here), to find every artifact.
   const policy = loadPolicy(opts.policyPath);

@@ -5,7 +5,8 @@ import { CordonError, UsageError } from "../errors.js";
 import { auditVerify, policyCheck, proveCommand, reportError, runTool, type Io } from "./commands.js";
 import { attestShow } from "./attest-show.js";
 import { DEFAULT_LISTEN, granularityOf, initCommand, upCommand } from "./up-command.js";
-import { defaultAuditPath, EXAMPLE_POLICY } from "./defaults.js";
+import { defaultAuditPath, EXAMPLE_POLICY, PACKAGE_ROOT } from "./defaults.js";
+import { lockCommand, lockVerifyCommand, sbomCommand } from "./lock-commands.js";
 import { IDENTITY_USAGE, IDENTITY_VERBS, identityMain } from "../identity/cli.js";
 import { serveCommand, watchCommand } from "../gateway/serve-command.js";
 
@@ -13,7 +14,12 @@ const USAGE = `usage:
   cordon run [--policy P] [--audit F] --role R TOOL [JSON]   run one tool call as role R
   cordon prove [--policy P] [--audit F] [--json]             run every probe for every policy line
   cordon policy check [FILE] [--no-strict]                   validate a policy, print its enforcer table
-  cordon audit verify [FILE]                                 check the audit chain, name the first bad record
+  cordon audit verify [FILE] [--key PUB]                     check the audit chain, name the first bad record;
+                                                             with --key, also its signed checkpoints (truncation, rewrite)
+  cordon lock --key KEY [--out FILE]                         sign a hash lock of this runtime (default: cordon.lock.json
+                                                             in the package root); KEY is an Ed25519 PKCS#8 PEM, mode 0600
+  cordon lock verify --key PUB [--lock FILE] [--json]        check the runtime against its lock, one row per component
+  cordon sbom [--out FILE]                                   CycloneDX 1.5 SBOM of the runtime (npm packages, node, sandbox binaries)
   cordon attest show SESSION [--audit F]                     print a session's signed launch statement, verified
 ${IDENTITY_USAGE}
   cordon up [--http HOST:PORT] [--granularity per-session|per-role]   the main job: dev trust, signed examples, tokens, HTTP gateway
@@ -41,6 +47,9 @@ async function main(argv: string[]): Promise<number> {
       audit: { type: "string" },
       role: { type: "string" },
       json: { type: "boolean", default: false },
+      key: { type: "string" },
+      out: { type: "string" },
+      lock: { type: "string" },
       "no-strict": { type: "boolean", default: false },
       "insecure-in-process": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -75,7 +84,14 @@ async function main(argv: string[]): Promise<number> {
       return policyCheck({ policy: rest[1] ?? common.policy, strict: common.strict }, io);
     case "audit":
       if (rest[0] !== "verify") throw new UsageError("unknown audit verb; try: cordon audit verify FILE");
-      return auditVerify({ file: rest[1] ?? common.audit }, io);
+      return auditVerify({ file: rest[1] ?? common.audit, key: values.key }, io);
+    case "lock":
+      if (values.key === undefined) throw new UsageError("lock needs --key KEY (lock verify: --key PUB)");
+      if (rest[0] === "verify") return lockVerifyCommand({ packageRoot: PACKAGE_ROOT, key: values.key, lock: values.lock, json: values.json }, io);
+      if (rest[0] !== undefined) throw new UsageError("unknown lock verb; try: cordon lock --key KEY, or cordon lock verify --key PUB");
+      return lockCommand({ packageRoot: PACKAGE_ROOT, key: values.key, out: values.out }, io);
+    case "sbom":
+      return sbomCommand({ packageRoot: PACKAGE_ROOT, out: values.out }, io);
     case "attest":
       if (rest[0] !== "show" || rest[1] === undefined) throw new UsageError("try: cordon attest show SESSION [--audit FILE]");
       return attestShow({ file: common.audit, session: rest[1] }, io);
