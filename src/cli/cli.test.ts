@@ -10,9 +10,17 @@ import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
-function cordon(args: string[], home: string) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", CORDON_HOME: home }, timeout: 120_000 });
+function cordon(args: string[], home: string, env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", CORDON_HOME: home, ...env }, timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** A fresh CORDON_HOME with the dev trust set up and the example policy signed (`cordon init`). */
+function signedHome(): string {
+  const home = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+  const r = cordon(["init"], home);
+  assert.equal(r.code, 0, r.err);
+  return home;
 }
 
 function records(home: string): Array<Record<string, unknown>> {
@@ -21,7 +29,7 @@ function records(home: string): Array<Record<string, unknown>> {
 
 describe("cordon CLI on the example policy", () => {
   it("prove: every row of the example policy is proven on this host, each with its own audit record", () => {
-    const home = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+    const home = signedHome();
     const r = cordon(["prove", "--json"], home);
     assert.equal(r.code, 0, r.err + r.out);
     const { rows } = JSON.parse(r.out) as { rows: Array<{ line: string; enforcer: string; check: string; status: string; auditSeq: number }> };
@@ -40,7 +48,7 @@ describe("cordon CLI on the example policy", () => {
   });
 
   it("run: a process-tier tool works over the shared data; attest show prints the session's verified launch statement", () => {
-    const home = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+    const home = signedHome();
     const r = cordon(["run", "--role", "operator", "file-ops", '{"op":"wc","path":"/data/poem.txt"}'], home);
     assert.equal(r.code, 0, r.err + r.out);
     assert.deepEqual(JSON.parse(r.out), { path: "/data/poem.txt", lines: 4, words: 29, chars: 139 });
@@ -56,7 +64,7 @@ describe("cordon CLI on the example policy", () => {
   });
 
   it("run: a role's tool works, another role's tool is not found and audited, bad JSON is a usage error", () => {
-    const home = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+    const home = signedHome();
     const ok = cordon(["run", "--role", "analyst", "text-stats", '{"text":"one two three"}'], home);
     assert.equal(ok.code, 0, ok.err);
     assert.equal((JSON.parse(ok.out) as { words: number }).words, 3);
@@ -75,7 +83,7 @@ describe("cordon CLI on the example policy", () => {
   });
 
   it("prove --insecure-in-process shows the missing OS-sandbox layer and exits non-zero", () => {
-    const home = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+    const home = signedHome();
     const r = cordon(["prove", "--json", "--insecure-in-process"], home);
     assert.equal(r.code, 1);
     const { rows } = JSON.parse(r.out) as { rows: Array<{ line: string; status: string }> };
@@ -89,17 +97,36 @@ describe("cordon CLI on the example policy", () => {
     const home = mkdtempSync(join(tmpdir(), "cordon-cli-"));
     const p = await makePolicyDir();
     const path = p.write(policyYaml("0".repeat(64)));
-    const r = cordon(["run", "--policy", path, "--role", "reader", "tool", "{}"], home);
+    const r = cordon(["run", "--no-strict", "--policy", path, "--role", "reader", "tool", "{}"], home);
     assert.equal(r.code, 1);
     assert.match(r.err, /ERR_POLICY_INVALID/);
-    const recs = records(home);
+    const recs = records(home).filter((x) => x["type"] !== "trust.skipped");
     assert.equal(recs.length, 1);
     assert.equal(recs[0]?.["type"], "policy.refused");
     assert.equal(recs[0]?.["enforcer"], "module-digest");
   });
 
+  it("strict mode: an unsigned policy, a tampered signed one and a home without a trust root are refused and audited", async () => {
+    const p = await makePolicyDir();
+    const unsigned = p.write(policyYaml(p.moduleSha256));
+    const home = signedHome();
+    const r = cordon(["run", "--policy", unsigned, "--role", "reader", "tool", "{}"], home);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /ERR_SIGNATURE_INVALID/);
+    assert.deepEqual(records(home).map((x) => [x["type"], x["enforcer"]]).at(-1), ["policy.refused", "artifact-signature"]);
+    const bare = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+    const none = cordon(["run", "--role", "analyst", "text-stats", '{"text":"a"}'], bare);
+    assert.equal(none.code, 1);
+    assert.deepEqual(records(bare).map((x) => [x["type"], x["enforcer"]]), [["trust.refused", "trust-bundle"]]);
+    const withEnv = cordon(["run", "--role", "analyst", "text-stats", '{"text":"a"}'], home, { CORDON_SIGNING_KEY: "-----BEGIN PRIVATE KEY-----" });
+    assert.equal(withEnv.code, 0, withEnv.err);
+    const offered = records(home).find((x) => x["type"] === "key.env-ignored");
+    assert.deepEqual(offered?.["variables"], ["CORDON_SIGNING_KEY"]);
+    assert.ok(!readFileSync(join(home, "audit.jsonl"), "utf8").includes("BEGIN PRIVATE KEY"), "a key offered through env never reaches the log");
+  });
+
   it("audit verify names the first bad record of an edited log", () => {
-    const home = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+    const home = signedHome();
     cordon(["run", "--role", "analyst", "text-stats", '{"text":"a"}'], home);
     const path = join(home, "audit.jsonl");
     const lines = readFileSync(path, "utf8").split("\n");

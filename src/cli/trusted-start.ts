@@ -64,7 +64,8 @@ export async function trustedStart(opts: StartOptions): Promise<TrustedStart> {
       ...(opts.granularity === undefined ? {} : { granularity: opts.granularity }),
       ...(trust?.facts.version === null || trust === undefined ? {} : { signedPolicyVersion: trust.facts.version }),
     });
-    const verifier = bundle === null ? null : createTokenVerifier(bundle, { roles: new Set(policy.roles.keys()) });
+    // Every role of the policy is known to the verifier; a one-role process then refuses the others by name.
+    const verifier = bundle === null ? null : createTokenVerifier(bundle, { roles: new Set(loaded.roles.keys()) });
     return { runtime, policy, bundle, verifier };
   } catch (err) {
     await audit.close();

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { AuditLog } from "../audit/index.js";
 import { authenticate, bearerChallenge, bearerToken, digestToken } from "./authenticate.js";
-import { TokenRefused } from "./errors.js";
+import { TokenSignatureInvalid } from "../identity/errors.js";
 
 const principal = { subject: "s", role: "analyst", tenant: null, issuer: "https://i", tokenDigest: "d", expiresAt: 1 };
 
@@ -21,11 +21,11 @@ describe("authenticate", () => {
   it("records exactly one authn.denied per refusal, with the digest and never the token", async () => {
     const audit = AuditLog.memory();
     const token = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln";
-    const r = await authenticate(`Bearer ${token}`, { verifier: () => Promise.reject(new TokenRefused("signature", digestToken(token))), audit, context: { transport: "http" } });
+    const r = await authenticate(`Bearer ${token}`, { verifier: () => Promise.reject(new TokenSignatureInvalid(digestToken(token))), audit, context: { transport: "http" } });
     assert.equal(r.ok, false);
     const records = audit.recordsAfter(0);
     assert.equal(records.length, 1);
-    assert.deepEqual([records[0]?.type, records[0]?.enforcer, records[0]?.code, records[0]?.["reason"], records[0]?.["tokenDigest"]], ["authn.denied", "authn-token", "ERR_AUTHN_TOKEN_REFUSED", "signature", digestToken(token)]);
+    assert.deepEqual([records[0]?.type, records[0]?.enforcer, records[0]?.code, records[0]?.["tokenDigest"]], ["authn.denied", "authn-token", "ERR_AUTHN_SIGNATURE_INVALID", digestToken(token)]);
     assert.ok(!JSON.stringify(records).includes(token));
   });
 

@@ -40,19 +40,6 @@ export class VerifierFailed extends AuthnError {
   }
 }
 
-export type TokenRefusal = "malformed" | "signature" | "algorithm" | "expired" | "not-yet-valid" | "too-old" | "issuer" | "audience" | "claims" | "type" | "role";
-
-/** A token the interim verifier refuses. `reason` says which check failed. */
-export class TokenRefused extends AuthnError {
-  readonly code = "ERR_AUTHN_TOKEN_REFUSED";
-  constructor(readonly reason: TokenRefusal, readonly tokenDigest: string) {
-    super(`token refused (${reason})`);
-  }
-  fields(): Record<string, Json> {
-    return { reason: this.reason, tokenDigest: this.tokenDigest };
-  }
-}
-
 /** A Host or Origin header outside the allowlist (DNS rebinding, cross-site requests). */
 export class OriginRefused extends CordonError {
   readonly code = "ERR_GATEWAY_ORIGIN_REFUSED";

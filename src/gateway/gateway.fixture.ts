@@ -10,7 +10,8 @@ import { AuditLog } from "../audit/index.js";
 import { EXAMPLE_POLICY } from "../cli/defaults.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { Runtime } from "../runtime/runtime.js";
-import { createInterimVerifier } from "./interim-verifier.js";
+import { parseTrustBundle } from "../identity/trust-bundle.js";
+import { createTokenVerifier } from "../identity/verify-token.js";
 
 export const TEST_ISSUER = "https://issuer.test.cordon.invalid";
 
@@ -31,15 +32,26 @@ export function makeIssuer(issuer = TEST_ISSUER): TestIssuer {
     async mint(claims, opts = {}) {
       const now = Math.floor(Date.now() / 1000);
       const body: Record<string, unknown> = { sub: "agent-1", role: "analyst", iat: now, exp: now + 600, ...claims };
-      const jwt = new SignJWT(body).setProtectedHeader({ alg: opts.alg ?? "EdDSA", typ: opts.typ ?? "at+jwt" }).setIssuer(issuer);
+      const jwt = new SignJWT(body).setProtectedHeader({ alg: opts.alg ?? "EdDSA", typ: opts.typ ?? "at+jwt", kid: TEST_KID }).setIssuer(issuer);
       return jwt.sign(opts.key ?? privateKey);
     },
   };
 }
 
-/** A verifier factory for startHttpGateway, bound to one issuer. */
-export function verifierFor(iss: TestIssuer) {
-  return (audience: string) => createInterimVerifier({ issuer: iss.issuer, publicKey: iss.publicKey, audience });
+const TEST_KID = "test-key-1";
+
+/** A verifier factory for startHttpGateway: cordon's verifier over a one-issuer trust bundle. */
+export function verifierFor(iss: TestIssuer, roles: readonly string[] = ["analyst", "operator"]) {
+  return (audience: string) => {
+    const jwk = { ...(iss.publicKey.export({ format: "jwk" }) as Record<string, unknown>), kid: TEST_KID, alg: "EdDSA", use: "sig" };
+    const doc = {
+      version: 1,
+      issuers: [{ issuer: iss.issuer, audience, algorithms: ["EdDSA"], jwks: { keys: [jwk] }, roleClaim: "role", requireTyp: "at+jwt", maxTokenAgeSec: 86_400, clockSkewSec: 30 }],
+      policySigners: [],
+      moduleSigners: [],
+    };
+    return createTokenVerifier(parseTrustBundle(Buffer.from(JSON.stringify(doc))), { roles: new Set(roles) });
+  };
 }
 
 export async function startCellRuntime(policyPath: string = EXAMPLE_POLICY): Promise<{ runtime: Runtime; audit: AuditLog }> {

@@ -60,7 +60,7 @@ describe("HTTP gateway", () => {
   });
 
   it("each role lists exactly its tools, calls succeed, and another role's tool is not found", async () => {
-    const expected = { analyst: ["notes", "text-stats"], operator: ["file-stats", "notes", "text-stats"] };
+    const expected = { analyst: ["notes", "text-stats"], operator: ["file-ops", "file-stats", "notes", "text-stats"] };
     for (const [role, tools] of Object.entries(expected)) {
       const { client, transport } = await connect(gw.url, await mint({ role, sub: `lister-${role}` }));
       assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), tools);
@@ -189,12 +189,12 @@ describe("HTTP gateway", () => {
     assert.equal(gw.sessionCount(), 0);
   });
 
-  it("a valid token for a role the policy lacks gets 403 and the runtime's role-toolset record", async () => {
+  it("a validly signed token for a role the policy lacks gets 401 and one authn record (the verifier knows the policy's roles)", async () => {
     const seq = head();
     const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } } };
     const r = await raw(gw.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${await mint({ role: "admin" })}` }, body: JSON.stringify(init) });
-    assert.equal(r.status, 403);
-    assert.deepEqual(since(seq).map((x) => [x.type, x.enforcer, x.code]), [["session.denied", "role-toolset", "ERR_ROLE_NOT_FOUND"]]);
+    assert.equal(r.status, 401);
+    assert.deepEqual(since(seq).map((x) => [x.type, x.enforcer, x.code]), [["authn.denied", "authn-token", "ERR_AUTHN_ROLE_UNKNOWN"]]);
   });
 
   it("serves /metrics from the audit records: denials by enforcer, with must-stay-zero series present", async () => {

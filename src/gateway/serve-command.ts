@@ -14,8 +14,6 @@ import { startHttpGateway } from "./http-gateway.js";
 import { serveStdio } from "./stdio-gateway.js";
 import { tailAudit } from "./tail-audit.js";
 
-/** The audience stdio tokens carry (there is no URL to name). */
-export const STDIO_AUDIENCE = "urn:cordon:stdio";
 
 export interface ServeOptions extends CommonOptions {
   /** "HOST:PORT" for Streamable HTTP; undefined with `stdio`. */

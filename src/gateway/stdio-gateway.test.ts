@@ -1,7 +1,7 @@
 // End to end over real stdio: the SDK's Client spawns `cordon serve --stdio` (dist/cli/main.js).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -13,10 +13,14 @@ import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { verifyAuditFile, type AuditRecord } from "../audit/index.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { digestToken } from "./authenticate.js";
-import { makeIssuer, startCellRuntime, writeTokenFile, type TestIssuer } from "./gateway.fixture.js";
-import { createInterimVerifier } from "./interim-verifier.js";
-import { STDIO_AUDIENCE } from "./serve-command.js";
+import { DEV_ISSUER } from "../cli/dev-init.js";
+import { loadSigningKey } from "../identity/keys.js";
+import { mintToken } from "../identity/mint-token.js";
+import { makeIssuer, startCellRuntime, verifierFor, writeTokenFile } from "./gateway.fixture.js";
 import { serveStdio } from "./stdio-gateway.js";
+
+/** The audience `cordon init` puts in the dev trust bundle (the default listen address). */
+const AUDIENCE = "http://127.0.0.1:8787/mcp";
 
 const MAIN = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 
@@ -24,9 +28,9 @@ function readRecords(path: string): AuditRecord[] {
   return readFileSync(path, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as AuditRecord);
 }
 
-function run(args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
+function run(args: string[], home: string): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env["PATH"] ?? "" } });
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env["PATH"] ?? "", CORDON_HOME: home } });
     let stderr = "";
     let stdout = "";
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
@@ -37,23 +41,34 @@ function run(args: string[]): Promise<{ code: number | null; stderr: string; std
 }
 
 describe("stdio gateway (cordon serve --stdio)", () => {
-  let iss: TestIssuer;
   let dir: string;
-  let keyFile: string;
-  const args = (role: string, tokenFile: string, audit: string) => ["serve", "--stdio", "--role", role, "--token-file", tokenFile, "--issuer", iss.issuer, "--issuer-key", keyFile, "--audit", audit];
+  let home: string;
+  const args = (role: string, tokenFile: string, audit: string) => ["serve", "--stdio", "--role", role, "--token-file", tokenFile, "--audit", audit];
+  /** A token from the dev issuer `cordon init` made, minted `ageSec` ago. */
+  const mint = (claims: { role: string; aud?: string }, ageSec = 0) =>
+    mintToken({
+      privateKey: loadSigningKey(join(home, "issuer.key")).privateKey,
+      issuer: DEV_ISSUER,
+      audience: claims.aud ?? AUDIENCE,
+      subject: "agent-1",
+      role: claims.role,
+      ttlSec: 600,
+      typ: "at+jwt",
+      now: () => Date.now() - ageSec * 1000,
+    });
 
   before(() => {
-    iss = makeIssuer();
     dir = mkdtempSync(join(tmpdir(), "cordon-stdio-"));
-    keyFile = join(dir, "issuer.pub.pem");
-    writeFileSync(keyFile, iss.publicKey.export({ type: "spki", format: "pem" }));
+    home = join(dir, "home");
+    const init = spawnSync(process.execPath, [MAIN, "init"], { env: { PATH: process.env["PATH"] ?? "", CORDON_HOME: home }, encoding: "utf8" });
+    assert.equal(init.status, 0, init.stderr);
   });
 
   it("each role lists exactly its tools, calls succeed, another role's tool is not found; the session ends with stdin", async () => {
-    for (const [role, tools] of [["analyst", ["notes", "text-stats"]], ["operator", ["file-stats", "notes", "text-stats"]]] as const) {
+    for (const [role, tools] of [["analyst", ["notes", "text-stats"]], ["operator", ["file-ops", "file-stats", "notes", "text-stats"]]] as const) {
       const audit = join(dir, `${role}.jsonl`);
-      const token = await iss.mint({ role, aud: STDIO_AUDIENCE });
-      const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN, ...args(role, writeTokenFile(token), audit)], stderr: "pipe" });
+      const token = await mint({ role });
+      const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN, ...args(role, writeTokenFile(token), audit)], stderr: "pipe", env: { PATH: process.env["PATH"] ?? "", CORDON_HOME: home } });
       const client = new Client({ name: "stdio-e2e", version: "1" });
       await client.connect(transport);
       assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), tools);
@@ -74,16 +89,15 @@ describe("stdio gateway (cordon serve --stdio)", () => {
   });
 
   it("a bad token, or a token of another role, exits 1 after exactly one authn.denied record", async () => {
-    const now = Math.floor(Date.now() / 1000);
     const cases: [string, string, string, string][] = [
-      ["expired", "analyst", await iss.mint({ aud: STDIO_AUDIENCE, exp: now - 100, iat: now - 700 }), "ERR_AUTHN_TOKEN_REFUSED"],
-      ["HTTP audience", "analyst", await iss.mint({ aud: "http://127.0.0.1:8787/mcp" }), "ERR_AUTHN_TOKEN_REFUSED"],
-      ["other role", "operator", await iss.mint({ aud: STDIO_AUDIENCE, role: "analyst" }), "ERR_AUTHN_ROLE_MISMATCH"],
+      ["expired", "analyst", await mint({ role: "analyst" }, 700), "ERR_AUTHN_TOKEN_EXPIRED"],
+      ["other audience", "analyst", await mint({ role: "analyst", aud: "https://elsewhere.example/mcp" }), "ERR_AUTHN_AUDIENCE_MISMATCH"],
+      ["other role", "operator", await mint({ role: "analyst" }), "ERR_AUTHN_ROLE_MISMATCH"],
       ["empty file", "analyst", "", "ERR_AUTHN_TOKEN_MISSING"],
     ];
     for (const [name, role, token, code] of cases) {
       const audit = join(dir, `bad-${name.replace(/ /g, "-")}.jsonl`);
-      const r = await run(args(role, writeTokenFile(token), audit));
+      const r = await run(args(role, writeTokenFile(token), audit), home);
       assert.equal(r.code, 1, `${name}: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(code), name);
       assert.equal(r.stdout, "", name);
@@ -96,12 +110,12 @@ describe("stdio gateway (cordon serve --stdio)", () => {
   });
 
   it("refuses a token file others can read, a symlink, or a missing one", async () => {
-    const token = await iss.mint({ aud: STDIO_AUDIENCE });
+    const token = await mint({ role: "analyst" });
     const audit = join(dir, "file.jsonl");
-    const r = await run(args("analyst", writeTokenFile(token, 0o644), audit));
+    const r = await run(args("analyst", writeTokenFile(token, 0o644), audit), home);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /ERR_GATEWAY_TOKEN_FILE_UNUSABLE/);
-    const missing = await run(args("analyst", join(dir, "nope"), audit));
+    const missing = await run(args("analyst", join(dir, "nope"), audit), home);
     assert.match(missing.stderr, /ERR_GATEWAY_TOKEN_FILE_UNUSABLE/);
     assert.ok(!r.stderr.includes(token) && !missing.stderr.includes(token));
   });
@@ -115,7 +129,7 @@ describe("serveStdio", () => {
   it("ends the session when the token expires", async () => {
     const { audit } = { audit: runtime.audit };
     const iss = makeIssuer();
-    const token = await iss.mint({ aud: STDIO_AUDIENCE });
+    const token = await iss.mint({ aud: AUDIENCE });
     const stdin = new PassThrough();
     const stdout = new PassThrough();
     const seq = audit.head?.seq ?? 0;
@@ -123,7 +137,7 @@ describe("serveStdio", () => {
       runtime,
       role: "analyst",
       tokenFile: writeTokenFile(token),
-      verifier: createInterimVerifier({ issuer: iss.issuer, publicKey: iss.publicKey, audience: STDIO_AUDIENCE }),
+      verifier: verifierFor(iss)(AUDIENCE),
       stdin,
       stdout,
       now: () => Date.now() + 3_600_000,

