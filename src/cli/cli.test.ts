@@ -32,7 +32,9 @@ describe("cordon CLI on the example policy", () => {
     const home = signedHome();
     const r = cordon(["prove", "--json"], home);
     assert.equal(r.code, 0, r.err + r.out);
-    const { rows } = JSON.parse(r.out) as { rows: Array<{ line: string; enforcer: string; check: string; status: string; auditSeq: number }> };
+    const { rows, lock } = JSON.parse(r.out) as { rows: Array<{ line: string; enforcer: string; check: string; status: string; auditSeq: number }>; lock: Array<{ component: string; status: string }> };
+    assert.ok(lock.length > 20 && lock.every((c) => c.status === "ok"), "one row per locked component, all ok");
+    assert.ok(lock.some((c) => c.component === "node") && lock.some((c) => c.component === "sandbox:bwrap"));
     assert.ok(rows.length >= 40, `only ${rows.length} rows`);
     const log = records(home);
     for (const row of rows) {
@@ -123,6 +125,15 @@ describe("cordon CLI on the example policy", () => {
     const offered = records(home).find((x) => x["type"] === "key.env-ignored");
     assert.deepEqual(offered?.["variables"], ["CORDON_SIGNING_KEY"]);
     assert.ok(!readFileSync(join(home, "audit.jsonl"), "utf8").includes("BEGIN PRIVATE KEY"), "a key offered through env never reaches the log");
+    const lockPath = join(home, "runtime.lock.json");
+    const lockEnv = JSON.parse(readFileSync(lockPath, "utf8")) as { payload: string };
+    const payload = Buffer.from(lockEnv.payload, "base64");
+    payload[payload.length >> 1] = (payload[payload.length >> 1] ?? 0) ^ 1;
+    writeFileSync(lockPath, JSON.stringify({ ...lockEnv, payload: payload.toString("base64") }));
+    const tampered = cordon(["run", "--role", "analyst", "text-stats", '{"text":"a"}'], home);
+    assert.equal(tampered.code, 1);
+    assert.match(tampered.err, /ERR_SIGNATURE_INVALID/);
+    assert.deepEqual(records(home).map((x) => [x["type"], x["enforcer"]]).at(-1), ["runtime.refused", "runtime-lock"]);
   });
 
   it("audit verify names the first bad record of an edited log", () => {
@@ -130,11 +141,12 @@ describe("cordon CLI on the example policy", () => {
     cordon(["run", "--role", "analyst", "text-stats", '{"text":"a"}'], home);
     const path = join(home, "audit.jsonl");
     const lines = readFileSync(path, "utf8").split("\n");
-    lines[1] = (lines[1] ?? "").replace('"role":"analyst"', '"role":"admin"');
+    const at = lines.findIndex((l) => l.includes('"role":"analyst"'));
+    lines[at] = (lines[at] ?? "").replace('"role":"analyst"', '"role":"admin"');
     writeFileSync(path, lines.join("\n"));
     const r = cordon(["audit", "verify", path], home);
     assert.equal(r.code, 1);
-    assert.match(r.out, /first bad record is seq 2/);
+    assert.match(r.out, new RegExp(`first bad record is seq ${at + 1}`));
   });
 
   it("policy check: prints the enforcer table, and exits 1 on a wish in strict mode", () => {

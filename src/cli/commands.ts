@@ -7,7 +7,8 @@ import { loadTrustedKeyFile } from "../identity/load-key-file.js";
 import { CordonError, PolicyInvalid, UsageError, type Json } from "../errors.js";
 import { loadPolicy, type LoadedPolicy, type PolicyTrust } from "../policy/load-policy.js";
 import { errorFields } from "../runtime/audit-fields.js";
-import { trustedStart } from "./trusted-start.js";
+import { trustedStart, type TrustedStart } from "./trusted-start.js";
+import { lockRows } from "../lock/verify-lock.js";
 import { prove, type ProveRow } from "../probes/prove.js";
 import type { Isolation } from "../cell/tool-host.js";
 import { guestLogged, type GuestLogged } from "../runtime/channels.js";
@@ -31,7 +32,7 @@ export interface CommonOptions {
  * Loads the policy for a run. A policy that fails validation (a tampered module's digest among
  * them) is refused with its typed error AND an audit record, before anything runs.
  */
-export async function loadAudited(path: string, audit: AuditLog, trust?: PolicyTrust): Promise<LoadedPolicy> {
+export async function loadAudited(path: string, audit: Pick<AuditLog, "append">, trust?: PolicyTrust): Promise<LoadedPolicy> {
   try {
     return loadPolicy(path, trust);
   } catch (err) {
@@ -55,10 +56,11 @@ export function policyCheck(opts: { policy: string; strict: boolean }, io: Io): 
   return wishes > 0 && opts.strict ? 1 : 0;
 }
 
-async function withRuntime<T>(opts: CommonOptions, io: Io, fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const { runtime } = await trustedStart(opts);
+async function withRuntime<T>(opts: CommonOptions, io: Io, fn: (rt: Runtime, started: TrustedStart) => Promise<T>): Promise<T> {
+  const started = await trustedStart(opts);
+  const { runtime } = started;
   try {
-    return await fn(runtime);
+    return await fn(runtime, started);
   } finally {
     await runtime.close();
   }
@@ -101,15 +103,23 @@ async function runOnce(opts: CommonOptions & { role: string; tool: string; input
 }
 
 export async function proveCommand(opts: CommonOptions & { json: boolean }, io: Io): Promise<number> {
-  return withRuntime(opts, io, async (rt) => {
+  return withRuntime(opts, io, async (rt, started) => {
     const rows = await prove(rt, opts.json ? undefined : (row) => io.err(`${row.status.padEnd(8)} ${row.line} [${row.check ?? "-"}]`));
+    // One row per locked component of the runtime, from the check that ran at start.
+    const locked = started.lock === null ? [] : lockRows(started.lock);
     if (opts.json) {
-      io.out(JSON.stringify({ rows: rows.map(({ line, enforcer, check, tier, status, auditSeq }) => ({ line, enforcer, check, tier, status, auditSeq })) }, null, 2));
+      io.out(JSON.stringify({ rows: rows.map(({ line, enforcer, check, tier, status, auditSeq }) => ({ line, enforcer, check, tier, status, auditSeq })), lock: locked }, null, 2));
     } else {
       io.out(renderProveTable(rows));
       if (rt.isolation === "cell") io.out(`\nThe seccomp filter in every cell (the seccomp rows above attack it):\n${renderSeccompTable()}`);
+      if (started.lock !== null) {
+        io.out(`\nThe runtime lock, verified at start (runtime-lock; ${started.lock.files} files in ${started.lock.ms} ms):`);
+        io.out(formatTable(["component", "status", "detail"], locked.map((r) => [r.component, r.status, r.detail])));
+      } else {
+        io.out("\nThe runtime lock was not checked (--no-strict).");
+      }
     }
-    return rows.every((r) => r.status === "proven") ? 0 : 1;
+    return rows.every((r) => r.status === "proven") && locked.every((r) => r.status === "ok") ? 0 : 1;
   });
 }
 

@@ -14,11 +14,16 @@ import { initKey, loadSigningKey } from "../identity/keys.js";
 import { signArtifact } from "../identity/sign-file.js";
 import { parseArtifactStatement } from "../identity/statement.js";
 import { writeFileAtomic } from "../identity/write-atomic.js";
+import { writeRuntimeLock } from "../lock/write-lock.js";
 import { loadPolicy } from "../policy/load-policy.js";
 
 export const DEV_ISSUER = "https://issuer.cordon.localhost";
 export const ISSUER_KEY_FILE = "issuer.key";
 export const PUBLISHER_KEY_FILE = "publisher.key";
+/** Signs the audit log's checkpoints: held by the running control plane, so kept apart from the publisher key. */
+export const CHECKPOINT_KEY_FILE = "checkpoint.key";
+/** The runtime lock of this installation, signed by the publisher key. */
+export const RUNTIME_LOCK_FILE = "runtime.lock.json";
 
 export interface DevInit {
   readonly issuer: string;
@@ -27,6 +32,8 @@ export interface DevInit {
   readonly policyVersion: number;
   readonly signed: number;
   readonly createdKeys: boolean;
+  /** Components locked by this run (null: a lock already existed and was kept). */
+  readonly lockedComponents: number | null;
 }
 
 function ensureKey(path: string): boolean {
@@ -53,12 +60,13 @@ function signedVersion(path: string): number | null {
   }
 }
 
-export async function devInit(opts: { dataDir: string; policyPath: string; audience: string }): Promise<DevInit> {
+export async function devInit(opts: { dataDir: string; policyPath: string; audience: string; packageRoot: string }): Promise<DevInit> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const issuerKeyPath = join(opts.dataDir, ISSUER_KEY_FILE);
   const publisherKeyPath = join(opts.dataDir, PUBLISHER_KEY_FILE);
   const created = ensureKey(issuerKeyPath) || ensureKey(publisherKeyPath);
   ensureKey(publisherKeyPath);
+  ensureKey(join(opts.dataDir, CHECKPOINT_KEY_FILE));
   const input = {
     version: 1,
     issuers: [
@@ -86,5 +94,9 @@ export async function devInit(opts: { dataDir: string; policyPath: string; audie
     signInto(sigDir, artifact.bytes, basename(resolve(base, artifact.path)), "module", publisherKeyPath);
     signed += 1;
   }
-  return { issuer: DEV_ISSUER, audience: opts.audience, issuerKeyPath, policyVersion, signed, createdKeys: created };
+  // Lock this installation once; afterwards a changed file is refused at start until someone
+  // deliberately re-locks (cordon lock --key publisher.key --out <dataDir>/runtime.lock.json).
+  const lockPath = join(opts.dataDir, RUNTIME_LOCK_FILE);
+  const locked = existsSync(lockPath) ? null : await writeRuntimeLock(opts.packageRoot, loadSigningKey(publisherKeyPath), lockPath);
+  return { issuer: DEV_ISSUER, audience: opts.audience, issuerKeyPath, policyVersion, signed, createdKeys: created, lockedComponents: locked?.components ?? null };
 }

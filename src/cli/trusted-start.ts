@@ -3,7 +3,15 @@
 // pinned trust root and its signed trust bundle and accept only a signed policy with signed
 // modules, all checked on the bytes that are then used. --no-strict skips the signatures and
 // says so in the audit log; it never happens silently.
-import { AuditLog } from "../audit/index.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { AuditLog, type AuditEvent } from "../audit/index.js";
+import { Checkpointer } from "../audit/checkpoint.js";
+import { sha256Hex } from "../artifacts/verify-digest.js";
+import { loadSigningKeyFile } from "../identity/load-key-file.js";
+import { readEnvelopeFile } from "../identity/load-trust-bundle.js";
+import { assertRuntimeLock, type RuntimeLockResult } from "../lock/verify-lock.js";
+import { CHECKPOINT_KEY_FILE, RUNTIME_LOCK_FILE } from "./dev-init.js";
 import { policyTrust } from "../artifacts/policy-trust.js";
 import { CordonError } from "../errors.js";
 import { envKeyOffers, envKeyOffersEvent } from "../identity/env-key-offers.js";
@@ -12,12 +20,14 @@ import type { TokenVerifier } from "../identity/principal.js";
 import type { TrustBundle } from "../identity/trust-bundle.js";
 import { createTokenVerifier } from "../identity/verify-token.js";
 import type { LoadedPolicy } from "../policy/load-policy.js";
-import { Runtime, type Granularity } from "../runtime/runtime.js";
+import { IN_PROCESS_STAMP, Runtime, type Granularity } from "../runtime/runtime.js";
 import { errorFields } from "../runtime/audit-fields.js";
 import { loadAudited, type CommonOptions } from "./commands.js";
-import { dataDir } from "./defaults.js";
+import { dataDir, PACKAGE_ROOT } from "./defaults.js";
 
 export interface TrustedStart {
+  /** The runtime lock check at start (null with --no-strict). */
+  readonly lock: RuntimeLockResult | null;
   readonly runtime: Runtime;
   readonly policy: LoadedPolicy;
   /** The verified trust bundle (null with --no-strict). */
@@ -35,11 +45,19 @@ export interface StartOptions extends CommonOptions {
 }
 
 export async function trustedStart(opts: StartOptions): Promise<TrustedStart> {
-  const audit = await AuditLog.open(opts.audit);
+  const log = await AuditLog.open(opts.audit);
+  // Before the runtime exists, records still carry its stamp: in-process, the missing layer.
+  const audit = { append: (e: AuditEvent) => log.append({ ...e, ...(opts.isolation === "in-process" ? IN_PROCESS_STAMP : {}) }) };
+  let checkpointer: Checkpointer | null = null;
   try {
     const offered = envKeyOffers(opts.env ?? process.env);
     const ignored = envKeyOffersEvent(offered);
     if (ignored !== null) await audit.append(ignored);
+    const home = dataDir(opts.env ?? process.env);
+    // Checkpoints of the audit file, signed with the control plane's checkpoint key if it has one.
+    const checkpointKey = join(home, CHECKPOINT_KEY_FILE);
+    checkpointer = existsSync(checkpointKey) ? await Checkpointer.start(log, { auditPath: opts.audit, key: await loadSigningKeyFile(checkpointKey) }) : null;
+    const started = checkpointer;
     let bundle: TrustBundle | null = null;
     let trust: ReturnType<typeof policyTrust> | undefined;
     if (opts.strict) {
@@ -53,22 +71,40 @@ export async function trustedStart(opts: StartOptions): Promise<TrustedStart> {
     } else {
       await audit.append({ type: "trust.skipped", reason: "--no-strict: policy and module signatures are not checked" });
     }
+    let lock: RuntimeLockResult | null = null;
+    let lockSha256: string | null = null;
+    if (bundle !== null) {
+      // The runtime itself, hash-locked: refuse to serve on any difference, naming the file.
+      const lockPath = join(home, RUNTIME_LOCK_FILE);
+      try {
+        const envelope = readEnvelopeFile(lockPath);
+        lock = await assertRuntimeLock(envelope, bundle.policySigners, PACKAGE_ROOT);
+        lockSha256 = sha256Hex(envelope);
+      } catch (err) {
+        if (err instanceof CordonError) await audit.append({ type: "runtime.refused", enforcer: "runtime-lock", ...errorFields(err) });
+        throw err;
+      }
+      await audit.append({ type: "runtime.verified", enforcer: "runtime-lock", lockSha256, components: lock.components.length, files: lock.files, ms: lock.ms });
+    }
     const loaded = await loadAudited(opts.policy, audit, trust);
     const policy = opts.restrict?.(loaded) ?? loaded;
     const runtime = await Runtime.start({
       policy,
-      audit,
+      audit: log,
       strict: opts.strict,
       isolation: opts.isolation,
       ...(opts.poolSize === undefined ? {} : { poolSize: opts.poolSize }),
       ...(opts.granularity === undefined ? {} : { granularity: opts.granularity }),
       ...(trust?.facts.version === null || trust === undefined ? {} : { signedPolicyVersion: trust.facts.version }),
+      ...(lockSha256 === null ? {} : { runtimeLockSha256: lockSha256 }),
+      ...(started === null ? {} : { afterClose: () => started.close() }),
     });
     // Every role of the policy is known to the verifier; a one-role process then refuses the others by name.
     const verifier = bundle === null ? null : createTokenVerifier(bundle, { roles: new Set(loaded.roles.keys()) });
-    return { runtime, policy, bundle, verifier };
+    return { runtime, policy, bundle, verifier, lock };
   } catch (err) {
-    await audit.close();
+    await log.close();
+    await checkpointer?.close();
     throw err;
   }
 }

@@ -28,7 +28,7 @@ function audienceFor(listen: string): string {
 }
 
 export async function initCommand(opts: { policy: string; listen: string }, io: Io): Promise<number> {
-  const init = await devInit({ dataDir: dataDir(), policyPath: opts.policy, audience: audienceFor(opts.listen) });
+  const init = await devInit({ dataDir: dataDir(), policyPath: opts.policy, audience: audienceFor(opts.listen), packageRoot: PACKAGE_ROOT });
   report(init, io);
   return 0;
 }
@@ -36,11 +36,12 @@ export async function initCommand(opts: { policy: string; listen: string }, io: 
 function report(init: DevInit, io: Io): void {
   io.err(`cordon: trust root pinned in ${dataDir()} (${init.createdKeys ? "new keys" : "existing keys"}); issuer ${init.issuer}, audience ${init.audience}`);
   io.err(`cordon: signed the policy (version ${init.policyVersion}) and ${init.signed - 1} modules/scripts`);
+  io.err(init.lockedComponents === null ? "cordon: runtime lock kept (verified at every start)" : `cordon: locked the runtime: ${init.lockedComponents} components (verified at every start)`);
 }
 
 export async function upCommand(opts: CommonOptions & { listen: string; granularity: Granularity | undefined }, io: Io): Promise<number> {
   io.err("cordon: 1/4 development trust: root, token issuer and publisher keys");
-  const init = await devInit({ dataDir: dataDir(), policyPath: opts.policy, audience: audienceFor(opts.listen) });
+  const init = await devInit({ dataDir: dataDir(), policyPath: opts.policy, audience: audienceFor(opts.listen), packageRoot: PACKAGE_ROOT });
   report(init, io);
   io.err("cordon: 2/4 tokens for each role");
   const issuerKey = loadSigningKey(init.issuerKeyPath).privateKey;

@@ -40,6 +40,8 @@ export interface RuntimeOptions {
   readonly runtimeLockSha256?: string;
   /** The signed policy version accepted at load (strict mode), recorded with the load. */
   readonly signedPolicyVersion?: number;
+  /** Runs after close() has closed the audit log (e.g. a final signed checkpoint). */
+  readonly afterClose?: () => Promise<void>;
   /**
    * "per-session" (the default): every session gets its own cell. "per-role": one cell per
    * role, a fresh set of Wasm instances per session inside it (cheaper; a cell crash or
@@ -84,6 +86,7 @@ export class Runtime {
     /** The per-boot launch key: generated at start, held only in memory. */
     private readonly launchKey: LaunchKey,
     private readonly runtimeLockSha256: string | null,
+    private readonly afterClose: (() => Promise<void>) | null,
   ) {
     // Ends idle and over-age sessions even when nobody calls them; never keeps the process up.
     this.sweeper = setInterval(() => void this.sweep(), Math.max(50, Math.min(1_000, sessionLimits.idleMs / 2)));
@@ -153,7 +156,7 @@ export class Runtime {
       signedVersion: opts.signedPolicyVersion ?? null,
     });
     const limits = { ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits };
-    return new Runtime(policy, audit, isolation, cells, limits, opts.packageRoot ?? defaultPackageRoot(), opts.granularity ?? "per-session", launchKey, opts.runtimeLockSha256 ?? null);
+    return new Runtime(policy, audit, isolation, cells, limits, opts.packageRoot ?? defaultPackageRoot(), opts.granularity ?? "per-session", launchKey, opts.runtimeLockSha256 ?? null, opts.afterClose ?? null);
   }
 
   /** Pre-starts warm cells for every role (cell isolation with a pool size only). */
@@ -340,6 +343,7 @@ export class Runtime {
     await this.cells?.close();
     this.cells?.releaseCgroups();
     await this.audit.close();
+    await this.afterClose?.();
   }
 }
 
