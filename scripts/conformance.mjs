@@ -33,7 +33,8 @@ const { Runtime } = await dist("runtime/runtime.js");
 const { watToWasm } = await dist("testing/policy-fixture.js");
 const { sha256Hex } = await dist("artifacts/verify-digest.js");
 const { startHttpGateway } = await dist("gateway/http-gateway.js");
-const { createInterimVerifier } = await dist("gateway/interim-verifier.js");
+const { parseTrustBundle } = await dist("identity/trust-bundle.js");
+const { createTokenVerifier } = await dist("identity/verify-token.js");
 
 const ISSUER = "https://conformance.cordon.invalid";
 const ROLE = "conformance";
@@ -52,8 +53,27 @@ function printer(json) {
 }
 
 const TOOLS = {
-  "simple-text": { description: "Returns a fixed text (conformance fixture).", wat: printer(JSON.stringify({ text: "This is a simple text response for testing." })) },
-  "error-handling": { description: "Always fails: the guest traps (conformance fixture).", wat: "(module (memory (export \"memory\") 1) (func $explode unreachable) (func (export \"_start\") (call $explode)))" },
+  test_simple_text: { description: "Returns a fixed text (conformance fixture).", wat: printer(JSON.stringify("This is a simple text response for testing.")) },
+  test_tool_with_logging: {
+    description: "Logs three lines, then answers (conformance fixture; needs the log grant).",
+    grants: "[{ kind: log, enforcer: cordon-log, check: log-ungranted }]",
+    wat: `(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "cordon" "log" (func $log (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "Tool execution started")
+  (data (i32.const 96) "Tool processing data")
+  (data (i32.const 128) "Tool execution completed")
+  (data (i32.const 160) "\\"Logging test completed\\"")
+  (func (export "_start")
+    (call $log (i32.const 64) (i32.const 22))
+    (call $log (i32.const 96) (i32.const 20))
+    (call $log (i32.const 128) (i32.const 24))
+    (i32.store (i32.const 0) (i32.const 160))
+    (i32.store (i32.const 4) (i32.const 24))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`,
+  },
+  test_error_handling: { description: "Always fails: the guest traps (conformance fixture).", wat: "(module (memory (export \"memory\") 1) (func $explode unreachable) (func (export \"_start\") (call $explode)))" },
 };
 
 async function fixturePolicy(dir) {
@@ -69,6 +89,7 @@ async function fixturePolicy(dir) {
     risk: pure-compute
     tier: wasm
     limits: { memory: 1MiB, fuel: 10000000, wallClockMs: 500, inputBytes: 4KiB, outputBytes: 4KiB }
+    grants: ${t.grants ?? "[]"}
     input: { type: object, properties: {}, additionalProperties: false }`);
   }
   const file = path.join(dir, "policy.yaml");
@@ -129,10 +150,20 @@ const gw = await startHttpGateway({
   issuers: [ISSUER],
   port: 0,
   maxSessionsPerPrincipal: 64,
-  verifierFor: (audience) => createInterimVerifier({ issuer: ISSUER, publicKey, audience }),
+  // cordon's own verifier over a one-issuer trust bundle: the suite's token is checked like any other.
+  verifierFor: (audience) =>
+    createTokenVerifier(
+      parseTrustBundle(Buffer.from(JSON.stringify({
+        version: 1,
+        issuers: [{ issuer: ISSUER, audience, algorithms: ["EdDSA"], jwks: { keys: [{ ...publicKey.export({ format: "jwk" }), kid: "conformance", alg: "EdDSA", use: "sig" }] }, roleClaim: "role", requireTyp: "at+jwt", maxTokenAgeSec: 86400, clockSkewSec: 30 }],
+        policySigners: [],
+        moduleSigners: [],
+      }))),
+      { roles: new Set([ROLE]) },
+    ),
 });
 const now = Math.floor(Date.now() / 1000);
-const token = await new SignJWT({ sub: "conformance-suite", role: ROLE }).setProtectedHeader({ alg: "EdDSA", typ: "at+jwt" }).setIssuer(ISSUER).setAudience(gw.url).setIssuedAt(now).setExpirationTime(now + 3600).sign(privateKey);
+const token = await new SignJWT({ sub: "conformance-suite", role: ROLE }).setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", kid: "conformance" }).setIssuer(ISSUER).setAudience(gw.url).setIssuedAt(now).setExpirationTime(now + 3600).sign(privateKey);
 const proxy = await startProxy(gw.url, token);
 const url = `http://localhost:${proxy.address().port}/mcp`;
 

@@ -89,7 +89,8 @@ export function toCallResult(toolName: string, result: ToolResult, maxBytes = DE
     }
     return textResult({ error: errorPayload(result.error, result.auditSeq) }, true);
   }
-  const text = JSON.stringify(result.output);
+  // A tool whose output is a JSON string answers with that text; anything else as JSON text.
+  const text = typeof result.output === "string" ? result.output : JSON.stringify(result.output);
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > maxBytes) {
     return textResult({ error: errorPayload(new LimitExceeded("output", bytes, maxBytes), result.auditSeq) }, true);

@@ -2,11 +2,11 @@
 // because a misspelt limit must never silently mean "no limit".
 import { z } from "zod";
 
-const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const SIZE = /^(\d+)\s*(B|KiB|MiB|GiB)$/;
 
-export const toolName = z.string().regex(NAME, "must be lowercase kebab-case, 1-63 characters");
+export const toolName = z.string().regex(NAME, "must be lowercase letters, digits, '-' or '_', starting with a letter, 1-63 characters");
 
 const enforcerRef = {
   /** A name from the enforcer registry. Missing, unknown or "TBD" makes the line a wish. */

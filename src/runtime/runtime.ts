@@ -295,7 +295,10 @@ export class Runtime {
     const cell = cellOf(host);
     const pids = cell?.process.cgroup?.pids() ?? [];
     await session.close();
-    const reaped = cell !== null ? { enforcer: "reaper", killed: pids.length, leftovers: pids.filter(isAlive).length } : {};
+    // A killed process can take a moment to finish exiting after it left its cgroup: the count
+    // of leftovers is taken once they had that moment (bounded), so it reports survivors only.
+    const leftovers = cell !== null ? await survivors(pids, LEFTOVER_GRACE_MS) : [];
+    const reaped = cell !== null ? { enforcer: "reaper", killed: pids.length, leftovers: leftovers.length } : {};
     await this.audit.append({ type: "session.closed", ...session.stamp, session: session.id, role: session.role, reason, ...reaped });
   }
 
@@ -373,6 +376,20 @@ const SELFTEST_ENFORCER: Readonly<Record<string, string>> = {
   "fork-bomb": "cgroup-pids",
   "mem-hog": "cgroup-memory",
 };
+
+/** How long the reaper lets killed processes finish exiting before it counts survivors. */
+const LEFTOVER_GRACE_MS = 1_000;
+
+/** The pids still running after up to `withinMs`. */
+async function survivors(pids: readonly number[], withinMs: number): Promise<number[]> {
+  const until = performance.now() + withinMs;
+  let alive = pids.filter(isAlive);
+  while (alive.length > 0 && performance.now() < until) {
+    await new Promise((r) => setTimeout(r, 10));
+    alive = alive.filter(isAlive);
+  }
+  return alive;
+}
 
 /** A process that still runs (a zombie awaiting its reaper does not). */
 export function isAlive(pid: number): boolean {

@@ -10,6 +10,7 @@ import { loadFixture } from "../probes/fixtures.js";
 import { variant } from "../probes/variant.js";
 import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
 import { Runtime } from "./runtime.js";
+import type { Json } from "../errors.js";
 
 async function setup(sink?: MemorySink) {
   const p = await makePolicyDir();
@@ -103,5 +104,17 @@ describe("Session", () => {
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
     await assert.rejects(runtime.openProbeSession("reader", [variant(tool, { bytes, keepDigest: true })]), (e: Error & { code?: string }) => e.code === "ERR_ARTIFACT_DIGEST_MISMATCH");
     assert.equal(audit.recordsAfter(0).at(-1)?.["enforcer"], "module-digest");
+  });
+  it("refuses input too deep to encode with a typed error and one record, never a crash", async () => {
+    const { runtime, audit } = await setup();
+    const session = await runtime.openSession("reader");
+    let deep: Json = [];
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const before = audit.head?.seq ?? 0;
+    const r = await session.call("tool", { deep });
+    assert.equal(r.ok ? "ok" : r.error.code, "ERR_INPUT_INVALID");
+    const recs = audit.recordsAfter(before);
+    assert.deepEqual(recs.map((x) => [x.type, x.enforcer]), [["call.denied", "input-schema"]]);
+    await runtime.close();
   });
 });

@@ -79,7 +79,16 @@ export class Session {
     }
     this.calls += 1;
     this.lastActive = performance.now();
-    const bytes = new TextEncoder().encode(JSON.stringify(input));
+    let encoded: string;
+    try {
+      encoded = JSON.stringify(input);
+    } catch {
+      // Too deep to encode (the stack ran out) or not JSON at all: refused, never a crash.
+      const error = new InputInvalid([{ path: "(input)", problem: "cannot be encoded as JSON (too deeply nested?)" }]);
+      const auditSeq = await this.record({ type: "call.denied", enforcer: "input-schema", tool: clip(toolName), code: error.code, problems: 1 });
+      return { ok: false, error, logs: [], auditSeq };
+    }
+    const bytes = new TextEncoder().encode(encoded);
     const decision = evaluate(this.view, { role: this.role }, { tool: toolName, input, inputBytes: bytes.byteLength });
     // The cell is the physical check: a tool it was not built with does not exist there.
     const denial: { enforcer: string; error: CordonError } | null = !decision.allow
