@@ -12,6 +12,7 @@ import { benchBareBwrap, benchIdleCellMemory, benchSessionStart } from "./cell-c
 import { sessionsPerGiB } from "./density.js";
 import { benchFuel, cpuBurnSubject, loopSubject } from "./fuel-cases.js";
 import { benchCallGranularity } from "./granularity-call-case.js";
+import { benchIpcFloor } from "./ipc-floor.js";
 import { buildLoop, GUEST_NAMES, loadGuest, REPO_ROOT, type Guest, type GuestName } from "./guests.js";
 import { benchCompile, benchInstantiate, benchInstrument, benchReactor } from "./load-cases.js";
 import { settle } from "./measure.js";
@@ -88,6 +89,7 @@ async function run(): Promise<void> {
     await settle();
     progress("cells: one call in-process, per-session cell, per-role cell (interleaved)");
     rows.push(...(await benchCallGranularity(bench)));
+    rows.push(...(await benchIpcFloor()));
     await settle();
     progress(`cells: per-role cell memory with ${SESSION_COUNTS.join(", ")} sessions`);
     rows.push(...(await benchPerRoleMemory(bench)));
