@@ -10,6 +10,9 @@ const GIB = 1024 * MIB;
 /** Bytes as MiB with two decimals, for per-session costs well under 1 MB. */
 export const mb2 = (bytes: number): number => Math.round((bytes / MIB) * 100) / 100;
 
+/** Bytes as whole KiB. */
+export const kb = (bytes: number): number => Math.round(bytes / 1024);
+
 /** Least-squares line through (sessions, bytes): bytes per extra session and the intercept. */
 export function fitLine(points: readonly { readonly x: number; readonly y: number }[]): { slope: number; intercept: number } {
   const n = points.length;
@@ -63,7 +66,7 @@ function perRoleDensity(fit: ValueRow | undefined): Row {
     kind: "value",
     value: n,
     unit: "sessions/GiB",
-    detail: [`(1 GiB - ${mb(intercept)} MB for the cell) / ${mb2(slope)} MB per session, by RSS`, ...(atCaps === null ? [] : [`${atCaps} if every session filled its tools' Wasm memory caps (+${mb2(Number(caps))} MB each)`])].join("; "),
+    detail: [`(1 GiB - ${mb(intercept)} MB for the cell) / ${kb(slope)} KB per session, by RSS`, ...(atCaps === null ? [] : [`${atCaps} if every session filled its tools' Wasm memory caps (+${mb2(Number(caps))} MB each)`])].join("; "),
     data,
     note: `one role; each further role adds one cell. The per-role cell's cgroup memory limit is sized for ${PER_ROLE_SESSION_BUDGET} sessions at their tools' Wasm memory caps: sessions that use their whole caps reach it sooner, and an OOM kill ends every session in the cell`,
   };

@@ -7,13 +7,13 @@ import type { Session } from "../runtime/session.js";
 import { BENCH_ROLE, type BenchPolicy } from "./bench-policy.js";
 import { checkedEcho, checkFirst, timeSplit, WARM_START_P50_TARGET_US, withRuntime } from "./cell-cases.js";
 import { IDLE_READ_MS, mb, measureCell, memoryData, memoryDetail, type CellMemory } from "./cell-memory.js";
-import { fitLine, mb2 } from "./density.js";
+import { fitLine, kb, mb2 } from "./density.js";
 import { settle, type Plan } from "./measure.js";
 import { failedRow, p50Target, type Row } from "./rows.js";
 
 const PER_ROLE_START_PLAN: Plan = { warmup: 10, iterations: 200 };
 /** Sessions open in the role's cell at each memory reading. */
-export const SESSION_COUNTS: readonly number[] = [1, 10, 50];
+export const SESSION_COUNTS: readonly number[] = [1, 10, 50, 200];
 
 function roleCellOf(session: Session): CellProcess {
   const host = session.toolHost;
@@ -107,7 +107,7 @@ export async function benchPerRoleMemory(bench: BenchPolicy): Promise<Row[]> {
       kind: "value",
       value: mb2(rss.slope),
       unit: "MB",
-      detail: [`RSS slope over N = ${SESSION_COUNTS.join(", ")}`, `the cell itself ${mb(rss.intercept)} MB`, ...(pss === null ? [] : [`PSS slope ${mb2(pss.slope)} MB`])].join(", "),
+      detail: [`${kb(rss.slope)} KB per session: RSS slope over N = ${SESSION_COUNTS.join(", ")}`, `the cell itself ${mb(rss.intercept)} MB`, ...(pss === null ? [] : [`PSS slope ${kb(pss.slope)} KB`])].join(", "),
       data,
       note: "least-squares line through the readings above: a session's own instances (reactor memory, instance objects) and the heap they grow",
     });
