@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # bubblewrap: the OS sandbox around cells and process-tier tools. clang/lld/wasi-libc/
 # libclang-rt-dev-wasm32: build the C guest tools and fixtures. gcc/libc6-dev/linux-libc-dev:
 # build the native probe fixture and check syscall numbers. python3: seccomp self-check.
-APT_PACKAGES=(bubblewrap clang lld wasi-libc libclang-rt-dev-wasm32 gcc libc6-dev linux-libc-dev python3)
+# socat/ripgrep: what @anthropic-ai/sandbox-runtime (srt, a benchmark baseline) needs on Linux.
+APT_PACKAGES=(bubblewrap clang lld wasi-libc libclang-rt-dev-wasm32 gcc libc6-dev linux-libc-dev python3 socat ripgrep)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

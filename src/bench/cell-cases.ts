@@ -1,26 +1,25 @@
-// Sandboxed cells: how long a session waits for its cell (cold, and from a warm pool), what an
-// idle cell costs in memory, and the floor set by bare bubblewrap (and Node under it).
+// Sandboxed per-session cells: how long a session waits for its cell (cold, and from a warm
+// pool), what an idle cell costs in memory, and the floor set by bare bubblewrap (and Node under
+// it). The runtime helpers here are shared with the per-role cases.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { AuditLog } from "../audit/index.js";
-import { CellHost } from "../cell/tool-host.js";
 import type { CellProcess } from "../cell/cell-process.js";
-import { Runtime } from "../runtime/runtime.js";
+import { cellOf as cellHostOf, type Isolation } from "../cell/tool-host.js";
+import { Runtime, type Granularity } from "../runtime/runtime.js";
 import type { Session } from "../runtime/session.js";
 import { BENCH_ROLE, type BenchPolicy } from "./bench-policy.js";
+import { IDLE_READ_MS, mb, measureCell, memoryData, memoryDetail } from "./cell-memory.js";
 import { settle, summarise, type Plan, type Stats } from "./measure.js";
 import { failedRow, mbTarget, p50Target, type Row } from "./rows.js";
 
 export const WARM_START_P50_TARGET_US = 5000;
 export const IDLE_RSS_TARGET_MB = 35;
-const START_PLAN: Plan = { warmup: 2, iterations: 20 };
+export const START_PLAN: Plan = { warmup: 2, iterations: 20 };
 const BWRAP_PLAN: Plan = { warmup: 3, iterations: 50 };
 const NODE_BWRAP_PLAN: Plan = { warmup: 2, iterations: 20 };
-const MIB = 1024 * 1024;
 
 /** A timed phase and an untimed one per iteration: only `timed` counts. */
-async function timeSplit<T>(plan: Plan, timed: () => Promise<T>, after: (t: T) => Promise<void>): Promise<Stats> {
+export async function timeSplit<T>(plan: Plan, timed: () => Promise<T>, after: (t: T) => Promise<void>): Promise<Stats> {
   const samples: number[] = [];
   for (let i = 0; i < plan.warmup + plan.iterations; i++) {
     const start = process.hrtime.bigint();
@@ -32,8 +31,24 @@ async function timeSplit<T>(plan: Plan, timed: () => Promise<T>, after: (t: T) =
   return summarise(samples);
 }
 
-async function withRuntime<T>(bench: BenchPolicy, poolSize: number, body: (r: Runtime) => Promise<T>): Promise<T> {
-  const runtime = await Runtime.start({ policy: bench.policy, audit: AuditLog.memory(), isolation: "cell", poolSize });
+export interface RuntimeShape {
+  readonly isolation?: Isolation;
+  readonly poolSize?: number;
+  readonly granularity?: Granularity;
+}
+
+export function startRuntime(bench: BenchPolicy, shape: RuntimeShape): Promise<Runtime> {
+  return Runtime.start({
+    policy: bench.policy,
+    audit: AuditLog.memory(),
+    isolation: shape.isolation ?? "cell",
+    poolSize: shape.poolSize ?? 0,
+    granularity: shape.granularity ?? "per-session",
+  });
+}
+
+export async function withRuntime<T>(bench: BenchPolicy, shape: RuntimeShape, body: (r: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await startRuntime(bench, shape);
   try {
     return await body(runtime);
   } finally {
@@ -41,13 +56,13 @@ async function withRuntime<T>(bench: BenchPolicy, poolSize: number, body: (r: Ru
   }
 }
 
-async function checkedEcho(session: Session): Promise<void> {
+export async function checkedEcho(session: Session): Promise<void> {
   const r = await session.call("echo", { x: 1 });
   if (!r.ok) throw new Error(`echo in a fresh cell failed: ${r.error.code}`);
 }
 
 /** One session that must answer echo before anything is timed; closed again. */
-async function checkFirst(runtime: Runtime): Promise<void> {
+export async function checkFirst(runtime: Runtime): Promise<void> {
   const session = await runtime.openSession(BENCH_ROLE);
   try {
     await checkedEcho(session);
@@ -57,8 +72,8 @@ async function checkFirst(runtime: Runtime): Promise<void> {
 }
 
 function cellOf(session: Session): CellProcess {
-  const host = session.toolHost;
-  if (!(host instanceof CellHost)) throw new Error("session is not in a cell");
+  const host = cellHostOf(session.toolHost);
+  if (host === null) throw new Error("session is not in a per-session cell");
   return host.process;
 }
 
@@ -66,7 +81,7 @@ export async function benchSessionStart(bench: BenchPolicy): Promise<Row[]> {
   const rows: Row[] = [];
   const cold = { id: "cells.session-start.cold", section: "cells", label: "openSession, no pool (bwrap + node + cgroup + load)" } as const;
   try {
-    const stats = await withRuntime(bench, 0, async (runtime) => {
+    const stats = await withRuntime(bench, { poolSize: 0 }, async (runtime) => {
       await checkFirst(runtime);
       return timeSplit(START_PLAN, () => runtime.openSession(BENCH_ROLE), (s) => runtime.closeSession(s));
     });
@@ -77,7 +92,7 @@ export async function benchSessionStart(bench: BenchPolicy): Promise<Row[]> {
   await settle();
   const warm = { id: "cells.session-start.pooled", section: "cells", label: "openSession from a warm pool (poolSize 2)" } as const;
   try {
-    const stats = await withRuntime(bench, 2, async (runtime) => {
+    const stats = await withRuntime(bench, { poolSize: 2 }, async (runtime) => {
       await runtime.warm();
       await checkFirst(runtime);
       await runtime.warm();
@@ -104,78 +119,28 @@ export async function benchSessionStart(bench: BenchPolicy): Promise<Row[]> {
   return rows;
 }
 
-function statusField(pid: number, field: string): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m === null ? 0 : Number(m[1]) * 1024;
-}
-
-function pssBytes(pid: number): number | null {
-  try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
-    return m === null ? null : Number(m[1]) * 1024;
-  } catch {
-    return null;
-  }
-}
-
-function comm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch {
-    return "?";
-  }
-}
-
-const mb = (bytes: number) => Math.round((bytes / MIB) * 10) / 10;
-
 export async function benchIdleCellMemory(bench: BenchPolicy): Promise<Row[]> {
-  const base = { id: "cells.idle-rss", section: "cells", label: "idle session cell: VmRSS summed over its cgroup" } as const;
+  const base = { id: "cells.idle-rss", section: "cells", label: "idle per-session cell: VmRSS summed over its cgroup" } as const;
   try {
-    return await withRuntime(bench, 0, async (runtime) => {
+    return await withRuntime(bench, { poolSize: 0 }, async (runtime) => {
       const session = await runtime.openSession(BENCH_ROLE);
       await checkedEcho(session);
       await settle(500);
-      const cell = cellOf(session);
-      const pids = cell.cgroup?.pids() ?? [];
-      if (pids.length === 0) throw new Error("the cell's cgroup lists no processes");
-      const procs = pids.map((pid) => ({ pid, comm: comm(pid), rss: statusField(pid, "VmRSS"), pss: pssBytes(pid) }));
-      const total = procs.reduce((s, p) => s + p.rss, 0);
-      const largest = procs.reduce((a, b) => (b.rss > a.rss ? b : a));
-      const pss = procs.every((p) => p.pss !== null) ? procs.reduce((s, p) => s + (p.pss ?? 0), 0) : null;
-      const memDir = cell.cgroup?.paths.memory;
-      let usage: number | null = null;
-      try {
-        if (memDir !== undefined) usage = Number(readFileSync(join(memDir, "memory.usage_in_bytes"), "utf8").trim());
-      } catch {
-        usage = null;
-      }
-      const totalMb = mb(total);
-      const data: Record<string, number | string> = {
-        rssBytes: total,
-        nodeRssBytes: largest.rss,
-        sessionsPerGiB: Math.floor(1024 / (total / MIB)),
-        processes: procs.map((p) => `${p.pid}:${p.comm}:${mb(p.rss)}MB`).join(" "),
-      };
-      if (pss !== null) data["pssBytes"] = pss;
-      if (usage !== null) data["cgroupMemoryUsageBytes"] = usage;
-      const detail = [
-        `${pids.length} processes`,
-        `node alone ${mb(largest.rss)} MB`,
-        `${data["sessionsPerGiB"]} sessions/GiB`,
-        ...(pss === null ? [] : [`PSS ${mb(pss)} MB`]),
-        ...(usage === null ? [] : [`cgroup memory.usage ${mb(usage)} MB`]),
-      ].join(", ");
+      const early = measureCell(cellOf(session));
+      await settle(IDLE_READ_MS - 500);
+      const m = measureCell(cellOf(session));
       await runtime.closeSession(session);
+      const value = mb(m.rssBytes);
       return [
         {
           ...base,
           kind: "value",
-          value: totalMb,
+          value,
           unit: "MB",
-          detail,
-          data,
-          target: mbTarget(totalMb, IDLE_RSS_TARGET_MB),
-          note: "after one echo call and 500 ms idle; RSS counts shared pages (the node binary, libc) once per process, PSS splits them among the processes that share them; memory.usage_in_bytes (cgroup v1) counts only pages charged after the cell joined its cgroup: node's startup memory stays charged to the parent, so it is far below RSS",
+          detail: `${memoryDetail(m)}; ${mb(early.rssBytes)} MB RSS after 500 ms`,
+          data: { ...memoryData(m), rssAfter500msBytes: early.rssBytes },
+          target: mbTarget(value, IDLE_RSS_TARGET_MB),
+          note: `after one echo call and ${IDLE_READ_MS / 1000} s idle (V8's memory reducer has run); RSS counts shared pages (the node binary, libc) once per process, PSS splits them among the processes that share them, USS counts only pages no other process maps; memory.usage_in_bytes (cgroup v1) counts only pages charged after the cell joined its cgroup: node's startup memory stays charged to the parent, so it is far below RSS`,
         },
       ] satisfies Row[];
     });
@@ -184,7 +149,7 @@ export async function benchIdleCellMemory(bench: BenchPolicy): Promise<Row[]> {
   }
 }
 
-const BARE_BWRAP = [
+export const BARE_BWRAP: readonly string[] = [
   "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv", "--disable-userns",
   "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin",
   "--proc", "/proc", "--dev", "/dev",
@@ -219,38 +184,5 @@ export async function benchBareBwrap(): Promise<Row[]> {
       rows.push(failedRow(base, err));
     }
   }
-  rows.push({
-    id: "cells.srt",
-    section: "cells",
-    label: "@anthropic-ai/sandbox-runtime (srt)",
-    kind: "info",
-    text: "skipped: not installed here, and it needs socat and ripgrep on the host",
-  });
   return rows;
-}
-
-/** What a per-role cell (one process, N sessions) would save per session; derived, no new code path. */
-export function perRoleEstimate(rows: readonly Row[]): Row {
-  const find = (id: string) => rows.find((r) => r.id === id);
-  const cold = find("cells.session-start.cold");
-  const pooled = find("cells.session-start.pooled");
-  const rss = find("cells.idle-rss");
-  const inst = find("load.instantiate.echo");
-  const data: Record<string, number | string> = {};
-  if (cold?.kind === "timing") data["cellStartP50Us"] = cold.stats.p50Us;
-  if (pooled?.kind === "timing") data["pooledStartP50Us"] = pooled.stats.p50Us;
-  if (rss?.kind === "value") data["cellRssMB"] = rss.value;
-  if (inst?.kind === "timing") data["wasmInstantiateP50Us"] = inst.stats.p50Us;
-  const parts: string[] = [];
-  if (data["cellRssMB"] !== undefined) parts.push(`~${data["cellRssMB"]} MB RSS`);
-  if (data["cellStartP50Us"] !== undefined) parts.push(`${(Number(data["cellStartP50Us"]) / 1000).toFixed(1)} ms cold start`);
-  const vs = data["wasmInstantiateP50Us"] === undefined ? "" : ` vs ${Number(data["wasmInstantiateP50Us"]).toFixed(1)} us for a fresh Wasm instance in an existing process`;
-  return {
-    id: "cells.per-role-estimate",
-    section: "cells",
-    label: "per-role cell (N sessions / process): estimate",
-    kind: "info",
-    text: parts.length === 0 ? "no inputs measured" : `would save per extra session: ${parts.join(", ")}${vs} (not implemented; estimate only)`,
-    data,
-  };
 }

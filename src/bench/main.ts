@@ -2,21 +2,28 @@
 // Not a test: nothing here asserts; a missed target or a baseline that cannot run is reported.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { CELL_NODE_FLAGS } from "../cell/cell-plan.js";
 import { WasmCell } from "../wasm/engine/wasm-cell.js";
 import { benchEchoExtism, benchEchoNodeWasi } from "./baseline-cases.js";
 import { EXTISM_LIMITATION } from "./baselines/extism.js";
 import { writeBenchPolicy } from "./bench-policy.js";
 import { benchEchoCell, benchEchoSession } from "./call-cases.js";
 import { benchCheckpoints } from "./checkpoint-cases.js";
-import { benchBareBwrap, benchIdleCellMemory, benchSessionStart, perRoleEstimate } from "./cell-cases.js";
+import { benchBareBwrap, benchIdleCellMemory, benchSessionStart } from "./cell-cases.js";
+import { sessionsPerGiB } from "./density.js";
 import { benchFuel, cpuBurnSubject, loopSubject } from "./fuel-cases.js";
+import { benchCallGranularity } from "./granularity-call-case.js";
 import { benchIdentity } from "./identity-cases.js";
+import { benchIpcFloor } from "./ipc-floor.js";
 import { buildLoop, GUEST_NAMES, loadGuest, REPO_ROOT, type Guest, type GuestName } from "./guests.js";
 import { benchCompile, benchInstantiate, benchInstrument, benchReactor } from "./load-cases.js";
 import { benchLockVerify } from "./lock-cases.js";
 import { settle } from "./measure.js";
+import { benchIdleNodeFloor } from "./memory-floor.js";
+import { benchPerRoleMemory, benchPerRoleStart, SESSION_COUNTS } from "./per-role-cases.js";
 import { benchDocument, formatReport, loadAverage, machineFacts, type RunFacts } from "./report.js";
 import type { Row } from "./rows.js";
+import { benchSrt } from "./srt-baseline.js";
 
 const NOTES = [
   "Every figure is wall time from process.hrtime.bigint() around one call, after a warm-up; p50/p99 are nearest-rank percentiles.",
@@ -26,7 +33,8 @@ const NOTES = [
   "Compile times defeat V8's compiled-module cache with a unique trailing custom section per iteration.",
   "Fuel ratios: metered WasmCell.call vs the original bytes on cordon's WasiHost (same host, same stdin, no instrumentation), interleaved runs, output checked equal. N is calibrated so one metered run takes about 150 ms. On a busy machine (see load average) min/min is the steadier figure.",
   "tight-loop is the worst case for metering (two cheap adds per iteration, so the fuel check dominates); mul-loop, the loop of fuel-overhead.test.ts, is latency-bound on its multiply-rotate chain, which hides the check.",
-  "Cell rows run as root (cgroups); each session start includes the memory audit log's records. Bare bwrap rows are a floor: no seccomp, no cgroup, no launcher, no frame socket.",
+  "Cell rows run as root (cgroups); each session start includes the memory audit log's records. Bare bwrap rows are a floor: no seccomp, no cgroup, no launcher, no frame socket. srt runs the same /bin/true under its own bwrap, seccomp helper and network proxies.",
+  `Cells run node with --max-old-space-size=64 --disallow-code-generation-from-strings ${CELL_NODE_FLAGS.join(" ")} (CELL_NODE_FLAGS in src/cell/cell-plan.ts says which other V8 flags were measured and why they were left out). The floor row is what node costs idle under bwrap before cordon loads anything.`,
   "p99 of the fresh-instance cases is dominated by V8 garbage collection and releasing per-instance Wasm memories (mark-compacts show under --trace-gc); the mean includes that amortised cost, p50 does not.",
 ];
 
@@ -75,12 +83,26 @@ async function run(): Promise<void> {
     progress("cells: session start (no pool, warm pool)");
     rows.push(...(await benchSessionStart(bench)));
     await settle();
-    progress("cells: idle cell memory");
+    progress("cells: idle cell memory, and idle node under bare bwrap (the floor)");
     rows.push(...(await benchIdleCellMemory(bench)));
+    rows.push(...(await benchIdleNodeFloor()));
     await settle();
-    progress("cells: bare bwrap baseline");
-    rows.push(...(await benchBareBwrap()));
-    rows.push(perRoleEstimate(rows));
+    progress("cells: per-role session start");
+    rows.push(...(await benchPerRoleStart(bench)));
+    await settle();
+    progress("cells: one call in-process, per-session cell, per-role cell (interleaved)");
+    rows.push(...(await benchCallGranularity(bench)));
+    rows.push(...(await benchIpcFloor()));
+    await settle();
+    progress(`cells: per-role cell memory with ${SESSION_COUNTS.join(", ")} sessions`);
+    rows.push(...(await benchPerRoleMemory(bench)));
+    rows.push(...sessionsPerGiB(rows));
+    await settle();
+    progress("cells: bare bwrap and srt baselines");
+    const bwrapRows = await benchBareBwrap();
+    rows.push(...bwrapRows);
+    const bwrapTrue = bwrapRows.find((r) => r.id === "cells.bwrap.true");
+    rows.push(...(await benchSrt(bwrapTrue?.kind === "timing" ? bwrapTrue.stats : undefined)));
     await settle();
     progress("identity: token verification, signed artifacts");
     rows.push(...(await benchIdentity()));

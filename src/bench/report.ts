@@ -43,7 +43,7 @@ const TITLES: Readonly<Record<Section, string>> = {
   load: "Loading a tool: instrument -> compile -> instantiate",
   "fuel-runs": "CPU-bound runs, one fresh instance per run",
   fuel: "Fuel-metering overhead (p50 / p50; min / min alongside)",
-  cells: "Sandboxed cells: session start, idle memory, bare bwrap floor",
+  cells: "Sandboxed cells, per-session and per-role: session start, one call, idle memory, sessions per GiB; bare bwrap and srt floors",
   identity: "Identity: bearer-token verification and signed-artifact checks",
   integrity: "Integrity: signed audit checkpoints (records/s into a file log), runtime lock verification",
 };
@@ -73,6 +73,11 @@ class Footnotes {
   }
 }
 
+function formatValue(r: ValueRow): string {
+  if (r.unit === "sessions/GiB") return `${Math.floor(r.value)} ${r.unit}`;
+  return `${r.value.toFixed(Math.abs(r.value) < 1 ? 2 : 1)} ${r.unit}`;
+}
+
 function timingTable(rows: readonly Row[], notes: Footnotes): string {
   const body = rows.map((r) => {
     switch (r.kind) {
@@ -85,7 +90,7 @@ function timingTable(rows: readonly Row[], notes: Footnotes): string {
       case "ratio":
         return [notes.mark(r.label, r.note), `${r.ratio.toFixed(3)}x`, "", "", "", formatTarget(r.target)];
       case "value":
-        return [notes.mark(r.label, r.note), `${r.value.toFixed(1)} ${r.unit}`, "", "", "", [formatTarget(r.target), r.detail].filter((x) => x !== "").join("; ")];
+        return [notes.mark(r.label, r.note), formatValue(r), "", "", "", [formatTarget(r.target), r.detail].filter((x) => x !== "").join("; ")];
       case "info":
         return [notes.mark(r.label, r.note), "-", "", "", "", r.text];
     }
@@ -149,7 +154,7 @@ export function formatReport(machine: MachineFacts, run: RunFacts, rows: readonl
 
 function headline(r: TimingRow | RatioRow | ValueRow): string {
   if (r.kind === "ratio") return `${r.ratio.toFixed(3)}x`;
-  if (r.kind === "value") return `${r.value.toFixed(1)} ${r.unit} (${r.detail})`;
+  if (r.kind === "value") return `${formatValue(r)} (${r.detail})`;
   return `p50 ${formatDuration(r.stats.p50Us)}, p99 ${formatDuration(r.stats.p99Us)}`;
 }
 
@@ -171,7 +176,7 @@ export function benchDocument(machine: MachineFacts, run: RunFacts, rows: readon
     durationSeconds: Math.round(run.seconds * 10) / 10,
     loadAverageAtEnd: run.loadAverageAtEnd,
     machine,
-    units: "all durations in microseconds (p50Us, p99Us, meanUs, minUs, maxUs); ratios are plain numbers; value rows carry their unit (MB = 2^20 bytes)",
+    units: "all durations in microseconds (p50Us, p99Us, meanUs, minUs, maxUs); ratios are plain numbers; value rows carry their unit (MB = 2^20 bytes, sessions/GiB per 2^30 bytes)",
     rows,
     notes,
   };

@@ -26,13 +26,16 @@ export interface TimingRow extends RowBase {
   readonly callsPerSecond?: number;
 }
 
+/** One run's p50 over another's: fuel metered vs unmetered, or a call through a cell vs in-process. */
 export interface RatioRow extends RowBase {
   readonly kind: "ratio";
-  /** metered p50 / unmetered p50. */
+  /** metered (the subject) p50 / unmetered (the baseline) p50. */
   readonly ratio: number;
   /** The same ratio on the fastest runs, less sensitive to scheduling noise. */
   readonly ratioOfMin: number;
+  /** The subject: the metered run, or the call through a cell. */
   readonly metered: Stats;
+  /** The baseline: the unmetered run, or the in-process call. */
   readonly unmetered: Stats;
   readonly input: string;
   readonly target?: Target;
@@ -48,7 +51,8 @@ export interface FailedRow extends RowBase {
 export interface ValueRow extends RowBase {
   readonly kind: "value";
   readonly value: number;
-  readonly unit: "MB";
+  /** MB = 2^20 bytes; sessions/GiB = how many sessions fit in 2^30 bytes. */
+  readonly unit: "MB" | "sessions/GiB";
   /** One line for the table: what else was measured alongside. */
   readonly detail: string;
   readonly data?: Readonly<Record<string, number | string>>;
@@ -71,6 +75,10 @@ export function failedRow(base: Omit<FailedRow, "kind" | "error">, err: unknown)
 
 export function mbTarget(mb: number, maxMb: number): Target {
   return { metric: "MB", max: maxMb, pass: mb <= maxMb };
+}
+
+export function ratioTarget(ratio: number, max: number): Target {
+  return { metric: "ratio", max, pass: ratio <= max };
 }
 
 export function p50Target(stats: Stats, maxUs: number): Target {

@@ -36,6 +36,19 @@ export function layoutCell(templates: readonly ToolTemplate[]): CellLayout {
 }
 
 /**
+ * Node/V8 flags for the cell beyond the heap cap. `--max-semi-space-size=2` (MiB) stops the young
+ * generation growing under load: a cell that has served a few thousand calls holds ~64 MB RSS
+ * instead of ~79, at no measurable cost per call. Measured and left out: `--optimize-for-size`
+ * (-1 MB idle, +5-12% per call), `--single-threaded` (-1-2 MB idle, +3-6% per call, ~10 ms
+ * slower cold start), `--max-semi-space-size=1` (+4% per call), `--v8-pool-size`, `--max-lazy`,
+ * `--wasm-lazy-compilation`, `--no-opt` (-2 MB, +15% per call). `--jitless` and `--lite-mode`
+ * turn Wasm off. An idle cell's floor is node itself: `node -e` with a timer holds ~40 MB RSS,
+ * ~31 MB of it the node binary's code pages (shared between cells through the page cache).
+ */
+export const CELL_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=2"];
+
+
+/**
  * `cellArgs` reach the cell on its command line, apart from the frame pipe: its id and the
  * control plane's launch public key, against which it checks each session's launch statement.
  */
@@ -48,7 +61,7 @@ export function cellPlan(opts: { packageRoot: string; nodePath: string; binds: r
   ];
   return buildSandboxPlan(
     {
-      argv: [opts.nodePath, `--max-old-space-size=${opts.heapMiB}`, "--disallow-code-generation-from-strings", `${CELL_ROOT}/dist/cell/main.js`, ...(opts.cellArgs ?? [])],
+      argv: [opts.nodePath, `--max-old-space-size=${opts.heapMiB}`, "--disallow-code-generation-from-strings", ...CELL_NODE_FLAGS, `${CELL_ROOT}/dist/cell/main.js`, ...(opts.cellArgs ?? [])],
       binds,
       env: {},
       uid: CELL_INNER_ID,

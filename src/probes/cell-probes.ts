@@ -83,9 +83,11 @@ function frameProbe(spec: string): Probe {
       const host = session.toolHost as CellHost;
       const before = env.runtime.audit.head?.seq ?? 0;
       const refused = await host.process.selftest(spec).then(() => false, (err: unknown) => err instanceof CellExited);
-      await new Promise((r) => setTimeout(r, 20));
-      // Not any crash: the guard itself must have named the violation.
-      const guarded = env.runtime.audit.recordsAfter(before).some((r) => r.type === "cell.killed" && r.enforcer === "frame-guard");
+      // Not any crash: the guard itself must have named the violation (its record is appended
+      // asynchronously; wait for it, bounded, rather than for a fixed time).
+      const guardedNow = () => env.runtime.audit.recordsAfter(before).some((r) => r.type === "cell.killed" && r.enforcer === "frame-guard");
+      for (let waited = 0; !guardedNow() && waited < 2_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+      const guarded = guardedNow();
       const stopped = refused && guarded && !host.process.alive;
       return { stopped, detail: stopped ? `${spec}: the cell was killed` : "the forged frame was accepted" };
     });
