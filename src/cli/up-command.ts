@@ -4,6 +4,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
+import { RuntimeLockMismatch } from "../identity/errors.js";
 import { loadSigningKey } from "../identity/keys.js";
 import { mintToken } from "../identity/mint-token.js";
 import { writeFileAtomic } from "../identity/write-atomic.js";
@@ -63,6 +64,13 @@ export async function upCommand(opts: CommonOptions & { listen: string; granular
   }
   io.out(lines.join("\n"));
   io.out(`\nstdio clients (mcpServers):\n${JSON.stringify({ mcpServers: servers }, null, 2)}`);
-  io.err("cordon: 3/4 starting cells; 4/4 serving (Ctrl-C to stop)");
-  return serveCommand({ ...opts, http: opts.listen, stdio: false, granularity: opts.granularity }, io);
+  io.err("cordon: 3/4 verifying the runtime lock, starting cells; 4/4 serving (Ctrl-C to stop)");
+  try {
+    return await serveCommand({ ...opts, http: opts.listen, stdio: false, granularity: opts.granularity }, io);
+  } catch (err) {
+    if (err instanceof RuntimeLockMismatch) {
+      io.err(`cordon: this installation changed since it was locked. If you changed it on purpose, re-lock it:\n  node ${cli} lock --key ${join(dataDir(), "publisher.key")} --out ${join(dataDir(), "runtime.lock.json")}`);
+    }
+    throw err;
+  }
 }
