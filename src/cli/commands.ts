@@ -1,14 +1,14 @@
 // The CLI verbs. Each returns an exit code; output goes through the `io` object so tests can
 // run commands without a process.
 import { existsSync } from "node:fs";
-import type { AuditLog} from "../audit/index.js";
 import { checkpointPath, verifyAuditFile } from "../audit/index.js";
 import { loadTrustedKeyFile } from "../identity/load-key-file.js";
-import { CordonError, PolicyInvalid, UsageError, type Json } from "../errors.js";
-import { loadPolicy, type LoadedPolicy, type PolicyTrust } from "../policy/load-policy.js";
-import { errorFields } from "../runtime/audit-fields.js";
+import { CordonError, UsageError, type Json } from "../errors.js";
+import { loadPolicy } from "../policy/load-policy.js";
 import { trustedStart } from "./trusted-start.js";
 import { prove, type ProveRow } from "../probes/prove.js";
+import { PROBES } from "../probes/registry.js";
+import { dataDir } from "./defaults.js";
 import type { Isolation } from "../cell/tool-host.js";
 import { guestLogged, type GuestLogged } from "../runtime/channels.js";
 import type { Runtime } from "../runtime/runtime.js";
@@ -27,24 +27,7 @@ export interface CommonOptions {
   readonly isolation: Isolation;
 }
 
-/**
- * Loads the policy for a run. A policy that fails validation (a tampered module's digest among
- * them) is refused with its typed error AND an audit record, before anything runs.
- */
-export async function loadAudited(path: string, audit: AuditLog, trust?: PolicyTrust): Promise<LoadedPolicy> {
-  try {
-    return loadPolicy(path, trust);
-  } catch (err) {
-    if (err instanceof PolicyInvalid) {
-      const digest = err.issues.some((i) => i.path.endsWith(".module.sha256") || i.path.endsWith(".script.sha256"));
-      await audit.append({ type: "policy.refused", ...(digest ? { enforcer: "module-digest" } : {}), code: err.code, problems: err.issues.length });
-    } else if (err instanceof CordonError) {
-      const signature = err.code === "ERR_SIGNATURE_INVALID" || err.code === "ERR_ARTIFACT_ROLLBACK";
-      await audit.append({ type: "policy.refused", ...(signature ? { enforcer: "artifact-signature" } : {}), ...errorFields(err) });
-    }
-    throw err;
-  }
-}
+export { loadAudited } from "../artifacts/load-policy-audited.js";
 
 export function policyCheck(opts: { policy: string; strict: boolean }, io: Io): number {
   const policy = loadPolicy(opts.policy);
@@ -101,8 +84,11 @@ async function runOnce(opts: CommonOptions & { role: string; tool: string; input
 }
 
 export async function proveCommand(opts: CommonOptions & { json: boolean }, io: Io): Promise<number> {
-  return withRuntime(opts, io, async (rt) => {
-    const rows = await prove(rt, opts.json ? undefined : (row) => io.err(`${row.status.padEnd(8)} ${row.line} [${row.check ?? "-"}]`));
+  const { runtime: rt, bundle, verifier } = await trustedStart(opts);
+  // The runtime rows attack the trust this start verified; --no-strict shows them unavailable.
+  const trust = bundle === null || verifier === null ? null : { bundle, verifier, dataDir: dataDir() };
+  try {
+    const rows = await prove(rt, opts.json ? undefined : (row) => io.err(`${row.status.padEnd(8)} ${row.line} [${row.check ?? "-"}]`), PROBES, trust);
     if (opts.json) {
       io.out(JSON.stringify({ rows: rows.map(({ line, enforcer, check, tier, status, auditSeq }) => ({ line, enforcer, check, tier, status, auditSeq })) }, null, 2));
     } else {
@@ -110,7 +96,9 @@ export async function proveCommand(opts: CommonOptions & { json: boolean }, io: 
       if (rt.isolation === "cell") io.out(`\nThe seccomp filter in every cell (the seccomp rows above attack it):\n${renderSeccompTable()}`);
     }
     return rows.every((r) => r.status === "proven") ? 0 : 1;
-  });
+  } finally {
+    await rt.close();
+  }
 }
 
 export function renderProveTable(rows: readonly ProveRow[]): string {

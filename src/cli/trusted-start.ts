@@ -5,16 +5,15 @@
 // says so in the audit log; it never happens silently.
 import { AuditLog } from "../audit/index.js";
 import { policyTrust } from "../artifacts/policy-trust.js";
-import { CordonError } from "../errors.js";
-import { envKeyOffers, envKeyOffersEvent } from "../identity/env-key-offers.js";
-import { loadTrustBundle } from "../identity/load-trust-bundle.js";
+import { recordEnvKeyOffers } from "../identity/env-key-offers.js";
+import { loadTrustAudited } from "../identity/load-trust-audited.js";
 import type { TokenVerifier } from "../identity/principal.js";
 import type { TrustBundle } from "../identity/trust-bundle.js";
 import { createTokenVerifier } from "../identity/verify-token.js";
 import type { LoadedPolicy } from "../policy/load-policy.js";
 import { Runtime, type Granularity } from "../runtime/runtime.js";
-import { errorFields } from "../runtime/audit-fields.js";
-import { loadAudited, type CommonOptions } from "./commands.js";
+import { loadAudited } from "../artifacts/load-policy-audited.js";
+import type { CommonOptions } from "./commands.js";
 import { dataDir } from "./defaults.js";
 
 export interface TrustedStart {
@@ -37,18 +36,11 @@ export interface StartOptions extends CommonOptions {
 export async function trustedStart(opts: StartOptions): Promise<TrustedStart> {
   const audit = await AuditLog.open(opts.audit);
   try {
-    const offered = envKeyOffers(opts.env ?? process.env);
-    const ignored = envKeyOffersEvent(offered);
-    if (ignored !== null) await audit.append(ignored);
+    await recordEnvKeyOffers(opts.env ?? process.env, audit);
     let bundle: TrustBundle | null = null;
     let trust: ReturnType<typeof policyTrust> | undefined;
     if (opts.strict) {
-      try {
-        bundle = loadTrustBundle({ dataDir: dataDir(opts.env ?? process.env) }).bundle;
-      } catch (err) {
-        if (err instanceof CordonError) await audit.append({ type: "trust.refused", enforcer: "trust-bundle", ...errorFields(err) });
-        throw err;
-      }
+      bundle = await loadTrustAudited(dataDir(opts.env ?? process.env), audit);
       trust = policyTrust(bundle, dataDir(opts.env ?? process.env));
     } else {
       await audit.append({ type: "trust.skipped", reason: "--no-strict: policy and module signatures are not checked" });
