@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { checkpointPath, verifyAuditFile } from "../audit/index.js";
 import { loadTrustedKeyFile } from "../identity/load-key-file.js";
-import { CordonError, UsageError, type Json } from "../errors.js";
+import { UsageError, type CordonError, type Json } from "../errors.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { trustedStart } from "./trusted-start.js";
 import { prove, type ProveRow } from "../probes/prove.js";

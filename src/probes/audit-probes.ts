@@ -29,7 +29,7 @@ async function appendRecords(log: AuditLog, tool: string): Promise<void> {
 }
 
 /** A log of RECORDS records whose checkpoints a fresh key signed; `tamper` then changes the file. */
-function auditProbe(tamper: (path: string, lines: string[]) => Promise<void>, expect: (v: AuditFileVerdict) => string | null): Probe {
+function auditProbe(tamper: (path: string, lines: string[]) => void | Promise<void>, expect: (v: AuditFileVerdict) => string | null): Probe {
   return async (env: ProbeEnv): Promise<ProbeOutcome> => {
     const path = join(env.tmp, "audit.jsonl");
     const { key, trusted } = freshKey();
@@ -49,7 +49,7 @@ function auditProbe(tamper: (path: string, lines: string[]) => Promise<void>, ex
 
 /** Record 3's content changed, its hash kept: the chain breaks there. */
 export const auditEdited = auditProbe(
-  async (path, lines) => {
+  (path, lines) => {
     const record = JSON.parse(lines[2] ?? "{}") as Record<string, unknown>;
     lines[2] = canonicalJson({ ...record, tool: "notes" });
     writeFileSync(path, `${lines.join("\n")}\n`);
@@ -59,7 +59,7 @@ export const auditEdited = auditProbe(
 
 /** The last three records cut off: still a valid chain, shorter than the last checkpoint. */
 export const auditTruncated = auditProbe(
-  async (path, lines) => writeFileSync(path, `${lines.slice(0, RECORDS - 3).join("\n")}\n`),
+  (path, lines) => writeFileSync(path, `${lines.slice(0, RECORDS - 3).join("\n")}\n`),
   (v) => (v.ok && v.checkpoints?.ok === false && v.checkpoints.error.code === "ERR_AUDIT_TRUNCATED" ? `cut to ${v.count} records: ${v.checkpoints.error.code}` : null),
 );
 

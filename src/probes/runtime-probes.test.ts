@@ -98,10 +98,10 @@ describe("cordon prove's runtime rows on a development trust setup", () => {
   });
 
   it("fails the token rows when the verifier accepts anything, and the gateway row still refuses a request without a token", async () => {
-    const lax = async (token: string): Promise<Principal> => ({ subject: "anyone", role: "analyst", tenant: null, issuer: "x", tokenDigest: token.slice(0, 4), expiresAt: 0 });
+    const lax = (token: string): Promise<Principal> => Promise.resolve({ subject: "anyone", role: "analyst", tenant: null, issuer: "x", tokenDigest: token.slice(0, 4), expiresAt: 0 });
     const ids = ["token-forged-signature", "token-alg-none", "token-jku-canary", "token-expired", "gateway-no-token"];
     const rows = runtimeRows(await prove(started.runtime, undefined, new Map([...PROBES].filter(([id]) => ids.includes(id))), { ...trust, verifier: lax }));
-    const status = Object.fromEntries(rows.filter((r) => ids.includes(r.check ?? "")).map((r) => [r.check, r.status]));
+    const status: Record<string, string> = Object.fromEntries(rows.filter((r) => ids.includes(r.check ?? "")).map((r) => [r.check ?? "", r.status]));
     assert.deepEqual(status, { "token-forged-signature": "failed", "token-alg-none": "failed", "token-jku-canary": "failed", "token-expired": "failed", "gateway-no-token": "proven" });
   });
 });

@@ -78,7 +78,7 @@ function attack(expect: readonly string[], build: (s: Scene) => string): Probe {
 
 function attackerSigner(s: Scene): ForgedSigner & { readonly jwk: JWK } {
   const { privateKey, publicKey } = attackerKey(s.alg);
-  return { alg: s.alg, key: privateKey, jwk: publicKey.export({ format: "jwk" }) as JWK };
+  return { alg: s.alg, key: privateKey, jwk: publicKey.export({ format: "jwk" }) };
 }
 
 function trustedKid(s: Scene): Json {
@@ -92,7 +92,7 @@ export const tokenAlgNone = attack([REFUSED_ALG], (s) => forgeToken({ ...AT, ...
 export const tokenAlgNoneCase = attack([REFUSED_ALG], (s) => forgeToken({ ...AT, ...trustedKid(s) }, claims(s), { alg: "None" }));
 export const tokenHs256PublicKey = attack([REFUSED_ALG], (s) => {
   // The classic confusion: the issuer's public key, as PEM, used as an HMAC secret.
-  const pem = createPublicKey({ key: s.listed as never, format: "jwk" }).export({ type: "spki", format: "pem" });
+  const pem = createPublicKey({ key: s.listed, format: "jwk" }).export({ type: "spki", format: "pem" });
   return forgeToken({ ...AT, ...trustedKid(s) }, claims(s), { alg: "HS256", secret: Buffer.from(pem) });
 });
 export const tokenEmbeddedJwk = attack([BAD_SIGNATURE], (s) => {
