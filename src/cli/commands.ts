@@ -1,15 +1,15 @@
 // The CLI verbs. Each returns an exit code; output goes through the `io` object so tests can
 // run commands without a process.
 import { existsSync } from "node:fs";
-import type { AuditLog} from "../audit/index.js";
 import { checkpointPath, verifyAuditFile } from "../audit/index.js";
 import { loadTrustedKeyFile } from "../identity/load-key-file.js";
-import { CordonError, PolicyInvalid, UsageError, type Json } from "../errors.js";
-import { loadPolicy, type LoadedPolicy, type PolicyTrust } from "../policy/load-policy.js";
-import { errorFields } from "../runtime/audit-fields.js";
+import { UsageError, type CordonError, type Json } from "../errors.js";
+import { loadPolicy } from "../policy/load-policy.js";
 import { trustedStart, type TrustedStart } from "./trusted-start.js";
 import { lockRows } from "../lock/verify-lock.js";
 import { prove, type ProveRow } from "../probes/prove.js";
+import { PROBES } from "../probes/registry.js";
+import { dataDir } from "./defaults.js";
 import type { Isolation } from "../cell/tool-host.js";
 import { guestLogged, type GuestLogged } from "../runtime/channels.js";
 import type { Runtime } from "../runtime/runtime.js";
@@ -28,24 +28,7 @@ export interface CommonOptions {
   readonly isolation: Isolation;
 }
 
-/**
- * Loads the policy for a run. A policy that fails validation (a tampered module's digest among
- * them) is refused with its typed error AND an audit record, before anything runs.
- */
-export async function loadAudited(path: string, audit: Pick<AuditLog, "append">, trust?: PolicyTrust): Promise<LoadedPolicy> {
-  try {
-    return loadPolicy(path, trust);
-  } catch (err) {
-    if (err instanceof PolicyInvalid) {
-      const digest = err.issues.some((i) => i.path.endsWith(".module.sha256") || i.path.endsWith(".script.sha256"));
-      await audit.append({ type: "policy.refused", ...(digest ? { enforcer: "module-digest" } : {}), code: err.code, problems: err.issues.length });
-    } else if (err instanceof CordonError) {
-      const signature = err.code === "ERR_SIGNATURE_INVALID" || err.code === "ERR_ARTIFACT_ROLLBACK";
-      await audit.append({ type: "policy.refused", ...(signature ? { enforcer: "artifact-signature" } : {}), ...errorFields(err) });
-    }
-    throw err;
-  }
-}
+export { loadAudited } from "../artifacts/load-policy-audited.js";
 
 export function policyCheck(opts: { policy: string; strict: boolean }, io: Io): number {
   const policy = loadPolicy(opts.policy);
@@ -103,8 +86,12 @@ async function runOnce(opts: CommonOptions & { role: string; tool: string; input
 }
 
 export async function proveCommand(opts: CommonOptions & { json: boolean }, io: Io): Promise<number> {
-  return withRuntime(opts, io, async (rt, started) => {
-    const rows = await prove(rt, opts.json ? undefined : (row) => io.err(`${row.status.padEnd(8)} ${row.line} [${row.check ?? "-"}]`));
+  const started = await trustedStart(opts);
+  const { runtime: rt, bundle, verifier } = started;
+  // The runtime rows attack the trust this start verified; --no-strict shows them unavailable.
+  const trust = bundle === null || verifier === null ? null : { bundle, verifier, dataDir: dataDir() };
+  try {
+    const rows = await prove(rt, opts.json ? undefined : (row) => io.err(`${row.status.padEnd(8)} ${row.line} [${row.check ?? "-"}]`), PROBES, trust);
     // One row per locked component of the runtime, from the check that ran at start.
     const locked = started.lock === null ? [] : lockRows(started.lock);
     if (opts.json) {
@@ -120,7 +107,9 @@ export async function proveCommand(opts: CommonOptions & { json: boolean }, io: 
       }
     }
     return rows.every((r) => r.status === "proven") && locked.every((r) => r.status === "ok") ? 0 : 1;
-  });
+  } finally {
+    await rt.close();
+  }
 }
 
 export function renderProveTable(rows: readonly ProveRow[]): string {

@@ -13,16 +13,17 @@ import { readEnvelopeFile } from "../identity/load-trust-bundle.js";
 import { assertRuntimeLock, type RuntimeLockResult } from "../lock/verify-lock.js";
 import { CHECKPOINT_KEY_FILE, RUNTIME_LOCK_FILE } from "./dev-init.js";
 import { policyTrust } from "../artifacts/policy-trust.js";
-import { CordonError } from "../errors.js";
-import { envKeyOffers, envKeyOffersEvent } from "../identity/env-key-offers.js";
-import { loadTrustBundle } from "../identity/load-trust-bundle.js";
+import { recordEnvKeyOffers } from "../identity/env-key-offers.js";
+import { loadTrustAudited } from "../identity/load-trust-audited.js";
 import type { TokenVerifier } from "../identity/principal.js";
 import type { TrustBundle } from "../identity/trust-bundle.js";
 import { createTokenVerifier } from "../identity/verify-token.js";
 import type { LoadedPolicy } from "../policy/load-policy.js";
 import { IN_PROCESS_STAMP, Runtime, type Granularity } from "../runtime/runtime.js";
+import { CordonError } from "../errors.js";
 import { errorFields } from "../runtime/audit-fields.js";
-import { loadAudited, type CommonOptions } from "./commands.js";
+import { loadAudited } from "../artifacts/load-policy-audited.js";
+import type { CommonOptions } from "./commands.js";
 import { dataDir, PACKAGE_ROOT } from "./defaults.js";
 
 export interface TrustedStart {
@@ -50,9 +51,7 @@ export async function trustedStart(opts: StartOptions): Promise<TrustedStart> {
   const audit = { append: (e: AuditEvent) => log.append({ ...e, ...(opts.isolation === "in-process" ? IN_PROCESS_STAMP : {}) }) };
   let checkpointer: Checkpointer | null = null;
   try {
-    const offered = envKeyOffers(opts.env ?? process.env);
-    const ignored = envKeyOffersEvent(offered);
-    if (ignored !== null) await audit.append(ignored);
+    await recordEnvKeyOffers(opts.env ?? process.env, audit);
     const home = dataDir(opts.env ?? process.env);
     // Checkpoints of the audit file, signed with the control plane's checkpoint key if it has one.
     const checkpointKey = join(home, CHECKPOINT_KEY_FILE);
@@ -61,12 +60,7 @@ export async function trustedStart(opts: StartOptions): Promise<TrustedStart> {
     let bundle: TrustBundle | null = null;
     let trust: ReturnType<typeof policyTrust> | undefined;
     if (opts.strict) {
-      try {
-        bundle = loadTrustBundle({ dataDir: dataDir(opts.env ?? process.env) }).bundle;
-      } catch (err) {
-        if (err instanceof CordonError) await audit.append({ type: "trust.refused", enforcer: "trust-bundle", ...errorFields(err) });
-        throw err;
-      }
+      bundle = await loadTrustAudited(dataDir(opts.env ?? process.env), audit);
       trust = policyTrust(bundle, dataDir(opts.env ?? process.env));
     } else {
       await audit.append({ type: "trust.skipped", reason: "--no-strict: policy and module signatures are not checked" });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { AuditLog } from "../audit/index.js";
-import { envKeyOffers, envKeyOffersEvent } from "./env-key-offers.js";
+import { envKeyOffers, envKeyOffersEvent, recordEnvKeyOffers } from "./env-key-offers.js";
 
 describe("envKeyOffers", () => {
   it("names key-like cordon variables and generic private keys, never their values", async () => {
@@ -29,5 +29,15 @@ describe("envKeyOffers", () => {
   it("offers nothing for an ordinary environment", () => {
     assert.deepEqual(envKeyOffers({ PATH: "/bin", CORDON_HOME: "/x", LANG: "C" }), []);
     assert.equal(envKeyOffersEvent([]), null);
+  });
+
+  it("recordEnvKeyOffers writes one key-source record by name for offered keys, and none for an ordinary environment", async () => {
+    const log = AuditLog.memory();
+    assert.deepEqual(await recordEnvKeyOffers({ PATH: "/bin" }, log), []);
+    assert.equal(log.recordsAfter(0).length, 0);
+    assert.deepEqual(await recordEnvKeyOffers({ CORDON_ISSUER_KEY: "-----BEGIN PRIVATE KEY-----abc", PATH: "/bin" }, log), ["CORDON_ISSUER_KEY"]);
+    const records = log.recordsAfter(0);
+    assert.deepEqual(records.map((r) => [r.type, r.enforcer, r["variables"]]), [["key.env-ignored", "key-source", ["CORDON_ISSUER_KEY"]]]);
+    assert.ok(!JSON.stringify(records).includes("PRIVATE KEY"));
   });
 });

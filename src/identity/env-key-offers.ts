@@ -1,7 +1,7 @@
 // cordon never reads a key, token or trust root from the environment. When the environment
 // offers one anyway (CORDON_TRUST_ROOT=..., SOMETHING_PRIVATE_KEY=...), cordon ignores it and
 // says so in the audit log, by name only: the values are never read into a record.
-import type { AuditEvent } from "../audit/index.js";
+import type { AuditEvent, AuditRecord } from "../audit/index.js";
 
 const CORDON_SENSITIVE = /KEY|TOKEN|SECRET|TRUST|JWK|PEM|PASSWORD|CREDENTIAL|SIGNER|ISSUER/;
 const GENERIC_SENSITIVE = /PRIVATE_?KEY/;
@@ -24,4 +24,12 @@ export function envKeyOffers(env: Readonly<Record<string, string | undefined>>):
 export function envKeyOffersEvent(names: readonly string[]): AuditEvent | null {
   if (names.length === 0) return null;
   return { type: "key.env-ignored", enforcer: "key-source", variables: [...names], count: names.length };
+}
+
+/** Records the offered names once (enforcer key-source) and returns them; no value is ever read into anything. */
+export async function recordEnvKeyOffers(env: Readonly<Record<string, string | undefined>>, audit: { append(event: AuditEvent): Promise<AuditRecord> }): Promise<string[]> {
+  const names = envKeyOffers(env);
+  const event = envKeyOffersEvent(names);
+  if (event !== null) await audit.append(event);
+  return names;
 }

@@ -40,7 +40,20 @@ export type Subject =
   | "proc.syscalls"
   | "proc.filesystem"
   | "proc.environment"
-  | "proc.cleanup";
+  | "proc.cleanup"
+  // Runtime and control-plane lines (not from a policy): what `cordon prove` adds to the
+  // policy's own lines when it runs on a verified trust bundle (src/probes/runtime-lines.ts).
+  | "authn.token"
+  | "gateway.authn"
+  | "gateway.origin"
+  | "gateway.session"
+  | "gateway.sessions"
+  | "trust.bundle"
+  | "artifact.signature"
+  | "key.source"
+  | "audit.chain"
+  | "audit.checkpoint"
+  | "runtime.lock";
 
 export interface Enforcer {
   readonly name: string;
@@ -249,6 +262,93 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
     covers: ["role.toolset"],
     probes: { "role.toolset": ["other-role-tool"] },
     mechanism: "a session's cell is built from its role's tools only; any other name is not found and never loaded",
+  },
+  {
+    name: "authn-token",
+    tier: "control-plane",
+    covers: ["authn.token", "gateway.authn"],
+    probes: {
+      "authn.token": [
+        "token-forged-signature",
+        "token-alg-none",
+        "token-alg-none-case",
+        "token-hs256-public-key",
+        "token-embedded-jwk",
+        "token-jku-canary",
+        "token-kid-path",
+        "token-kid-oversized",
+        "token-wrong-iss",
+        "token-wrong-aud",
+        "token-expired",
+        "token-nbf-future",
+        "token-id-token",
+      ],
+      "gateway.authn": ["gateway-no-token"],
+    },
+    mechanism: "jose, configured strictly, over the signed trust bundle's issuers: algorithm allowlist, no crit, plain kids, exact iss and aud, exp/nbf/iat with bounded skew and age, typ at+jwt; jku, x5u and jwk headers are never used; every refusal is one authn.denied record with a token digest",
+  },
+  {
+    name: "origin-check",
+    tier: "control-plane",
+    covers: ["gateway.origin"],
+    probes: { "gateway.origin": ["gateway-foreign-origin"] },
+    mechanism: "Host and Origin are checked against this server's names before anything else (DNS rebinding, cross-site calls)",
+  },
+  {
+    name: "session-binding",
+    tier: "control-plane",
+    covers: ["gateway.session"],
+    probes: { "gateway.session": ["gateway-foreign-session"] },
+    mechanism: "an Mcp-Session-Id is bound to the principal that opened it (issuer, subject, role, tenant); anyone else gets 'not found'",
+  },
+  {
+    name: "session-limits",
+    tier: "control-plane",
+    covers: ["gateway.sessions"],
+    probes: { "gateway.sessions": ["gateway-session-cap"] },
+    mechanism: "concurrent sessions are capped per principal and in total, counting sessions still being opened",
+  },
+  {
+    name: "trust-bundle",
+    tier: "control-plane",
+    covers: ["trust.bundle"],
+    probes: { "trust.bundle": ["trust-bundle-tampered"] },
+    mechanism: "the bundle is read once, verified against the pinned root key (DSSE, payload type bound), parsed from the verified bytes, and refused if older than one accepted here",
+  },
+  {
+    name: "artifact-signature",
+    tier: "control-plane",
+    covers: ["artifact.signature"],
+    probes: { "artifact.signature": ["policy-tampered", "signed-module-tampered", "policy-rollback", "module-swap-race"] },
+    mechanism: "strict mode: the policy and every module and script are read once and must carry a signature by an allowed signer over exactly those bytes; an older policy version is refused",
+  },
+  {
+    name: "key-source",
+    tier: "control-plane",
+    covers: ["key.source"],
+    probes: { "key.source": ["key-env-offered"] },
+    mechanism: "keys and trust roots come only from files in cordon's data directory; key-like environment variables are ignored and recorded by name",
+  },
+  {
+    name: "audit-chain",
+    tier: "control-plane",
+    covers: ["audit.chain"],
+    probes: { "audit.chain": ["audit-edited"] },
+    mechanism: "every record carries the sha256 of the previous one; an edited, reordered or removed record breaks the chain",
+  },
+  {
+    name: "audit-checkpoint",
+    tier: "control-plane",
+    covers: ["audit.checkpoint"],
+    probes: { "audit.checkpoint": ["audit-truncated", "audit-rewritten"] },
+    mechanism: "signed checkpoints pin (seq, head hash): a log cut short or rewritten as a whole new chain no longer matches them",
+  },
+  {
+    name: "runtime-lock",
+    tier: "control-plane",
+    covers: ["runtime.lock"],
+    probes: { "runtime.lock": ["lock-file-tampered"] },
+    mechanism: "a signed manifest of sha256 digests of node, cordon's built files, its dependencies and the sandbox binaries; the runtime on disk is compared file by file",
   },
 ]);
 

@@ -9,7 +9,8 @@ export type LineStatus = "enforced" | "wish";
 export interface PolicyLine {
   /** Stable, human-readable id, e.g. `tool text-stats: memory <= 16MiB`. */
   readonly text: string;
-  readonly scope: { readonly kind: "tool" | "role" | "tier"; readonly name: string };
+  /** `runtime` lines come from cordon itself (identity, supply chain, gateway, audit), not from a policy. */
+  readonly scope: { readonly kind: "tool" | "role" | "tier" | "runtime"; readonly name: string };
   readonly subject: Subject;
   readonly tier: Tier | "control-plane";
   readonly enforcer: string | null;

@@ -1,6 +1,8 @@
 // `cordon prove`: for every line of the policy, run each of its checks (a hostile probe) on
 // this host, and accept the line only if the probe was stopped AND exactly one audit record
 // naming the line's enforcer appeared. Wishes and unavailable tiers are rows too, never skips.
+// Given the trust a strict start verified, the runtime's own lines (runtime-lines.ts) follow the
+// policy's: token checks, signed artifacts, the gateway's guards, the audit chain, the lock.
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +10,8 @@ import { CordonError } from "../errors.js";
 import type { PolicyLine } from "../policy/lines.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { PROBES } from "./registry.js";
-import type { Probe } from "./types.js";
+import { runtimeLines } from "./runtime-lines.js";
+import type { Probe, ProbeOutcome, TrustContext } from "./types.js";
 
 export type RowStatus = "proven" | "failed" | "unavailable" | "wish";
 
@@ -22,9 +25,13 @@ export interface ProveRow {
   readonly detail: string;
 }
 
-async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, probes: ReadonlyMap<string, Probe>): Promise<Omit<ProveRow, "line" | "enforcer" | "check" | "tier">> {
+/** Why runtime rows cannot run without a verified trust bundle. */
+export const NO_TRUST_REASON = "no verified trust bundle (--no-strict): run strict (cordon init sets up a development trust root)";
+
+async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, probes: ReadonlyMap<string, Probe>, trust: TrustContext | null): Promise<Omit<ProveRow, "line" | "enforcer" | "check" | "tier">> {
   const probe = probes.get(check);
   if (probe === undefined) return { status: "failed", auditSeq: null, detail: `no probe '${check}' in this build` };
+  if (line.scope.kind === "runtime" && trust === null) return { status: "unavailable", auditSeq: null, detail: NO_TRUST_REASON };
   const tool = line.scope.kind === "tool" ? runtime.policy.tools.get(line.scope.name) : undefined;
   const osSandboxed = line.scope.kind === "tier" || (tool?.tier === "process" && line.enforcer !== "input-schema" && line.enforcer !== "io-cap") || (tool?.tier === "process" && line.subject === "proc.output");
   if (osSandboxed && runtime.isolation !== "cell") {
@@ -34,9 +41,10 @@ async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, pro
   const tmp = mkdtempSync(join(tmpdir(), "cordon-probe-"));
   // Cells run as unprivileged uids: the probe's throwaway tree must be traversable by them.
   chmodSync(tmp, 0o755);
-  let outcome;
+  let outcome: ProbeOutcome;
   try {
-    outcome = await probe({ runtime, line, tool, role: line.scope.kind === "role" ? line.scope.name : undefined, tmp });
+    const role = line.scope.kind === "role" ? line.scope.name : undefined;
+    outcome = await probe({ runtime, line, tool, role, tmp, ...(line.scope.kind === "runtime" && trust !== null ? { trust } : {}) });
   } catch (err) {
     const code = err instanceof CordonError ? err.code : "probe crashed";
     outcome = { stopped: false, detail: `probe error: ${code}: ${(err as Error).message}` };
@@ -45,6 +53,7 @@ async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, pro
   }
   const evidence = runtime.audit.recordsAfter(before).filter((r) => r.enforcer === line.enforcer);
   const first = evidence[0];
+  if (outcome.unavailable !== undefined) return { status: evidence.length === 0 ? "unavailable" : "failed", auditSeq: first?.seq ?? null, detail: outcome.unavailable };
   if (!outcome.stopped) return { status: "failed", auditSeq: first?.seq ?? null, detail: outcome.detail };
   if (evidence.length !== 1 || first === undefined) {
     return { status: "failed", auditSeq: first?.seq ?? null, detail: `${outcome.detail}; expected exactly 1 audit record naming ${line.enforcer}, found ${evidence.length}` };
@@ -52,9 +61,15 @@ async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, pro
   return { status: "proven", auditSeq: first.seq, detail: outcome.detail };
 }
 
-export async function prove(runtime: Runtime, onRow?: (row: ProveRow) => void, probes: ReadonlyMap<string, Probe> = PROBES): Promise<ProveRow[]> {
+/**
+ * Runs every check of the policy's lines and, when `trust` is given, of the runtime's own lines:
+ * with a TrustContext they run against it; with null (a --no-strict start) they are rows with
+ * status `unavailable` and the reason. Omitted, only the policy's lines are proven.
+ */
+export async function prove(runtime: Runtime, onRow?: (row: ProveRow) => void, probes: ReadonlyMap<string, Probe> = PROBES, trust?: TrustContext | null): Promise<ProveRow[]> {
   const rows: ProveRow[] = [];
-  for (const line of runtime.policy.lines) {
+  const lines = trust === undefined ? runtime.policy.lines : [...runtime.policy.lines, ...runtimeLines()];
+  for (const line of lines) {
     const base = { line: line.text, enforcer: line.enforcer, tier: line.tier };
     const checks = line.status === "wish" ? [] : line.checks;
     if (line.status === "wish" || checks.length === 0) {
@@ -64,7 +79,7 @@ export async function prove(runtime: Runtime, onRow?: (row: ProveRow) => void, p
       continue;
     }
     for (const check of checks) {
-      const result = await proveCheck(runtime, line, check, probes);
+      const result = await proveCheck(runtime, line, check, probes, trust ?? null);
       const row = { ...base, check, ...result };
       await runtime.record({ type: "probe.ran", probe: check, line: line.text, probeOf: line.enforcer, status: row.status, evidenceSeq: row.auditSeq });
       rows.push(row);

@@ -10,6 +10,13 @@ import {
   procConnect, procEnviron, procFds, procForkBomb, procLeftovers, procMemHog, procMount, procOutputFlood, procPtrace, procReadHome,
   procReadShadow, procSocketInet, procTimeout, procUnshare, procWriteGranted, procWriteReadonly, procWriteSystem, scriptTampered,
 } from "./process-probes.js";
+import { auditEdited, auditRewritten, auditTruncated, lockFileTampered } from "./audit-probes.js";
+import { gatewayForeignOrigin, gatewayForeignSession, gatewayNoToken, gatewaySessionCap } from "./gateway-probes.js";
+import { keyEnvOffered, moduleSwapRace, policyRollback, policyTampered, signedModuleTampered, trustBundleTampered } from "./supply-chain-probes.js";
+import {
+  tokenAlgNone, tokenAlgNoneCase, tokenEmbeddedJwk, tokenExpired, tokenForgedSignature, tokenHs256PublicKey, tokenIdToken, tokenJkuCanary,
+  tokenKidOversized, tokenKidPath, tokenNbfFuture, tokenWrongAud, tokenWrongIss,
+} from "./token-probes.js";
 import type { Probe } from "./types.js";
 
 export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
@@ -70,4 +77,32 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["proc-timeout", procTimeout],
   ["proc-output-flood", procOutputFlood],
   ["proc-leftovers", procLeftovers],
+  // Runtime lines (runtime-lines.ts): identity, gateway, supply chain, audit.
+  ["token-forged-signature", tokenForgedSignature],
+  ["token-alg-none", tokenAlgNone],
+  ["token-alg-none-case", tokenAlgNoneCase],
+  ["token-hs256-public-key", tokenHs256PublicKey],
+  ["token-embedded-jwk", tokenEmbeddedJwk],
+  ["token-jku-canary", tokenJkuCanary],
+  ["token-kid-path", tokenKidPath],
+  ["token-kid-oversized", tokenKidOversized],
+  ["token-wrong-iss", tokenWrongIss],
+  ["token-wrong-aud", tokenWrongAud],
+  ["token-expired", tokenExpired],
+  ["token-nbf-future", tokenNbfFuture],
+  ["token-id-token", tokenIdToken],
+  ["gateway-no-token", gatewayNoToken],
+  ["gateway-foreign-origin", gatewayForeignOrigin],
+  ["gateway-foreign-session", gatewayForeignSession],
+  ["gateway-session-cap", gatewaySessionCap],
+  ["trust-bundle-tampered", trustBundleTampered],
+  ["policy-tampered", policyTampered],
+  ["signed-module-tampered", signedModuleTampered],
+  ["policy-rollback", policyRollback],
+  ["module-swap-race", moduleSwapRace],
+  ["key-env-offered", keyEnvOffered],
+  ["audit-edited", auditEdited],
+  ["audit-truncated", auditTruncated],
+  ["audit-rewritten", auditRewritten],
+  ["lock-file-tampered", lockFileTampered],
 ]);
