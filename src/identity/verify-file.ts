@@ -1,7 +1,7 @@
 // `cordon verify FILE`: reads FILE once into memory, hashes those bytes, verifies the DSSE
 // envelope (payload type bound by PAE), and checks that the signed statement's one subject is
 // exactly that digest. A valid signature therefore cannot vouch for other bytes, another
-// payload type or another kind of artifact. The lead's policy and module loading calls
+// payload type or another kind of artifact. Strict policy and module loading (artifacts/policy-trust.ts) calls
 // verifySignedArtifact on bytes it already holds, then uses those same bytes.
 import { readFileSync, statSync } from "node:fs";
 import type { KeyObject } from "node:crypto";
