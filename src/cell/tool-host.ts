@@ -42,6 +42,25 @@ export class InProcessHost implements ToolHost {
 /** Margin past a tool's own deadline before the cell is presumed hung and killed. */
 export const BACKSTOP_GRACE_MS = 2_000;
 
+/** One call into a cell (for `session` in a per-role cell), with the backstop deadline; guest log lines go to `onLog`. */
+async function callCell(
+  cell: CellProcess,
+  session: string | null,
+  name: string,
+  input: Uint8Array,
+  opts: CallOptions & { wallClockMs: number; maxOutputBytes: number },
+  onLog: (tool: string, line: string) => void,
+): Promise<CallOutcome> {
+  const outcome = await cell.call(name, input, {
+    ...(session === null ? {} : { session }),
+    backstopMs: opts.wallClockMs + BACKSTOP_GRACE_MS,
+    maxOutputBytes: opts.maxOutputBytes,
+    ...(opts.fuelOverride === undefined ? {} : { fuelOverride: opts.fuelOverride }),
+  });
+  for (const line of outcome.logs) onLog(name, line);
+  return outcome;
+}
+
 export class CellHost implements ToolHost {
   readonly isolation = "cell";
   constructor(
@@ -55,14 +74,8 @@ export class CellHost implements ToolHost {
   has(name: string): boolean {
     return this.tools.includes(name);
   }
-  async call(name: string, input: Uint8Array, opts: CallOptions & { wallClockMs: number; maxOutputBytes: number }): Promise<CallOutcome> {
-    const outcome = await this.cell.call(name, input, {
-      backstopMs: opts.wallClockMs + BACKSTOP_GRACE_MS,
-      maxOutputBytes: opts.maxOutputBytes,
-      ...(opts.fuelOverride === undefined ? {} : { fuelOverride: opts.fuelOverride }),
-    });
-    for (const line of outcome.logs) this.onLog(name, line);
-    return outcome;
+  call(name: string, input: Uint8Array, opts: CallOptions & { wallClockMs: number; maxOutputBytes: number }): Promise<CallOutcome> {
+    return callCell(this.cell, null, name, input, opts, this.onLog);
   }
   get process(): CellProcess {
     return this.cell;
@@ -87,15 +100,8 @@ export class RoleCellHost implements ToolHost {
   has(name: string): boolean {
     return this.tools.includes(name);
   }
-  async call(name: string, input: Uint8Array, opts: CallOptions & { wallClockMs: number; maxOutputBytes: number }): Promise<CallOutcome> {
-    const outcome = await this.cell.call(name, input, {
-      session: this.session,
-      backstopMs: opts.wallClockMs + BACKSTOP_GRACE_MS,
-      maxOutputBytes: opts.maxOutputBytes,
-      ...(opts.fuelOverride === undefined ? {} : { fuelOverride: opts.fuelOverride }),
-    });
-    for (const line of outcome.logs) this.onLog(name, line);
-    return outcome;
+  call(name: string, input: Uint8Array, opts: CallOptions & { wallClockMs: number; maxOutputBytes: number }): Promise<CallOutcome> {
+    return callCell(this.cell, this.session, name, input, opts, this.onLog);
   }
   get process(): CellProcess {
     return this.cell;

@@ -3,16 +3,15 @@
 // directory can be written by anyone but its owner. The signed bundle is read once, verified
 // against that root, parsed from the verified bytes, and refused if its version is older
 // than one already accepted here.
-import { readFileSync, statSync } from "node:fs";
 import type { KeyObject } from "node:crypto";
 import { dirname, join } from "node:path";
-import { ArtifactUnreadable } from "../errors.js";
 import { acceptArtifactVersion, versionsPath } from "./artifact-versions.js";
 import { MAX_ENVELOPE_BYTES } from "./dsse.js";
 import { KeyUnusable } from "./errors.js";
 import { currentUid, directoryProblem } from "./file-trust.js";
 import { loadPublicKey, type PublicKeyInfo } from "./keys.js";
 import { verifyTrustBundle, type TrustBundle } from "./trust-bundle.js";
+import { readCapped } from "./verify-file.js";
 
 export const TRUST_ROOT_FILE = "trust-root.pub";
 export const TRUST_BUNDLE_FILE = "trust-bundle.dsse.json";
@@ -50,14 +49,7 @@ export interface LoadedTrustBundle {
 }
 
 export function readEnvelopeFile(path: string): Buffer {
-  try {
-    const size = statSync(path).size;
-    if (size > MAX_ENVELOPE_BYTES) throw new ArtifactUnreadable(path, `${size} bytes, over the ${MAX_ENVELOPE_BYTES}-byte cap`);
-    return readFileSync(path);
-  } catch (err) {
-    if (err instanceof ArtifactUnreadable) throw err;
-    throw new ArtifactUnreadable(path, (err as NodeJS.ErrnoException).code ?? "error");
-  }
+  return readCapped(path, MAX_ENVELOPE_BYTES);
 }
 
 export function loadTrustBundle(opts: LoadTrustBundleOptions): LoadedTrustBundle {

@@ -40,7 +40,8 @@ export function verifySignedArtifact(
   return { sha256, name: statement.subject.name, kind: statement.predicate.kind, version: statement.predicate.version };
 }
 
-function readOnce(path: string, max: number): Buffer {
+/** Reads `path` whole, refusing (before reading) a file larger than `max` bytes. */
+export function readCapped(path: string, max: number): Buffer {
   try {
     const size = statSync(path).size;
     if (size > max) throw new ArtifactUnreadable(path, `${size} bytes, over the ${max}-byte cap`);
@@ -62,7 +63,7 @@ export interface VerifyFileOptions {
 
 /** Reads `path` once and verifies it. Returns the verified bytes so the caller uses those. */
 export function verifyFile(path: string, trusted: ReadonlyMap<string, KeyObject>, opts: VerifyFileOptions = {}): VerifiedArtifact & { readonly bytes: Buffer } {
-  const bytes = readOnce(path, opts.maxBytes ?? 256 * 1024 * 1024);
-  const envelope = readOnce(opts.sigPath ?? `${path}.sig.json`, MAX_ENVELOPE_BYTES);
+  const bytes = readCapped(path, opts.maxBytes ?? 256 * 1024 * 1024);
+  const envelope = readCapped(opts.sigPath ?? `${path}.sig.json`, MAX_ENVELOPE_BYTES);
   return { ...verifySignedArtifact(bytes, envelope, opts.kind ?? null, trusted, path), bytes };
 }
