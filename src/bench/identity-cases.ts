@@ -8,6 +8,8 @@ import { signArtifact } from "../identity/sign-file.js";
 import { parseTrustBundle, type TokenAlgorithm } from "../identity/trust-bundle.js";
 import { verifySignedArtifact } from "../identity/verify-file.js";
 import { createTokenVerifier } from "../identity/verify-token.js";
+import { checkLaunch } from "../identity/launch-format.js";
+import { newLaunchKey, signLaunch } from "../identity/launch-statement.js";
 import { timeAsync, timeSync, type Plan } from "./measure.js";
 import { failedRow, type Row, type TimingRow } from "./rows.js";
 
@@ -57,6 +59,34 @@ function benchArtifact(): TimingRow {
   };
 }
 
+/**
+ * Attested launch, per session: the control plane signs the statement (canonical JSON, DSSE,
+ * Ed25519) and the cell checks it (signature, then every module digest against the bytes it
+ * holds). The example analyst role's two modules and limits; digests already known.
+ */
+function benchLaunch(): TimingRow[] {
+  const key = newLaunchKey();
+  const modules = new Map([["text-stats", "a".repeat(64)], ["notes", "b".repeat(64)]]);
+  const subject = [...modules].map(([name, sha256]) => ({ name, digest: { sha256 } }));
+  const limits = { memoryBytes: 2097152, fuel: 200000000, wallClockMs: 500, inputBytes: 262144, outputBytes: 4096, moduleBytes: 8388608, maxFunctions: 20000, maxTableElements: 100000, maxOpenFiles: 16, pids: 16 };
+  const predicate = (session: string) => ({
+    cellId: "cell-1", session, principalDigest: "c".repeat(64), role: "analyst", policySha256: "d".repeat(64), tier: "cell" as const,
+    granularity: "per-session" as const, limits: { "text-stats": limits, notes: limits }, scripts: [], runtimeLockSha256: "e".repeat(64), launchedAt: new Date(NOW_MS).toISOString(),
+  });
+  const signed = Array.from({ length: 64 }, (_, i) => signLaunch(subject, predicate(`session-${i}`), key));
+  const sign = timeSync(ARTIFACT_PLAN, (i) => {
+    signLaunch(subject, predicate(`session-${i}`), key);
+  });
+  const check = timeSync(ARTIFACT_PLAN, (i) => {
+    const s = signed[i % signed.length];
+    if (s === undefined || checkLaunch(s.envelope, key.publicKey, { cellId: "cell-1", session: `session-${i % signed.length}`, modules }) !== null) throw new Error("launch statement refused");
+  });
+  return [
+    { id: "identity.launch.sign", section: "identity", label: "launch statement: sign (control plane, per session)", kind: "timing", stats: sign, callsPerSecond: Math.round(1e6 / sign.meanUs) },
+    { id: "identity.launch.check", section: "identity", label: "launch statement: check (cell, per session)", kind: "timing", stats: check, callsPerSecond: Math.round(1e6 / check.meanUs) },
+  ];
+}
+
 export async function benchIdentity(): Promise<Row[]> {
   const rows: Row[] = [];
   for (const alg of ["EdDSA", "ES256"] as const) {
@@ -66,6 +96,11 @@ export async function benchIdentity(): Promise<Row[]> {
     } catch (err) {
       rows.push(failedRow(base, err));
     }
+  }
+  try {
+    rows.push(...benchLaunch());
+  } catch (err) {
+    rows.push(failedRow({ id: "identity.launch", section: "identity", label: "launch attestation" }, err));
   }
   try {
     rows.push(benchArtifact());
