@@ -1,12 +1,20 @@
 // What a benchmark case produces: plain data, printed by report.ts and written to bench.json.
 import type { Stats } from "./measure.js";
 
-export type Section = "call" | "reactor" | "load" | "fuel-runs" | "fuel" | "cells" | "identity" | "integrity";
+export type Section = "call" | "reactor" | "load" | "fuel-runs" | "fuel" | "cells" | "identity" | "integrity" | "gateway";
 
+/** An upper bound on a figure. */
 export interface Target {
   /** Which figure the target bounds. */
-  readonly metric: "p50Us" | "ratio" | "MB";
+  readonly metric: "p50Us" | "ratio" | "MB" | "processes";
   readonly max: number;
+  readonly pass: boolean;
+}
+
+/** A lower bound: throughput. */
+export interface MinTarget {
+  readonly metric: "callsPerSecond";
+  readonly min: number;
   readonly pass: boolean;
 }
 
@@ -21,9 +29,10 @@ interface RowBase {
 export interface TimingRow extends RowBase {
   readonly kind: "timing";
   readonly stats: Stats;
-  readonly target?: Target;
+  readonly target?: Target | MinTarget;
   /** Completed calls per second of wall time, where calls overlapped. */
   readonly callsPerSecond?: number;
+  readonly data?: Readonly<Record<string, number | string>>;
 }
 
 export interface RatioRow extends RowBase {
@@ -48,7 +57,7 @@ export interface FailedRow extends RowBase {
 export interface ValueRow extends RowBase {
   readonly kind: "value";
   readonly value: number;
-  readonly unit: "MB";
+  readonly unit: "MB" | "processes";
   /** One line for the table: what else was measured alongside. */
   readonly detail: string;
   readonly data?: Readonly<Record<string, number | string>>;
@@ -71,6 +80,10 @@ export function failedRow(base: Omit<FailedRow, "kind" | "error">, err: unknown)
 
 export function mbTarget(mb: number, maxMb: number): Target {
   return { metric: "MB", max: maxMb, pass: mb <= maxMb };
+}
+
+export function callsPerSecondTarget(callsPerSecond: number, min: number): MinTarget {
+  return { metric: "callsPerSecond", min, pass: callsPerSecond >= min };
 }
 
 export function p50Target(stats: Stats, maxUs: number): Target {

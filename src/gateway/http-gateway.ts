@@ -16,6 +16,7 @@ import type { Runtime } from "../runtime/runtime.js";
 import type { Session } from "../runtime/session.js";
 import { AUTHN_ENFORCER, authenticate, bearerChallenge } from "./authenticate.js";
 import { SessionBindingViolated } from "./errors.js";
+import { InFlight } from "./in-flight.js";
 import { Metrics } from "./metrics.js";
 import { checkOrigin, defaultOriginPolicy, ORIGIN_ENFORCER } from "./origin-check.js";
 import { metadataPaths, protectedResourceMetadata, WELL_KNOWN } from "./protected-resource.js";
@@ -75,6 +76,8 @@ interface Binding {
   readonly session: Session;
   readonly server: McpServer;
   readonly transport: StreamableHTTPServerTransport;
+  /** POSTs whose answers are not yet written: the server closes only once they are. */
+  readonly inflight: InFlight;
 }
 
 const MCP_METHODS = "GET, POST, DELETE";
@@ -102,11 +105,24 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
   const verifier = opts.verifierFor(resource.href);
   const audit = { append: (event: AuditEvent) => runtime.record(event) };
 
+  /** MCP servers waiting for their in-flight answers before they close. */
+  const closing = new Set<Promise<void>>();
+
+  /**
+   * Takes a session out of the table (its id gets 404 from now on) and ends its cordon
+   * session; its MCP server closes once every request still in flight has its answer (a call
+   * on an ended session answers at once, with ERR_SESSION_EXPIRED or the cell's exit).
+   */
   const closeBinding = async (id: string | undefined): Promise<void> => {
     const b = id === undefined ? undefined : table.take(id);
     if (b === undefined) return;
     await runtime.closeSession(b.session).catch(() => undefined);
-    await b.server.close().catch(() => undefined);
+    const closed: Promise<void> = b.inflight
+      .drained()
+      .then(() => b.server.close())
+      .catch(() => undefined)
+      .finally(() => closing.delete(closed));
+    closing.add(closed);
   };
 
   const sweeper = setInterval(() => {
@@ -134,11 +150,16 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
       return;
     }
     const server = createSessionServer({ session, policy: runtime.policy });
+    const inflight = new InFlight();
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: opts.jsonResponse ?? false,
-      onsessioninitialized: (id: string): void => table.bind(id, { owner, session, server, transport }),
-      onsessionclosed: (id) => closeBinding(id),
+      onsessioninitialized: (id: string): void => table.bind(id, { owner, session, server, transport, inflight }),
+      // DELETE: the SDK closes the transport when this returns, so wait for the answers in flight.
+      onsessionclosed: async (id) => {
+        await closeBinding(id);
+        await inflight.drained();
+      },
     });
     server.onclose = () => void closeBinding(transport.sessionId);
     try {
@@ -191,6 +212,8 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
       if (method === "POST") {
         const body = await readJsonBody(req, maxBody);
         if (!body.ok) return sendBodyError(res, body);
+        // Counted out when the answer is written or the connection drops, whichever is first.
+        res.once("close", b.inflight.enter());
         await b.transport.handleRequest(req, res, body.value);
       } else {
         await b.transport.handleRequest(req, res);
@@ -257,6 +280,8 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
         http.close(() => resolve());
         http.closeAllConnections();
       });
+      // Dropped connections count their requests out, so every waiting server closes now.
+      await Promise.all([...closing]);
     },
   };
 }
