@@ -20,11 +20,18 @@ export interface HttpAnswer {
  */
 export type Outcome = string;
 
+/** The JSON-RPC answer in a body: the body itself, or the last `data:` line of an SSE stream. */
+function answerText(body: string): string {
+  if (!body.startsWith("event:") && !body.startsWith("data:") && !body.startsWith("id:")) return body;
+  const data = body.split("\n").filter((l) => l.startsWith("data: "));
+  return data[data.length - 1]?.slice(6) ?? "";
+}
+
 export function outcomeOf(answer: HttpAnswer): Outcome {
   if (answer.status !== 200) return `http:${answer.status}`;
   let msg: { result?: { isError?: boolean; content?: { text?: string }[] }; error?: { code?: number } };
   try {
-    msg = JSON.parse(answer.body) as typeof msg;
+    msg = JSON.parse(answerText(answer.body)) as typeof msg;
   } catch {
     return "unparsable";
   }

@@ -14,6 +14,8 @@ interface RawHandle {
   readonly client: RawMcp;
   readonly sessionId: string;
   readonly authorization: string;
+  /** Not an MCP session (the bare-HTTP floor): nothing to DELETE. */
+  readonly floor: boolean;
 }
 interface SdkHandle {
   readonly kind: "sdk";
@@ -48,13 +50,14 @@ class LoadGenerator {
     return h;
   }
 
-  async open(url: string, client: "raw" | "sdk", authorization: string, count: number): Promise<string[]> {
+  async open(url: string, client: "raw" | "sdk" | "floor", authorization: string, count: number): Promise<string[]> {
     const ids: string[] = [];
     const opened = await Promise.all(
       Array.from({ length: count }, async (): Promise<Handle> => {
         if (client === "sdk") return { kind: "sdk", client: await SdkMcp.open(url, authorization) };
         const raw = this.raw(url);
-        return { kind: "raw", client: raw, sessionId: await raw.open(authorization), authorization };
+        if (client === "floor") return { kind: "raw", client: raw, sessionId: "floor", authorization, floor: true };
+        return { kind: "raw", client: raw, sessionId: await raw.open(authorization), authorization, floor: false };
       }),
     );
     for (const h of opened) {
@@ -179,7 +182,7 @@ class LoadGenerator {
         this.handles.delete(id);
         if (h === undefined) return;
         if (h.kind === "sdk") await h.client.close().catch(() => undefined);
-        else await h.client.close(h.authorization, h.sessionId).catch(() => undefined);
+        else if (!h.floor) await h.client.close(h.authorization, h.sessionId).catch(() => undefined);
       }),
     );
     if (this.handles.size === 0) {

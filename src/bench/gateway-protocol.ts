@@ -47,7 +47,8 @@ export interface MixedResult {
 }
 
 export type LoadRequest =
-  | { readonly op: "open"; readonly url: string; readonly client: "raw" | "sdk"; readonly authorization: string; readonly count: number }
+  /** "floor": no MCP session at all (a bare HTTP server); calls carry a dummy session id. */
+  | { readonly op: "open"; readonly url: string; readonly client: "raw" | "sdk" | "floor"; readonly authorization: string; readonly count: number }
   | { readonly op: "sequential"; readonly handle: string; readonly tool: string; readonly args: Record<string, unknown>; readonly warmup: number; readonly n: number }
   | { readonly op: "throughput"; readonly handles: readonly string[]; readonly tool: string; readonly args: Record<string, unknown>; readonly concurrency: number; readonly durationMs: number }
   | { readonly op: "mixed"; readonly plan: MixedPlan }

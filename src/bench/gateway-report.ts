@@ -22,9 +22,12 @@ const EXPECTED: Readonly<Record<OpKind, string>> = {
 };
 
 export interface MixedInput {
-  readonly variant: "memory" | "file";
+  /** The run's name, in row ids: per-session, per-role, per-role-file. */
+  readonly name: string;
+  readonly granularity: "per-session" | "per-role";
+  readonly audit: "memory" | "file";
   readonly result: MixedResult;
-  readonly audit: AuditCounts;
+  readonly auditCounts: AuditCounts;
   readonly sessions: number;
   readonly concurrency: number;
   /** CPU of this (the gateway's) process during the run. */
@@ -37,7 +40,7 @@ export interface MixedInput {
 const sumOf = (counts: AuditCounts, prefix: string) => [...counts].reduce((n, [k, v]) => (k.startsWith(prefix) ? n + v : n), 0);
 
 export function mixedRows(input: MixedInput): Row[] {
-  const { result, variant } = input;
+  const { result, name } = input;
   const ops = Object.entries(result.ops) as [OpKind, NonNullable<MixedResult["ops"][OpKind]>][];
   let requests = 0;
   let answered = 0;
@@ -53,9 +56,9 @@ export function mixedRows(input: MixedInput): Row[] {
     parts.push(`${kind} ${op.count}${odd.length === 0 ? "" : ` (unexpected: ${odd.map(([o, n]) => `${o} x${n}`).join(", ")})`}`);
   }
   const rate = Math.round(answered / result.seconds);
-  const id = `gateway.mixed.${variant}`;
-  const audited = variant === "memory" ? "in-memory audit log" : "file audit log (fdatasync group commit)";
-  const label = `mixed load, ${audited}: ${input.sessions} sessions, 2 roles, ${input.concurrency} in flight + a fault lane`;
+  const id = `gateway.mixed.${name}`;
+  const audited = input.audit === "memory" ? "memory audit" : "file audit (fdatasync)";
+  const label = `mixed load, ${input.granularity} cells, ${audited}: ${input.sessions} sessions, 2 roles, ${input.concurrency} in flight + faults`;
   const textStats = result.ops["text-stats"]?.stats;
   const rows: Row[] = [];
   if (textStats === undefined || textStats === null) {
@@ -64,8 +67,8 @@ export function mixedRows(input: MixedInput): Row[] {
   }
   const unauthorized = result.ops["bad-token"]?.outcomes["http:401"] ?? 0;
   const hijacks = result.ops["hijack"]?.outcomes["http:404"] ?? 0;
-  const authnRecords = sumOf(input.audit, "authn.denied|");
-  const bindingRecords = input.audit.get("session.denied|session-binding") ?? 0;
+  const authnRecords = sumOf(input.auditCounts, "authn.denied|");
+  const bindingRecords = input.auditCounts.get("session.denied|session-binding") ?? 0;
   rows.push({
     id,
     section: "gateway",
@@ -80,7 +83,7 @@ export function mixedRows(input: MixedInput): Row[] {
   rows.push({
     id: `${id}.outcomes`,
     section: "gateway",
-    label: `  what came back (${variant})`,
+    label: `  what came back (${name})`,
     kind: "info",
     text: `${parts.join("; ")}; ${unexpected} unexpected; 401s ${unauthorized} = authn.denied records ${authnRecords}${unauthorized === authnRecords ? "" : " (MISMATCH)"}; hijack 404s ${hijacks} = session-binding records ${bindingRecords}${hijacks === bindingRecords ? "" : " (MISMATCH)"}`,
     data: { unexpected, unauthorized, authnRecords, hijacks, bindingRecords },
@@ -90,7 +93,7 @@ export function mixedRows(input: MixedInput): Row[] {
   rows.push({
     id: `${id}.cpu`,
     section: "gateway",
-    label: `  CPU per request (${variant})`,
+    label: `  CPU per request (${name})`,
     kind: "info",
     text: `gateway process ${per(input.gatewayCpuUs)} us, cells ${per(input.cellsCpuMs * 1000)} us, load generator ${per(result.cpuUs)} us; at this rate 2 cores give ${budget} us per request`,
     data: { gatewayUs: per(input.gatewayCpuUs), cellsUs: per(input.cellsCpuMs * 1000), clientUs: per(result.cpuUs), budgetUs: budget },
@@ -111,14 +114,14 @@ export function memoryRow(samples: readonly MemorySample[]): Row {
     const [rss, heap] = (phases[s.phase] ?? "0/0").split("/").map(Number) as [number, number];
     phases[s.phase] = `${Math.max(rss, s.rssMB)}/${Math.max(heap, s.heapUsedMB)}`;
   }
-  const mixed = samples.filter((s) => s.phase === "mixed-memory").map((s) => `${s.t}:${s.rssMB}:${s.heapUsedMB}`).join(" ");
+  const mixed = samples.filter((s) => s.phase.startsWith("mixed ")).map((s) => `${s.t}:${s.rssMB}:${s.heapUsedMB}`).join(" ");
   return {
     ...base,
     kind: "value",
     value: peak.rssMB,
     unit: "MB",
-    detail: `RSS ${first.rssMB} -> peak ${peak.rssMB} (${peak.phase}) -> ${last.rssMB} MB at the end; heap used ${first.heapUsedMB} -> peak ${heapPeak} -> ${last.heapUsedMB} MB; ${samples.length} samples`,
-    data: { ...Object.fromEntries(Object.entries(phases).map(([k, v]) => [`peak.${k} (rss/heap MB)`, v])), "mixed-memory (ms:rss:heap)": mixed },
+    detail: `RSS ${first.rssMB} -> peak ${peak.rssMB} (${peak.phase}) -> ${last.rssMB} MB at the end; heap used ${first.heapUsedMB} -> peak ${heapPeak} -> ${last.heapUsedMB} MB after a full GC; ${samples.length} samples`,
+    data: { ...Object.fromEntries(Object.entries(phases).map(([k, v]) => [`peak: ${k} (rss/heap MB)`, v])), "during the mixed loads (ms:rssMB:heapMB)": mixed },
     note: "this process also ran the benchmark's earlier sections; cells are separate processes and not included",
   };
 }
