@@ -107,10 +107,11 @@ async function benchMixed(child: LoadChild, stack: Stack, run: Run, sampler: Mem
 }
 
 async function latencyRows(child: LoadChild, stack: Stack): Promise<Row[]> {
-  const rows: Row[] = [await benchHttpFloor(child)];
+  const floor = await benchHttpFloor(child);
+  const rows: Row[] = [floor];
   let raw = { cpuUs: Number.NaN, p50Us: Number.NaN };
   try {
-    const overhead = await benchOverhead(child, stack);
+    const overhead = await benchOverhead(child, stack, floor.kind === "timing" ? floor.stats.p50Us : Number.NaN);
     rows.push(...overhead.rows);
     raw = { cpuUs: overhead.rawClientCpuUs, p50Us: overhead.rawP50Us };
   } catch (err) {

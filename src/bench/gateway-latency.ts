@@ -11,7 +11,7 @@ import { BENCH_TEXT, type SequentialResult, type ThroughputResult } from "./gate
 import { bearer, cpuNow, openSessions, type Stack } from "./gateway-stack.js";
 import { summarise, type Stats } from "./measure.js";
 import { cpuMsBetween, cpuMsByPid, pidsUnder } from "./process-census.js";
-import { failedRow, p50Target, type Row } from "./rows.js";
+import { failedRow, p50Target, type FailedRow, type Row, type TimingRow } from "./rows.js";
 
 export const GATEWAY_OVERHEAD_P50_TARGET_US = 500;
 
@@ -38,7 +38,7 @@ async function sequential(child: LoadChild, handle: string, warmup: number, n: n
  * The floor under any HTTP gateway here: a bare node:http server answering a canned tools/call
  * result, no token, no MCP, no cell; the same client, the same keep-alive socket.
  */
-export async function benchHttpFloor(child: LoadChild): Promise<Row> {
+export async function benchHttpFloor(child: LoadChild): Promise<TimingRow | FailedRow> {
   const base = { id: "gateway.floor.http", section: "gateway", label: "floor: bare node:http server, canned answer (no auth, no MCP, no cell)" } as const;
   const answer = JSON.stringify({ result: { content: [{ type: "text", text: '{"words":15}' }], structuredContent: { words: 15 } }, jsonrpc: "2.0", id: 1 });
   const server = createServer((req, res) => {
@@ -65,7 +65,7 @@ export async function benchHttpFloor(child: LoadChild): Promise<Row> {
  * The same tool and input one call at a time, through the gateway and straight into a session
  * of the same runtime, in alternating blocks so that drift on a shared machine hits both alike.
  */
-export async function benchOverhead(child: LoadChild, stack: Stack): Promise<{ rows: Row[]; rawClientCpuUs: number; rawP50Us: number }> {
+export async function benchOverhead(child: LoadChild, stack: Stack, floorP50Us: number): Promise<{ rows: Row[]; rawClientCpuUs: number; rawP50Us: number }> {
   const [handle] = await openSessions(child, stack.gateway.url, "raw", await bearer(stack, "analyst", "bench-sequential"), 1);
   if (handle === undefined) throw new Error("no session opened");
   const direct = await stack.runtime.openSession("analyst");
@@ -100,6 +100,7 @@ export async function benchOverhead(child: LoadChild, stack: Stack): Promise<{ r
     const dr = summarise(straight);
     const added = difference(gw, dr);
     const per = (us: number) => Math.round(us / n);
+    const beyondFloor = Number.isFinite(floorP50Us) ? `p50 ${Math.round(added.p50Us - floorP50Us)} us beyond the bare HTTP hop (floor row); ` : "";
     const rows: Row[] = [
       { id: "gateway.sequential.direct", section: "gateway", label: "text-stats, direct Session.call (same runtime and tool)", kind: "timing", stats: dr },
       { id: "gateway.sequential.http", section: "gateway", label: "text-stats through the gateway, JSON answers, raw client", kind: "timing", stats: gw, note: "keep-alive node:http client in a separate process: POST tools/call with a bearer JWT, one call in flight" },
@@ -110,8 +111,8 @@ export async function benchOverhead(child: LoadChild, stack: Stack): Promise<{ r
         kind: "timing",
         stats: added,
         target: p50Target(added, GATEWAY_OVERHEAD_P50_TARGET_US),
-        note: `${OVERHEAD.blocks} alternating blocks of ${OVERHEAD.perBlock} calls each way; control-plane CPU per call ${per(httpCpuUs)} us through the gateway vs ${per(directCpuUs)} us direct; client ${per(clientCpuUs)} us`,
-        data: { gatewayCpuUsPerCall: per(httpCpuUs), directCpuUsPerCall: per(directCpuUs), clientCpuUsPerCall: per(clientCpuUs) },
+        note: `${OVERHEAD.blocks} alternating blocks of ${OVERHEAD.perBlock} calls each way; ${beyondFloor}control-plane CPU per call ${per(httpCpuUs)} us through the gateway vs ${per(directCpuUs)} us direct; client ${per(clientCpuUs)} us`,
+        data: { gatewayCpuUsPerCall: per(httpCpuUs), directCpuUsPerCall: per(directCpuUs), clientCpuUsPerCall: per(clientCpuUs), p50BeyondHttpFloorUs: Math.round(added.p50Us - floorP50Us) },
       },
     ];
     return { rows, rawClientCpuUs: per(clientCpuUs), rawP50Us: gw.p50Us };

@@ -10,6 +10,7 @@ import { benchEchoCell, benchEchoSession } from "./call-cases.js";
 import { benchCheckpoints } from "./checkpoint-cases.js";
 import { benchBareBwrap, benchIdleCellMemory, benchSessionStart, perRoleEstimate } from "./cell-cases.js";
 import { benchFuel, cpuBurnSubject, loopSubject } from "./fuel-cases.js";
+import { benchGateway } from "./gateway-cases.js";
 import { benchIdentity } from "./identity-cases.js";
 import { buildLoop, GUEST_NAMES, loadGuest, REPO_ROOT, type Guest, type GuestName } from "./guests.js";
 import { benchCompile, benchInstantiate, benchInstrument, benchReactor } from "./load-cases.js";
@@ -28,6 +29,7 @@ const NOTES = [
   "tight-loop is the worst case for metering (two cheap adds per iteration, so the fuel check dominates); mul-loop, the loop of fuel-overhead.test.ts, is latency-bound on its multiply-rotate chain, which hides the check.",
   "Cell rows run as root (cgroups); each session start includes the memory audit log's records. Bare bwrap rows are a floor: no seccomp, no cgroup, no launcher, no frame socket.",
   "p99 of the fresh-instance cases is dominated by V8 garbage collection and releasing per-instance Wasm memories (mark-compacts show under --trace-gc); the mean includes that amortised cost, p50 does not.",
+  "Gateway rows: the load generator is a forked process (keep-alive node:http, or the SDK's Client where named); this process holds only the runtime and the gateway, so its CPU and memory are theirs. Tokens are minted by a test issuer and verified by cordon's verifier; the mixed loads add a fault lane (trap, deadline loop, OOM-killed process) and refused tokens and session hijacks, each checked against its audit record.",
 ];
 
 function progress(what: string): void {
@@ -86,6 +88,8 @@ async function run(): Promise<void> {
     rows.push(...(await benchIdentity()));
     progress("integrity: audit checkpoint overhead, runtime lock verification");
     rows.push(...(await benchCheckpoints()), ...(await benchLockVerify(REPO_ROOT)));
+    await settle();
+    rows.push(...(await benchGateway(progress)));
   } finally {
     cell.close();
     bench.remove();
