@@ -13,6 +13,7 @@ import { benchBareBwrap, benchIdleCellMemory, benchSessionStart } from "./cell-c
 import { sessionsPerGiB } from "./density.js";
 import { benchFuel, cpuBurnSubject, loopSubject } from "./fuel-cases.js";
 import { benchCallGranularity } from "./granularity-call-case.js";
+import { benchGateway } from "./gateway-cases.js";
 import { benchIdentity } from "./identity-cases.js";
 import { benchIpcFloor } from "./ipc-floor.js";
 import { buildLoop, GUEST_NAMES, loadGuest, REPO_ROOT, type Guest, type GuestName } from "./guests.js";
@@ -36,6 +37,7 @@ const NOTES = [
   "Cell rows run as root (cgroups); each session start includes the memory audit log's records. Bare bwrap rows are a floor: no seccomp, no cgroup, no launcher, no frame socket. srt runs the same /bin/true under its own bwrap, seccomp helper and network proxies.",
   `Cells run node with --max-old-space-size=64 --disallow-code-generation-from-strings ${CELL_NODE_FLAGS.join(" ")} (CELL_NODE_FLAGS in src/cell/cell-plan.ts says which other V8 flags were measured and why they were left out). The floor row is what node costs idle under bwrap before cordon loads anything.`,
   "p99 of the fresh-instance cases is dominated by V8 garbage collection and releasing per-instance Wasm memories (mark-compacts show under --trace-gc); the mean includes that amortised cost, p50 does not.",
+  "Gateway rows: the load generator is a forked process (keep-alive node:http, or the SDK's Client where named); this process holds only the runtime and the gateway, so its CPU and memory are theirs. Tokens are minted by a test issuer and verified by cordon's verifier; the mixed loads add a fault lane (trap, deadline loop, OOM-killed process) and refused tokens and session hijacks, each checked against its audit record.",
 ];
 
 function progress(what: string): void {
@@ -108,6 +110,8 @@ async function run(): Promise<void> {
     rows.push(...(await benchIdentity()));
     progress("integrity: audit checkpoint overhead, runtime lock verification");
     rows.push(...(await benchCheckpoints()), ...(await benchLockVerify(REPO_ROOT)));
+    await settle();
+    rows.push(...(await benchGateway(progress)));
   } finally {
     cell.close();
     bench.remove();

@@ -1,7 +1,7 @@
 // Turns rows into the printed tables and the bench.json document.
 import { cpus, arch, loadavg, platform, release, totalmem, type as osType } from "node:os";
 import { formatTable } from "../cli/table.js";
-import type { RatioRow, Row, Section, Target, TimingRow, ValueRow } from "./rows.js";
+import type { MinTarget, RatioRow, Row, Section, Target, TimingRow, ValueRow } from "./rows.js";
 
 export interface MachineFacts {
   readonly node: string;
@@ -46,6 +46,7 @@ const TITLES: Readonly<Record<Section, string>> = {
   cells: "Sandboxed cells, per-session and per-role: session start, one call, idle memory, sessions per GiB; bare bwrap and srt floors",
   identity: "Identity: bearer-token verification and signed-artifact checks",
   integrity: "Integrity: signed audit checkpoints (records/s into a file log), runtime lock verification",
+  gateway: "MCP gateway over loopback HTTP: added latency over a direct Session.call, mixed load, memory, leftovers",
 };
 
 export function formatDuration(us: number): string {
@@ -53,9 +54,18 @@ export function formatDuration(us: number): string {
   return us < 1000 ? `${us.toFixed(1)} us` : `${(us / 1000).toFixed(2)} ms`;
 }
 
-function formatTarget(t: Target | undefined): string {
+function formatTarget(t: Target | MinTarget | undefined): string {
   if (t === undefined) return "";
-  const bound = t.metric === "ratio" ? `<= ${t.max}x` : t.metric === "MB" ? `<= ${t.max} MB` : `p50 <= ${formatDuration(t.max)}`;
+  const bound =
+    t.metric === "callsPerSecond"
+      ? `>= ${t.min} calls/s`
+      : t.metric === "ratio"
+        ? `<= ${t.max}x`
+        : t.metric === "MB"
+          ? `<= ${t.max} MB`
+          : t.metric === "processes"
+            ? `<= ${t.max} processes`
+            : `p50 <= ${formatDuration(t.max)}`;
   return `${bound}: ${t.pass ? "PASS" : "MISS"}`;
 }
 
@@ -74,7 +84,7 @@ class Footnotes {
 }
 
 function formatValue(r: ValueRow): string {
-  if (r.unit === "sessions/GiB") return `${Math.floor(r.value)} ${r.unit}`;
+  if (r.unit === "sessions/GiB" || r.unit === "processes") return `${Math.floor(r.value)} ${r.unit}`;
   return `${r.value.toFixed(Math.abs(r.value) < 1 ? 2 : 1)} ${r.unit}`;
 }
 
@@ -83,7 +93,8 @@ function timingTable(rows: readonly Row[], notes: Footnotes): string {
     switch (r.kind) {
       case "timing": {
         const s = r.stats;
-        return [notes.mark(r.label, r.note), formatDuration(s.p50Us), formatDuration(s.p99Us), formatDuration(s.meanUs), String(s.n), formatTarget(r.target)];
+        const rate = r.callsPerSecond === undefined ? "" : `${r.callsPerSecond} calls/s`;
+        return [notes.mark(r.label, r.note), formatDuration(s.p50Us), formatDuration(s.p99Us), formatDuration(s.meanUs), String(s.n), [formatTarget(r.target), rate].filter((x) => x !== "").join("; ")];
       }
       case "failed":
         return [notes.mark(r.label, r.note), "FAILED", "", "", "", r.error];
@@ -155,7 +166,8 @@ export function formatReport(machine: MachineFacts, run: RunFacts, rows: readonl
 function headline(r: TimingRow | RatioRow | ValueRow): string {
   if (r.kind === "ratio") return `${r.ratio.toFixed(3)}x`;
   if (r.kind === "value") return `${formatValue(r)} (${r.detail})`;
-  return `p50 ${formatDuration(r.stats.p50Us)}, p99 ${formatDuration(r.stats.p99Us)}`;
+  const rate = r.callsPerSecond === undefined ? "" : `${r.callsPerSecond} calls/s, `;
+  return `${rate}p50 ${formatDuration(r.stats.p50Us)}, p99 ${formatDuration(r.stats.p99Us)}`;
 }
 
 export interface BenchDocument {

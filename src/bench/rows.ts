@@ -1,12 +1,20 @@
 // What a benchmark case produces: plain data, printed by report.ts and written to bench.json.
 import type { Stats } from "./measure.js";
 
-export type Section = "call" | "reactor" | "load" | "fuel-runs" | "fuel" | "cells" | "identity" | "integrity";
+export type Section = "call" | "reactor" | "load" | "fuel-runs" | "fuel" | "cells" | "identity" | "integrity" | "gateway";
 
+/** An upper bound on a figure. */
 export interface Target {
   /** Which figure the target bounds. */
-  readonly metric: "p50Us" | "ratio" | "MB";
+  readonly metric: "p50Us" | "ratio" | "MB" | "processes";
   readonly max: number;
+  readonly pass: boolean;
+}
+
+/** A lower bound: throughput. */
+export interface MinTarget {
+  readonly metric: "callsPerSecond";
+  readonly min: number;
   readonly pass: boolean;
 }
 
@@ -21,9 +29,10 @@ interface RowBase {
 export interface TimingRow extends RowBase {
   readonly kind: "timing";
   readonly stats: Stats;
-  readonly target?: Target;
+  readonly target?: Target | MinTarget;
   /** Completed calls per second of wall time, where calls overlapped. */
   readonly callsPerSecond?: number;
+  readonly data?: Readonly<Record<string, number | string>>;
 }
 
 /** One run's p50 over another's: fuel metered vs unmetered, or a call through a cell vs in-process. */
@@ -52,7 +61,7 @@ export interface ValueRow extends RowBase {
   readonly kind: "value";
   readonly value: number;
   /** MB = 2^20 bytes; sessions/GiB = how many sessions fit in 2^30 bytes. */
-  readonly unit: "MB" | "sessions/GiB";
+  readonly unit: "MB" | "sessions/GiB" | "processes";
   /** One line for the table: what else was measured alongside. */
   readonly detail: string;
   readonly data?: Readonly<Record<string, number | string>>;
@@ -79,6 +88,10 @@ export function mbTarget(mb: number, maxMb: number): Target {
 
 export function ratioTarget(ratio: number, max: number): Target {
   return { metric: "ratio", max, pass: ratio <= max };
+}
+
+export function callsPerSecondTarget(callsPerSecond: number, min: number): MinTarget {
+  return { metric: "callsPerSecond", min, pass: callsPerSecond >= min };
 }
 
 export function p50Target(stats: Stats, maxUs: number): Target {

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { AddressInfo } from "node:net";
 import type { Server as McpServer } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { AuditEvent } from "../audit/index.js";
 import { CordonError, UsageError, type Json } from "../errors.js";
@@ -16,12 +17,15 @@ import type { Runtime } from "../runtime/runtime.js";
 import type { Session } from "../runtime/session.js";
 import { AUTHN_ENFORCER, authenticate, bearerChallenge } from "./authenticate.js";
 import { SessionBindingViolated } from "./errors.js";
+import { InFlight } from "./in-flight.js";
+import { JsonResponseTransport } from "./json-transport.js";
 import { Metrics } from "./metrics.js";
 import { checkOrigin, defaultOriginPolicy, ORIGIN_ENFORCER } from "./origin-check.js";
 import { metadataPaths, protectedResourceMetadata, WELL_KNOWN } from "./protected-resource.js";
 import { readJsonBody } from "./read-body.js";
 import { createSessionServer } from "./session-server.js";
 import { principalKey, SessionTable } from "./session-table.js";
+import { DEFAULT_TOKEN_CACHE_MS, rememberVerified } from "./verified-tokens.js";
 
 export const SESSION_BINDING_ENFORCER = "session-binding";
 export const SESSION_LIMITS_ENFORCER = "session-limits";
@@ -52,12 +56,20 @@ export interface HttpGatewayOptions {
   /** Concurrent MCP sessions per principal (default 8) and in total (default 256). */
   readonly maxSessionsPerPrincipal?: number;
   readonly maxSessions?: number;
-  /** Answer with single JSON responses instead of SSE streams. */
+  /**
+   * Answer with single JSON responses instead of SSE streams, through cordon's own JSON
+   * transport (json-transport.ts); GET then gets 405, as nothing is ever streamed.
+   */
   readonly jsonResponse?: boolean;
   /** Serve /metrics (default true). */
   readonly metrics?: boolean;
   /** How often ended cordon sessions are swept out of the table (default 1000 ms). */
   readonly sweepMs?: number;
+  /**
+   * How long an accepted token is reused without a new signature check (default 10 s, never
+   * past its expiry; 0: verify every request). Refused tokens are verified every time.
+   */
+  readonly tokenCacheMs?: number;
 }
 
 export interface HttpGateway {
@@ -70,11 +82,16 @@ export interface HttpGateway {
   close(): Promise<void>;
 }
 
+/** Either transport: the SDK's (SSE or JSON answers) or cordon's JSON-only one. */
+type HttpTransport = Transport & { handleRequest(req: IncomingMessage, res: ServerResponse, parsedBody?: unknown): Promise<void> };
+
 interface Binding {
   readonly owner: string;
   readonly session: Session;
   readonly server: McpServer;
-  readonly transport: StreamableHTTPServerTransport;
+  readonly transport: HttpTransport;
+  /** POSTs whose answers are not yet written: the server closes only once they are. */
+  readonly inflight: InFlight;
 }
 
 const MCP_METHODS = "GET, POST, DELETE";
@@ -99,14 +116,27 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
   const metadataBody = JSON.stringify(protectedResourceMetadata(resource.href, opts.issuers));
   const metaPaths = new Set(metadataPaths(resource));
   const originPolicy = defaultOriginPolicy(host, new URL(origin), { hosts: opts.allowedHosts ?? [], origins: opts.allowedOrigins ?? [] });
-  const verifier = opts.verifierFor(resource.href);
+  const verifier = rememberVerified(opts.verifierFor(resource.href), { ttlMs: opts.tokenCacheMs ?? DEFAULT_TOKEN_CACHE_MS });
   const audit = { append: (event: AuditEvent) => runtime.record(event) };
 
+  /** MCP servers waiting for their in-flight answers before they close. */
+  const closing = new Set<Promise<void>>();
+
+  /**
+   * Takes a session out of the table (its id gets 404 from now on) and ends its cordon
+   * session; its MCP server closes once every request still in flight has its answer (a call
+   * on an ended session answers at once, with ERR_SESSION_EXPIRED or the cell's exit).
+   */
   const closeBinding = async (id: string | undefined): Promise<void> => {
     const b = id === undefined ? undefined : table.take(id);
     if (b === undefined) return;
     await runtime.closeSession(b.session).catch(() => undefined);
-    await b.server.close().catch(() => undefined);
+    const closed: Promise<void> = b.inflight
+      .drained()
+      .then(() => b.server.close())
+      .catch(() => undefined)
+      .finally(() => closing.delete(closed));
+    closing.add(closed);
   };
 
   const sweeper = setInterval(() => {
@@ -133,13 +163,18 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
       else sendRpcError(res, 503, -32000, "Session could not be opened", err.code);
       return;
     }
-    const server = createSessionServer({ session, policy: runtime.policy });
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const server = createSessionServer({ session, policy: runtime.policy, streamsNotifications: !(opts.jsonResponse ?? false) });
+    const inflight = new InFlight();
+    const lifecycle = {
       sessionIdGenerator: () => randomUUID(),
-      enableJsonResponse: opts.jsonResponse ?? false,
-      onsessioninitialized: (id: string): void => table.bind(id, { owner, session, server, transport }),
-      onsessionclosed: (id) => closeBinding(id),
-    });
+      onsessioninitialized: (id: string): void => table.bind(id, { owner, session, server, transport, inflight }),
+      // DELETE: the transport closes when this returns, so wait for the answers in flight.
+      onsessionclosed: async (id: string) => {
+        await closeBinding(id);
+        await inflight.drained();
+      },
+    };
+    const transport: HttpTransport = opts.jsonResponse === true ? new JsonResponseTransport(lifecycle) : new StreamableHTTPServerTransport(lifecycle);
     server.onclose = () => void closeBinding(transport.sessionId);
     try {
       await server.connect(transport);
@@ -191,6 +226,8 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
       if (method === "POST") {
         const body = await readJsonBody(req, maxBody);
         if (!body.ok) return sendBodyError(res, body);
+        // Counted out when the answer is written or the connection drops, whichever is first.
+        res.once("close", b.inflight.enter());
         await b.transport.handleRequest(req, res, body.value);
       } else {
         await b.transport.handleRequest(req, res);
@@ -257,6 +294,8 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
         http.close(() => resolve());
         http.closeAllConnections();
       });
+      // Dropped connections count their requests out, so every waiting server closes now.
+      await Promise.all([...closing]);
     },
   };
 }

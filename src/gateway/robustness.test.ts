@@ -20,7 +20,8 @@ function nested(depth: number, open: string, close: string, inner = "0"): string
   return `${open.repeat(depth)}${inner}${close.repeat(depth)}`;
 }
 
-describe("gateway robustness", () => {
+// Both transports: the SDK's (SSE answers, serve's default) and cordon's JSON-answer transport.
+for (const jsonResponse of [false, true]) describe(`gateway robustness (${jsonResponse ? "JSON" : "SSE"} answers)`, () => {
   let runtime: Runtime;
   let gw: HttpGateway;
   let token: string;
@@ -34,7 +35,7 @@ describe("gateway robustness", () => {
   before(async () => {
     ({ runtime } = await startCellRuntime());
     const iss = makeIssuer();
-    gw = await startHttpGateway({ runtime, verifierFor: verifierFor(iss), issuers: [iss.issuer], port: 0 });
+    gw = await startHttpGateway({ runtime, verifierFor: verifierFor(iss), issuers: [iss.issuer], port: 0, jsonResponse });
     token = await iss.mint({ aud: gw.url });
     sid = await openRawSession(gw.url, token);
   });

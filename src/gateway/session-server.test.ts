@@ -10,9 +10,9 @@ import type { Runtime } from "../runtime/runtime.js";
 import { startCellRuntime } from "./gateway.fixture.js";
 import { createSessionServer, toCallResult } from "./session-server.js";
 
-async function connect(runtime: Runtime, role: string): Promise<{ client: Client; close: () => Promise<void> }> {
+async function connect(runtime: Runtime, role: string, streamsNotifications?: boolean): Promise<{ client: Client; close: () => Promise<void> }> {
   const session = await runtime.openSession(role);
-  const server = createSessionServer({ session, policy: runtime.policy });
+  const server = createSessionServer({ session, policy: runtime.policy, ...(streamsNotifications === undefined ? {} : { streamsNotifications }) });
   const [a, b] = InMemoryTransport.createLinkedPair();
   await server.connect(a);
   const client = new Client({ name: "test", version: "1" });
@@ -94,6 +94,17 @@ describe("session server", () => {
     await client.setLoggingLevel("warning");
     await client.callTool({ name: "text-stats", arguments: { text: "one two" } });
     assert.equal(seen.length, 1);
+    await close();
+  });
+
+  it("sends no log notifications where the transport cannot stream them (JSON responses), whatever the level", async () => {
+    const { client, close } = await connect(runtime, "analyst", false);
+    const seen: unknown[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void seen.push(n.params));
+    await client.setLoggingLevel("debug");
+    const r = await client.callTool({ name: "text-stats", arguments: { text: "one two three" } });
+    assert.equal((JSON.parse(textOf(r)) as { words: number }).words, 3);
+    assert.deepEqual(seen, []);
     await close();
   });
 

@@ -49,6 +49,12 @@ export interface SessionServerOptions {
   readonly session: Session;
   readonly policy: Pick<LoadedPolicy, "tools">;
   readonly maxResultBytes?: number;
+  /**
+   * Whether guest log lines can reach the client (default true). Over HTTP with JSON responses
+   * (no SSE) the transport drops a call's notifications, so the gateway says false and they are
+   * not built and sent only to be dropped.
+   */
+  readonly streamsNotifications?: boolean;
 }
 
 /** The tools this session's cell holds, described from the policy. */
@@ -109,9 +115,9 @@ export function createSessionServer(opts: SessionServerOptions): Server {
   });
   // Guest log lines (tools with the `log` grant) go to the client as `info` notifications on the
   // call's own stream, unless the client raised the level above info.
-  let logsWanted = true;
+  let logsWanted = opts.streamsNotifications ?? true;
   server.setRequestHandler(SetLevelRequestSchema, (request) => {
-    logsWanted = LOG_LEVELS.indexOf(request.params.level) <= LOG_LEVELS.indexOf("info");
+    logsWanted = (opts.streamsNotifications ?? true) && LOG_LEVELS.indexOf(request.params.level) <= LOG_LEVELS.indexOf("info");
     return {};
   });
   server.setRequestHandler(ListToolsRequestSchema, () => guard(() => ({ tools: listTools(session, policy) })));
