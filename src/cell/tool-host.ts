@@ -42,29 +42,15 @@ export class InProcessHost implements ToolHost {
 /** Margin past a tool's own deadline before the cell is presumed hung and killed. */
 export const BACKSTOP_GRACE_MS = 2_000;
 
-/** One call into a cell (for `session` in a per-role cell), with the backstop deadline; guest log lines go to `onLog`. */
-async function callCell(
-  cell: CellProcess,
-  session: string | null,
-  name: string,
-  input: Uint8Array,
-  opts: CallOptions & { wallClockMs: number; maxOutputBytes: number },
-  onLog: (tool: string, line: string) => void,
-): Promise<CallOutcome> {
-  const outcome = await cell.call(name, input, {
-    ...(session === null ? {} : { session }),
-    backstopMs: opts.wallClockMs + BACKSTOP_GRACE_MS,
-    maxOutputBytes: opts.maxOutputBytes,
-    ...(opts.fuelOverride === undefined ? {} : { fuelOverride: opts.fuelOverride }),
-  });
-  for (const line of outcome.logs) onLog(name, line);
-  return outcome;
-}
-
-export class CellHost implements ToolHost {
+/**
+ * A session's Wasm tools in a cell: its own (CellHost), or its instance set in its role's
+ * shared cell (RoleCellHost). `session` names the instance set in a per-role cell, else null.
+ */
+abstract class CellToolHost implements ToolHost {
   readonly isolation = "cell";
   constructor(
-    private readonly cell: CellProcess,
+    protected readonly cell: CellProcess,
+    protected readonly session: string | null,
     private readonly tools: readonly string[],
     private readonly onLog: (tool: string, line: string) => void,
   ) {}
@@ -74,11 +60,27 @@ export class CellHost implements ToolHost {
   has(name: string): boolean {
     return this.tools.includes(name);
   }
-  call(name: string, input: Uint8Array, opts: CallOptions & { wallClockMs: number; maxOutputBytes: number }): Promise<CallOutcome> {
-    return callCell(this.cell, null, name, input, opts, this.onLog);
+  /** One call, with the backstop deadline; guest log lines go to `onLog`. */
+  async call(name: string, input: Uint8Array, opts: CallOptions & { wallClockMs: number; maxOutputBytes: number }): Promise<CallOutcome> {
+    const outcome = await this.cell.call(name, input, {
+      ...(this.session === null ? {} : { session: this.session }),
+      backstopMs: opts.wallClockMs + BACKSTOP_GRACE_MS,
+      maxOutputBytes: opts.maxOutputBytes,
+      ...(opts.fuelOverride === undefined ? {} : { fuelOverride: opts.fuelOverride }),
+    });
+    for (const line of outcome.logs) this.onLog(name, line);
+    return outcome;
   }
   get process(): CellProcess {
     return this.cell;
+  }
+  abstract close(): Promise<void>;
+}
+
+/** Per-session granularity: the session's own cell; ending the session kills it. */
+export class CellHost extends CellToolHost {
+  constructor(cell: CellProcess, tools: readonly string[], onLog: (tool: string, line: string) => void) {
+    super(cell, null, tools, onLog);
   }
   close(): Promise<void> {
     return this.cell.destroy();
@@ -86,29 +88,13 @@ export class CellHost implements ToolHost {
 }
 
 /** Per-role granularity: the role's shared cell, with this session's own instances in it. */
-export class RoleCellHost implements ToolHost {
-  readonly isolation = "cell";
-  constructor(
-    private readonly cell: CellProcess,
-    private readonly session: string,
-    private readonly tools: readonly string[],
-    private readonly onLog: (tool: string, line: string) => void,
-  ) {}
-  toolNames(): string[] {
-    return [...this.tools];
-  }
-  has(name: string): boolean {
-    return this.tools.includes(name);
-  }
-  call(name: string, input: Uint8Array, opts: CallOptions & { wallClockMs: number; maxOutputBytes: number }): Promise<CallOutcome> {
-    return callCell(this.cell, this.session, name, input, opts, this.onLog);
-  }
-  get process(): CellProcess {
-    return this.cell;
+export class RoleCellHost extends CellToolHost {
+  constructor(cell: CellProcess, private readonly sessionId: string, tools: readonly string[], onLog: (tool: string, line: string) => void) {
+    super(cell, sessionId, tools, onLog);
   }
   /** Drops this session's instances; the role's cell lives on for its other sessions. */
   close(): Promise<void> {
-    return this.cell.end(this.session).catch(() => undefined);
+    return this.cell.end(this.sessionId).catch(() => undefined);
   }
 }
 

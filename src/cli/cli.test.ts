@@ -103,7 +103,7 @@ describe("cordon CLI on the example policy", () => {
     const r = cordon(["run", "--no-strict", "--policy", path, "--role", "reader", "tool", "{}"], home);
     assert.equal(r.code, 1);
     assert.match(r.err, /ERR_POLICY_INVALID/);
-    const recs = records(home).filter((x) => x["type"] !== "trust.skipped");
+    const recs = records(home).filter((x) => x["type"] !== "trust.skipped" && x["type"] !== "audit.unanchored");
     assert.equal(recs.length, 1);
     assert.equal(recs[0]?.["type"], "policy.refused");
     assert.equal(recs[0]?.["enforcer"], "module-digest");
@@ -120,7 +120,7 @@ describe("cordon CLI on the example policy", () => {
     const bare = mkdtempSync(join(tmpdir(), "cordon-cli-"));
     const none = cordon(["run", "--role", "analyst", "text-stats", '{"text":"a"}'], bare);
     assert.equal(none.code, 1);
-    assert.deepEqual(records(bare).map((x) => [x["type"], x["enforcer"]]), [["trust.refused", "trust-bundle"]]);
+    assert.deepEqual(records(bare).map((x) => [x["type"], x["enforcer"]]), [["audit.unanchored", undefined], ["trust.refused", "trust-bundle"]]);
     const withEnv = cordon(["run", "--role", "analyst", "text-stats", '{"text":"a"}'], home, { CORDON_SIGNING_KEY: "-----BEGIN PRIVATE KEY-----" });
     assert.equal(withEnv.code, 0, withEnv.err);
     const offered = records(home).find((x) => x["type"] === "key.env-ignored");

@@ -64,9 +64,7 @@ export async function devInit(opts: { dataDir: string; policyPath: string; audie
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const issuerKeyPath = join(opts.dataDir, ISSUER_KEY_FILE);
   const publisherKeyPath = join(opts.dataDir, PUBLISHER_KEY_FILE);
-  const created = ensureKey(issuerKeyPath) || ensureKey(publisherKeyPath);
-  ensureKey(publisherKeyPath);
-  ensureKey(join(opts.dataDir, CHECKPOINT_KEY_FILE));
+  const created = [issuerKeyPath, publisherKeyPath, join(opts.dataDir, CHECKPOINT_KEY_FILE)].map(ensureKey).some(Boolean);
   const input = {
     version: 1,
     issuers: [

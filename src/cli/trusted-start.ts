@@ -56,12 +56,14 @@ export async function trustedStart(opts: StartOptions): Promise<TrustedStart> {
     // Checkpoints of the audit file, signed with the control plane's checkpoint key if it has one.
     const checkpointKey = join(home, CHECKPOINT_KEY_FILE);
     checkpointer = existsSync(checkpointKey) ? await Checkpointer.start(log, { auditPath: opts.audit, key: await loadSigningKeyFile(checkpointKey) }) : null;
+    // Never silently: without the key the log has its hash chain but no signed anchors.
+    if (checkpointer === null) await audit.append({ type: "audit.unanchored", reason: "no checkpoint key in cordon's data directory (cordon init makes one)" });
     const started = checkpointer;
     let bundle: TrustBundle | null = null;
     let trust: ReturnType<typeof policyTrust> | undefined;
     if (opts.strict) {
-      bundle = await loadTrustAudited(dataDir(opts.env ?? process.env), audit);
-      trust = policyTrust(bundle, dataDir(opts.env ?? process.env));
+      bundle = await loadTrustAudited(home, audit);
+      trust = policyTrust(bundle, home);
     } else {
       await audit.append({ type: "trust.skipped", reason: "--no-strict: policy and module signatures are not checked" });
     }

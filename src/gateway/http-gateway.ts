@@ -15,7 +15,7 @@ import { ENFORCERS } from "../policy/enforcers.js";
 import { clip, errorFields } from "../runtime/audit-fields.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Session } from "../runtime/session.js";
-import { AUTHN_ENFORCER, authenticate, bearerChallenge } from "./authenticate.js";
+import { authenticate, bearerChallenge } from "./authenticate.js";
 import { SessionBindingViolated } from "./errors.js";
 import { InFlight } from "./in-flight.js";
 import { JsonResponseTransport } from "./json-transport.js";
@@ -300,9 +300,9 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
   };
 }
 
-/** Enforcers whose denial counters start at zero: the registry plus the gateway's own. */
+/** Enforcers whose denial counters start at zero: the registry (the gateway's own included). */
 function gatewayEnforcers(): string[] {
-  return [...ENFORCERS.map((e) => e.name), AUTHN_ENFORCER, ORIGIN_ENFORCER, SESSION_BINDING_ENFORCER, SESSION_LIMITS_ENFORCER];
+  return ENFORCERS.map((e) => e.name);
 }
 
 function listen(http: HttpServer, host: string, port: number): Promise<void> {

@@ -33,7 +33,10 @@ async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, pro
   if (probe === undefined) return { status: "failed", auditSeq: null, detail: `no probe '${check}' in this build` };
   if (line.scope.kind === "runtime" && trust === null) return { status: "unavailable", auditSeq: null, detail: NO_TRUST_REASON };
   const tool = line.scope.kind === "tool" ? runtime.policy.tools.get(line.scope.name) : undefined;
-  const osSandboxed = line.scope.kind === "tier" || (tool?.tier === "process" && line.enforcer !== "input-schema" && line.enforcer !== "io-cap") || (tool?.tier === "process" && line.subject === "proc.output");
+  // Tier lines, and a process tool's lines other than its input checks (made before any
+  // process runs), need the OS sandbox: without it they cannot be shown firing.
+  const controlPlaneOnly = line.subject === "input.schema" || line.subject === "limits.input";
+  const osSandboxed = line.scope.kind === "tier" || (tool?.tier === "process" && !controlPlaneOnly);
   if (osSandboxed && runtime.isolation !== "cell") {
     return { status: "unavailable", auditSeq: null, detail: "in-process: this layer is missing (no cell, no OS sandbox)" };
   }
