@@ -121,6 +121,10 @@ describe("cordon CLI on the example policy", () => {
     const none = cordon(["run", "--role", "analyst", "text-stats", '{"text":"a"}'], bare);
     assert.equal(none.code, 1);
     assert.deepEqual(records(bare).map((x) => [x["type"], x["enforcer"]]), [["audit.unanchored", undefined], ["trust.refused", "trust-bundle"]]);
+    const bareServe = mkdtempSync(join(tmpdir(), "cordon-cli-"));
+    const serveBare = cordon(["serve", "--http", "127.0.0.1:0", "--no-strict"], bareServe);
+    assert.equal(serveBare.code, 1, "without a trust root the gateway does not serve, --no-strict or not");
+    assert.deepEqual(records(bareServe).filter((x) => x["type"] === "trust.refused").map((x) => x["enforcer"]), ["trust-bundle"]);
     const withEnv = cordon(["run", "--role", "analyst", "text-stats", '{"text":"a"}'], home, { CORDON_SIGNING_KEY: "-----BEGIN PRIVATE KEY-----" });
     assert.equal(withEnv.code, 0, withEnv.err);
     const offered = records(home).find((x) => x["type"] === "key.env-ignored");

@@ -4,7 +4,7 @@ import type { Io, CommonOptions } from "../cli/commands.js";
 import { dataDir } from "../cli/defaults.js";
 import { trustedStart, type TrustedStart } from "../cli/trusted-start.js";
 import { UsageError } from "../errors.js";
-import { loadTrustBundle } from "../identity/load-trust-bundle.js";
+import { loadTrustAudited } from "../identity/load-trust-audited.js";
 import type { TokenVerifier } from "../identity/principal.js";
 import { createTokenVerifier } from "../identity/verify-token.js";
 import type { LoadedPolicy } from "../policy/load-policy.js";
@@ -54,7 +54,11 @@ async function startTrusted(opts: ServeOptions, restrict: string | null, poolSiz
     ...(restrict === null ? {} : { restrict: (p: LoadedPolicy) => restrictToRole(p, restrict) }),
   });
   // Tokens are always verified against the signed trust bundle, --no-strict or not.
-  const bundle = started.bundle ?? loadTrustBundle({ dataDir: dataDir() }).bundle;
+  // A refusal is audited and ends the start: the runtime it would have served is closed.
+  const bundle = started.bundle ?? (await loadTrustAudited(dataDir(), { append: (e) => started.runtime.record(e) }).catch(async (err: unknown) => {
+    await started.runtime.close();
+    throw err;
+  }));
   const verifier = started.verifier ?? createTokenVerifier(bundle, { roles: new Set(started.policy.roles.keys()) });
   return { ...started, verifier, issuers: [...new Set(bundle.issuers.map((i) => i.issuer))] };
 }
