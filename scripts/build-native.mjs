@@ -10,9 +10,11 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const out = path.join(ROOT, "build", "native");
 mkdirSync(out, { recursive: true });
 const cc = process.env.CC || "cc";
-// hostile: the probe fixture. cordon-launch: closes stray fds and sets rlimits before bwrap.
-for (const [name, src] of [["hostile", "hostile.c"], ["cordon-launch", "launch.c"]]) {
-  const args = ["-O2", "-Wall", "-Wextra", "-Werror", "-o", path.join(out, name), path.join(ROOT, "guests", "native", src)];
+// hostile: the probe fixture. cordon-launch: closes stray fds, sets rlimits, supervises seccomp.
+// cordon-seccomp-exec: installs the filter with a listener inside the sandbox; static, so it
+// runs in any root filesystem (a container's, a microVM's) whatever its libc.
+for (const [name, src, extra] of [["hostile", "hostile.c", []], ["cordon-launch", "launch.c", []], ["cordon-seccomp-exec", "seccomp-exec.c", ["-static"]]]) {
+  const args = ["-O2", "-Wall", "-Wextra", "-Werror", ...extra, "-o", path.join(out, name), path.join(ROOT, "guests", "native", src)];
   const r = spawnSync(cc, args, { shell: false, encoding: "utf8" });
   if (r.error || r.status !== 0) {
     process.stderr.write(`build-native: ${cc} failed: ${r.error?.message ?? r.stderr}\nrun: apt-get install gcc libc6-dev\n`);

@@ -8,6 +8,7 @@
  *   hostile read PATH | write PATH | environ | fds
  *   hostile fork-bomb | mem-hog MIB
  *   hostile flood | sleep | daemon
+ *   hostile kernel bpf | io_uring_setup | keyctl | perf_event_open | userfaultfd | kexec_load | setns
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -22,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <fcntl.h>
@@ -199,6 +201,28 @@ static int flood(void) {
   }
 }
 
+/*
+ * One call into kernel attack surface the seccomp table denies, with harmless arguments (each
+ * would fail with EINVAL/EBADF/EFAULT if it were allowed): only EPERM counts as stopped.
+ */
+static int try_kernel(const char *name) {
+  long r;
+  if (!strcmp(name, "bpf")) r = syscall(SYS_bpf, 0xffff, NULL, 0);
+  else if (!strcmp(name, "io_uring_setup")) r = syscall(SYS_io_uring_setup, 0, NULL);
+  else if (!strcmp(name, "keyctl")) r = syscall(SYS_keyctl, 0xffff, 0, 0, 0, 0);
+  else if (!strcmp(name, "perf_event_open")) r = syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0);
+  else if (!strcmp(name, "userfaultfd")) r = syscall(SYS_userfaultfd, 1);
+  else if (!strcmp(name, "kexec_load")) r = syscall(SYS_kexec_load, 0, 0, NULL, 0);
+  else if (!strcmp(name, "setns")) r = syscall(SYS_setns, -1, 0);
+  else {
+    fprintf(stderr, "hostile: unknown kernel call '%s'\n", name);
+    return 64;
+  }
+  int err = r < 0 ? errno : 0;
+  if (r >= 0) close((int)r);
+  return report(name, r >= 0 || err != EPERM, err);
+}
+
 /* Never finishes: the wall-clock deadline must stop it. */
 static int sleep_forever(void) {
   for (;;) pause();
@@ -239,6 +263,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "flood")) return flood();
   if (!strcmp(cmd, "sleep")) return sleep_forever();
   if (!strcmp(cmd, "daemon")) return daemonize();
+  if (!strcmp(cmd, "kernel")) return try_kernel(arg);
   fprintf(stderr, "hostile: unknown probe '%s'\n", cmd);
   return 64;
 }

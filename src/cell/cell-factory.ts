@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { TierUnavailable } from "../errors.js";
 import { CellCgroup, detectCgroups } from "../sandbox/cgroups/index.js";
 import { checkSeccompWorks, compileFilter, DEFAULT_RULES } from "../sandbox/seccomp/index.js";
-import { seccompFdFor } from "../sandbox/spawn-sandboxed.js";
+import { supervisedSeccomp } from "../sandbox/spawn-sandboxed.js";
+import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
 import type { ToolTemplate } from "../wasm/engine/types.js";
 import { cellPlan, layoutCell } from "./cell-plan.js";
 import { CellProcess, type CellMode, type Violation } from "./cell-process.js";
@@ -28,6 +29,14 @@ export interface CellFactoryOptions {
   readonly cellMemoryBytes?: number;
   readonly cellPids?: number;
   readonly onViolation?: (cell: CellProcess, v: Violation) => void;
+  /** A seccomp supervisor's event from a cell (its denials are recorded by the runtime). */
+  readonly onSeccomp?: (cell: CellProcess, event: SeccompEvent) => void;
+}
+
+/** The native helpers every sandbox needs, under the package root. */
+export function nativeHelpers(packageRoot: string): { readonly launcher: string; readonly seccompExec: string; readonly hostile: string } {
+  const dir = join(packageRoot, "build", "native");
+  return { launcher: join(dir, "cordon-launch"), seccompExec: join(dir, "cordon-seccomp-exec"), hostile: join(dir, "hostile") };
 }
 
 export interface Layers {
@@ -38,17 +47,18 @@ export interface Layers {
 
 /** Checks every layer a cell needs on this host; throws TierUnavailable naming the first gap. */
 export function checkCellLayers(packageRoot: string): Layers {
-  const launcher = join(packageRoot, "build", "native", "cordon-launch");
-  if (!existsSync(launcher)) throw new TierUnavailable("wasm", "build/native/cordon-launch is missing (run npm run build)");
-  if (!existsSync(join(packageRoot, "build", "native", "hostile"))) throw new TierUnavailable("wasm", "build/native/hostile is missing (run npm run build)");
-  const seccomp = checkSeccompWorks();
-  if (!seccomp.ok) throw new TierUnavailable("wasm", `bubblewrap with user namespaces and seccomp: ${seccomp.missing}`);
+  const native = nativeHelpers(packageRoot);
+  for (const [name, path] of Object.entries(native)) {
+    if (!existsSync(path)) throw new TierUnavailable("wasm", `build/native's ${name} is missing (run npm run build)`);
+  }
+  const seccomp = checkSeccompWorks({ supervised: { launcher: native.launcher, helper: native.seccompExec } });
+  if (!seccomp.ok) throw new TierUnavailable("wasm", `bubblewrap with user namespaces and supervised seccomp: ${seccomp.missing}`);
   const cg = detectCgroups();
   for (const name of ["memory", "pids"] as const) {
     const c = cg.controllers[name];
     if (!c.available) throw new TierUnavailable("wasm", `cgroup ${name} controller: ${c.reason}`);
   }
-  return { bwrap: "bwrap: user, pid, net, ipc, uts, cgroup namespaces", seccomp: "seccomp: classic BPF via bwrap --seccomp", cgroups: "cgroup v1: memory, pids, cpu" };
+  return { bwrap: "bwrap: user, pid, net, ipc, uts, cgroup namespaces", seccomp: "seccomp: classic BPF with a user-notification listener; every denial recorded by the supervisor", cgroups: "cgroup v1: memory, pids, cpu" };
 }
 
 /** Sessions a per-role cell's memory limit is sized for. */
@@ -81,7 +91,8 @@ export class CellFactory {
   /** What the process tier needs to run a call under the same layers as a cell. */
   processSandbox(): ProcessSandbox {
     return {
-      launcher: join(this.opts.packageRoot, "build", "native", "cordon-launch"),
+      launcher: nativeHelpers(this.opts.packageRoot).launcher,
+      seccompExec: nativeHelpers(this.opts.packageRoot).seccompExec,
       seccomp: this.seccomp,
       allocUid: () => this.allocUid(),
       cgroup: (id, limits) => CellCgroup.create(id, limits, { parent: cgroupParentFor() }),
@@ -114,13 +125,14 @@ export class CellFactory {
     const cellArgs = [id, this.opts.launchPublicKeyB64];
     return CellProcess.start({
       id,
-      plan: cellPlan({ packageRoot: this.opts.packageRoot, nodePath: this.opts.nodePath ?? process.execPath, binds: layout.binds, seccompFd: seccompFdFor(true), heapMiB: 64, cellArgs }),
-      launcher: join(this.opts.packageRoot, "build", "native", "cordon-launch"),
+      plan: cellPlan({ packageRoot: this.opts.packageRoot, nodePath: this.opts.nodePath ?? process.execPath, binds: layout.binds, seccomp: supervisedSeccomp(nativeHelpers(this.opts.packageRoot).seccompExec, true), heapMiB: 64, cellArgs }),
+      launcher: nativeHelpers(this.opts.packageRoot).launcher,
       uid,
       gid: uid,
       seccomp: this.seccomp,
       cgroup: (id) => CellCgroup.create(id, { memoryBytes: this.cellMemory(templates, mode), pids: this.opts.cellPids ?? 64 }, { parent: cgroupParentFor() }),
       ...(this.opts.onViolation === undefined ? {} : { onViolation: this.opts.onViolation }),
+      ...(this.opts.onSeccomp === undefined ? {} : { onSeccomp: this.opts.onSeccomp }),
     });
   }
 

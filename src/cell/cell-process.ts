@@ -11,6 +11,7 @@ import { CordonError, TierUnavailable, ToolRefused, type Json } from "../errors.
 import type { SandboxPlan } from "../sandbox/bwrap-plan.js";
 import type { CellCgroup } from "../sandbox/cgroups/index.js";
 import { spawnSandboxed } from "../sandbox/spawn-sandboxed.js";
+import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
 import type { CallOutcome, ToolTemplate } from "../wasm/engine/types.js";
 import { encodeFrame, FrameDecoder } from "./frames.js";
 import { errorFromWire, outcomeFromWire, templateToWire, WireInvalid } from "./wire.js";
@@ -57,12 +58,22 @@ export interface CellProcessOptions {
   readonly cgroup: (id: string) => CellCgroup;
   readonly readyTimeoutMs?: number;
   readonly onViolation?: (cell: CellProcess, v: Violation) => void;
+  /** Every event of the cell's seccomp supervisor (denials answered EPERM, a foreign-ABI kill). */
+  readonly onSeccomp?: (cell: CellProcess, event: SeccompEvent) => void;
+}
+
+/** The call a cell is working on: what a denial it makes at this moment is attributed to. */
+export interface CallInFlight {
+  readonly session: string;
+  readonly tool: string;
 }
 
 interface Pending {
   readonly kind: string;
   /** The session the answer must name ("" before a per-session cell is bound). */
   readonly session: string;
+  /** The tool, for a call. */
+  readonly tool?: string;
   readonly resolve: (m: Record<string, Json>) => void;
   readonly reject: (e: Error) => void;
 }
@@ -128,7 +139,13 @@ export class CellProcess {
       await cgroup.destroy();
       throw err;
     }
-    const child = spawnSandboxed({
+    let cell: CellProcess | null = null;
+    const early: SeccompEvent[] = [];
+    const { child } = spawnSandboxed({
+      onSeccomp: (e) => {
+        if (cell === null) early.push(e);
+        else opts.onSeccomp?.(cell, e);
+      },
       cgroupProcs: procs,
       plan: opts.plan,
       launcher: opts.launcher,
@@ -145,8 +162,9 @@ export class CellProcess {
       await cgroup.destroy();
       throw new TierUnavailable("wasm", "could not start a sandboxed cell (bwrap did not spawn)");
     }
-    const cell = new CellProcess(id, child, socket, opts);
+    cell = new CellProcess(id, child, socket, opts);
     cell.cgroupHandle = cgroup;
+    for (const e of early.splice(0)) opts.onSeccomp?.(cell, e);
     try {
       await cell.waitReady(opts.readyTimeoutMs ?? 5_000);
       // Belt and braces: everything should be in already; adopt any straggler before templates.
@@ -230,11 +248,18 @@ export class CellProcess {
     p.resolve(m);
   }
 
+  /** The oldest call still unanswered (the cell answers in order): the one it is running. */
+  currentCall(): CallInFlight | null {
+    for (const p of this.pending.values()) if (p.kind === "result" && p.tool !== undefined) return { session: p.session, tool: p.tool };
+    return null;
+  }
+
   private request(kind: string, id: number, message: Record<string, Json>): Promise<Record<string, Json>> {
     if (this.exited !== null) return Promise.reject(this.exited);
     const session = typeof message["session"] === "string" ? message["session"] : "";
+    const tool = kind === "result" && typeof message["tool"] === "string" ? message["tool"] : undefined;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { kind, session, resolve, reject });
+      this.pending.set(id, { kind, session, ...(tool === undefined ? {} : { tool }), resolve, reject });
       this.socket.ref();
       this.socket.write(encodeFrame(message));
     });

@@ -190,9 +190,12 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
       "tier.network": ["cell-socket-inet", "cell-connect"],
       "tier.syscalls": ["cell-ptrace", "cell-mount", "cell-unshare"],
       "proc.network": ["proc-socket-inet", "proc-connect"],
-      "proc.syscalls": ["proc-ptrace", "proc-mount", "proc-unshare"],
+      "proc.syscalls": [
+        "proc-ptrace", "proc-mount", "proc-unshare",
+        "proc-bpf", "proc-io-uring-setup", "proc-keyctl", "proc-perf-event-open", "proc-userfaultfd", "proc-kexec-load", "proc-setns",
+      ],
     },
-    mechanism: "classic-BPF filter from src/sandbox/seccomp/rules.ts, loaded by bwrap --seccomp: EPERM (silent in the kernel log, so cordon records it)",
+    mechanism: "classic-BPF filter from src/sandbox/seccomp/rules.ts, installed inside the sandbox with a user-notification listener: the supervisor outside answers every denied call EPERM and the control plane records each (sandbox.denied, rate-limited per session)",
   },
   {
     name: "bwrap-mounts",

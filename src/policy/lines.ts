@@ -85,7 +85,7 @@ function commandText(tool: ToolSpec): string {
 const TIER_LINES: Readonly<Record<"wasm" | "process", ReadonlyArray<readonly [Subject, string]>>> = {
   wasm: [
     ["tier.network", "cells have no network"],
-    ["tier.syscalls", "cells cannot ptrace, mount or unshare"],
+    ["tier.syscalls", "cells cannot ptrace, mount or unshare; every denial is recorded"],
     ["tier.filesystem", "cells see no host secrets, no home, no writable system"],
     ["tier.environment", "cells inherit no environment and no file descriptors"],
     ["tier.pids", "a cell's process count is capped"],
@@ -96,7 +96,7 @@ const TIER_LINES: Readonly<Record<"wasm" | "process", ReadonlyArray<readonly [Su
   ],
   process: [
     ["proc.network", "tool processes have no network"],
-    ["proc.syscalls", "tool processes cannot ptrace, mount or unshare"],
+    ["proc.syscalls", "tool processes cannot ptrace, mount, unshare, setns or reach bpf, io_uring, keyrings, perf events, userfaultfd or kexec; every denial is recorded"],
     ["proc.filesystem", "tool processes see no host secrets, no home, no writable system"],
     ["proc.environment", "tool processes inherit no environment and no file descriptors"],
     ["proc.cleanup", "nothing a call started outlives it"],

@@ -26,6 +26,25 @@ async function inCell(env: ProbeEnv, body: (session: Session) => Promise<ProbeOu
   }
 }
 
+/**
+ * A syscall the cell's filter denies: EPERM for the fixture, and the supervisor's live record of
+ * it (the seccomp wall records itself; the selftest's own record names no enforcer).
+ */
+function seccompProbe(spec: string, syscall: string, what: string): Probe {
+  return (env) =>
+    inCell(env, async (session) => {
+      const before = env.runtime.audit.head?.seq ?? 0;
+      const r = await env.runtime.selftest(session, spec);
+      const liveNow = () => env.runtime.audit.recordsAfter(before).filter((x) => x.type === "sandbox.denied" && x.enforcer === "seccomp");
+      // The supervisor's line and the cell's answer travel on different pipes: wait for the line, bounded.
+      for (let waited = 0; liveNow().length === 0 && waited < 2_000; waited += 10) await new Promise((res) => setTimeout(res, 10));
+      const live = liveNow();
+      const named = live.length === 1 && live[0]?.["syscall"] === syscall && live[0]["session"] === session.id;
+      const stopped = !r.succeeded && r.errno === EPERM && named;
+      return { stopped, detail: stopped ? `${what}: EPERM, recorded live (sandbox.denied seq ${live[0]?.seq ?? "?"})` : `NOT stopped: ${JSON.stringify(r.report)}; live records ${live.map((x) => JSON.stringify(x["syscall"])).join(",") || "none"}` };
+    });
+}
+
 function errnoProbe(spec: string, expect: (r: SelftestResult) => boolean, what: string): Probe {
   return (env) =>
     inCell(env, async (session) => {
@@ -35,11 +54,11 @@ function errnoProbe(spec: string, expect: (r: SelftestResult) => boolean, what: 
     });
 }
 
-export const cellSocketInet = errnoProbe("socket-inet", (r) => r.errno === EPERM, "socket(AF_INET) refused by seccomp");
-export const cellConnect = errnoProbe("connect-unix", (r) => r.errno === EPERM, "connect() refused by seccomp");
-export const cellPtrace = errnoProbe("ptrace", (r) => r.errno === EPERM, "ptrace(ATTACH) refused by seccomp");
-export const cellMount = errnoProbe("mount", (r) => r.errno === EPERM, "mount() refused by seccomp");
-export const cellUnshare = errnoProbe("unshare", (r) => r.errno === EPERM, "unshare(NEWUSER) refused by seccomp");
+export const cellSocketInet = seccompProbe("socket-inet", "socket", "socket(AF_INET) refused by seccomp");
+export const cellConnect = seccompProbe("connect-unix", "connect", "connect() refused by seccomp");
+export const cellPtrace = seccompProbe("ptrace", "ptrace", "ptrace(ATTACH) refused by seccomp");
+export const cellMount = seccompProbe("mount", "mount", "mount() refused by seccomp");
+export const cellUnshare = seccompProbe("unshare", "unshare", "unshare(NEWUSER) refused by seccomp");
 const ENOENT = 2;
 const EROFS = 30;
 export const cellReadShadow = errnoProbe("read /etc/shadow", (r) => r.errno === ENOENT, "/etc/shadow is not in the cell");

@@ -60,9 +60,11 @@ async function runHostile(env: ProbeEnv, tool: ProcessTool, after?: (run: Hostil
 }
 
 async function recordProbe(env: ProbeEnv, run: HostileRun, enforcer: string, probe: string, extra: Record<string, Json> = {}): Promise<void> {
+  // seccomp records its own denials as they happen (sandbox.denied): the probe's record then
+  // names no enforcer, so the evidence is the live record alone.
   await env.runtime.record({
     type: "sandbox.probed",
-    enforcer,
+    ...(enforcer === "seccomp" ? { probeOf: enforcer } : { enforcer }),
     tier: "process",
     session: run.session.id,
     probe,
@@ -81,11 +83,32 @@ function errnoProbe(args: readonly string[], enforcer: string, errno: number, wh
   };
 }
 
-export const procSocketInet = errnoProbe(["socket-inet"], "seccomp", EPERM, "socket(AF_INET) refused by seccomp");
-export const procConnect = errnoProbe(["connect-unix"], "seccomp", EPERM, "connect() refused by seccomp");
-export const procPtrace = errnoProbe(["ptrace"], "seccomp", EPERM, "ptrace(ATTACH) refused by seccomp");
-export const procMount = errnoProbe(["mount"], "seccomp", EPERM, "mount() refused by seccomp");
-export const procUnshare = errnoProbe(["unshare"], "seccomp", EPERM, "unshare(NEWUSER) refused by seccomp");
+/** A denied syscall: EPERM for the tool, and the live record of it (naming the syscall and the tool). */
+function seccompProbe(args: readonly string[], syscall: string, what: string): Probe {
+  return async (env) => {
+    const before = env.runtime.audit.head?.seq ?? 0;
+    const tool = hostileVariant(processTool(env), args);
+    const run = await runHostile(env, tool);
+    await recordProbe(env, run, "seccomp", args[0] ?? "");
+    const live = env.runtime.audit.recordsAfter(before).filter((r) => r.type === "sandbox.denied" && r.enforcer === "seccomp");
+    const named = live.length === 1 && live[0]?.["syscall"] === syscall && live[0]["tool"] === tool.name && live[0]["session"] === run.session.id;
+    const refused = run.report !== null && run.report.succeeded === false && run.report.errno === EPERM;
+    const stopped = refused && named;
+    const seen = live.map((r) => `${JSON.stringify(r["syscall"])}@${JSON.stringify(r["tool"])}`).join(",") || "none";
+    return { stopped, detail: stopped ? `${what}: EPERM, recorded live (sandbox.denied seq ${live[0]?.seq ?? "?"})` : `NOT stopped: ${run.report === null ? describe(run.result) : JSON.stringify(run.report)}; live records: ${seen}` };
+  };
+}
+
+export const procSocketInet = seccompProbe(["socket-inet"], "socket", "socket(AF_INET) refused by seccomp");
+export const procConnect = seccompProbe(["connect-unix"], "connect", "connect() refused by seccomp");
+export const procPtrace = seccompProbe(["ptrace"], "ptrace", "ptrace(ATTACH) refused by seccomp");
+export const procMount = seccompProbe(["mount"], "mount", "mount() refused by seccomp");
+export const procUnshare = seccompProbe(["unshare"], "unshare", "unshare(NEWUSER) refused by seccomp");
+/** Kernel attack surface an outside attack run tried from a tool process: each denied, each recorded. */
+export const KERNEL_SURFACE = ["bpf", "io_uring_setup", "keyctl", "perf_event_open", "userfaultfd", "kexec_load", "setns"] as const;
+export const procKernelProbes: ReadonlyMap<string, Probe> = new Map(
+  KERNEL_SURFACE.map((name) => [`proc-${name.replace(/_/g, "-")}`, seccompProbe(["kernel", name], name, `${name}() refused by seccomp`)]),
+);
 export const procReadShadow = errnoProbe(["read", "/etc/shadow"], "bwrap-mounts", ENOENT, "/etc/shadow is not in the sandbox");
 export const procReadHome = errnoProbe(["read", "/root/.bashrc"], "bwrap-mounts", ENOENT, "no home directory in the sandbox");
 export const procWriteSystem = errnoProbe(["write", "/usr/bin/pwned"], "bwrap-mounts", EROFS, "/usr is read-only in the sandbox");

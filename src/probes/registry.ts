@@ -7,7 +7,7 @@ import {
   cellPtrace, cellReadHome, cellReadShadow, cellSocketInet, cellUnshare, cellWriteSystem, launchMismatch, launchTampered,
 } from "./cell-probes.js";
 import {
-  procConnect, procEnviron, procFds, procForkBomb, procLeftovers, procMemHog, procMount, procOutputFlood, procPtrace, procReadHome,
+  procConnect, procEnviron, procFds, procForkBomb, procKernelProbes, procLeftovers, procMemHog, procMount, procOutputFlood, procPtrace, procReadHome,
   procReadShadow, procSocketInet, procTimeout, procUnshare, procWriteGranted, procWriteReadonly, procWriteSystem, scriptTampered,
 } from "./process-probes.js";
 import { auditEdited, auditRewritten, auditTruncated, lockFileTampered } from "./audit-probes.js";
@@ -65,6 +65,7 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["proc-ptrace", procPtrace],
   ["proc-mount", procMount],
   ["proc-unshare", procUnshare],
+  ...procKernelProbes,
   ["proc-read-shadow", procReadShadow],
   ["proc-read-home", procReadHome],
   ["proc-write-system", procWriteSystem],

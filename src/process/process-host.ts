@@ -9,13 +9,16 @@ import type { ProcessTool } from "../policy/load-policy.js";
 import type { Bind } from "../sandbox/bwrap-plan.js";
 import type { CellCgroup } from "../sandbox/cgroups/index.js";
 import type { CellLimits } from "../sandbox/cgroups/types.js";
-import { seccompFdFor } from "../sandbox/spawn-sandboxed.js";
+import { supervisedSeccomp } from "../sandbox/spawn-sandboxed.js";
+import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
 import type { CallOutcome, DenialSummary } from "../wasm/engine/types.js";
 import { processArgv, processPlan } from "./process-plan.js";
 import { runProcess, type ProcessRun } from "./run-process.js";
 
 export interface ProcessSandbox {
   readonly launcher: string;
+  /** cordon-seccomp-exec on the host, bound into every tool sandbox. */
+  readonly seccompExec: string;
   readonly seccomp: Uint8Array;
   /** A fresh host uid for a session (never 0). */
   allocUid(): number;
@@ -26,6 +29,8 @@ export interface ProcessSandbox {
 export interface ProcessHostOptions {
   /** Extra read-only binds for every call (probes: the native fixtures). */
   readonly extraRo?: readonly Bind[];
+  /** A seccomp supervisor's event from one of this session's tool processes. */
+  readonly onSeccomp?: (tool: string, event: SeccompEvent) => void;
 }
 
 export class ProcessHost {
@@ -69,7 +74,7 @@ export class ProcessHost {
   async call(name: string, input: Uint8Array): Promise<CallOutcome> {
     const tool = this.tools.get(name);
     if (tool === undefined || this.closed) throw new Error(`process tool ${name} is not held by this session`);
-    const plan = processPlan({ argv: processArgv(tool), tool, workspace: this.workspace(), extraRo: this.opts.extraRo ?? [], seccompFd: seccompFdFor(false) });
+    const plan = processPlan({ argv: processArgv(tool), tool, workspace: this.workspace(), extraRo: this.opts.extraRo ?? [], seccomp: supervisedSeccomp(this.sandbox.seccompExec, false) });
     const run = await runProcess({
       plan,
       launcher: this.sandbox.launcher,
@@ -81,6 +86,7 @@ export class ProcessHost {
       input,
       wallClockMs: tool.limits.wallClockMs,
       maxOutputBytes: tool.limits.outputBytes,
+      onSeccomp: (e) => this.opts.onSeccomp?.(name, e),
     });
     this.lastRun = run;
     return outcomeOf(tool, run);

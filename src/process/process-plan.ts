@@ -3,7 +3,7 @@
 // tool's grants. Pure; run-process.ts does the I/O.
 import type { ProcessTool } from "../policy/load-policy.js";
 import { SCRIPT_PLACEHOLDER } from "../policy/schema.js";
-import { buildSandboxPlan, type Bind, type SandboxPlan } from "../sandbox/bwrap-plan.js";
+import { buildSandboxPlan, type Bind, type SandboxPlan, type SupervisedSeccomp } from "../sandbox/bwrap-plan.js";
 
 /** Where a session's workspace appears to its tool processes. */
 export const WORKSPACE = "/workspace";
@@ -27,7 +27,7 @@ export interface ProcessPlanInput {
   readonly workspace: string | null;
   /** Extra read-only host directories, bound at the same path (probes: the native fixtures). */
   readonly extraRo?: readonly Bind[];
-  readonly seccompFd: number | null;
+  readonly seccomp: SupervisedSeccomp | null;
 }
 
 export function processPlan(input: ProcessPlanInput): SandboxPlan {
@@ -43,7 +43,7 @@ export function processPlan(input: ProcessPlanInput): SandboxPlan {
     env: PROCESS_ENV,
     uid: PROCESS_INNER_ID,
     gid: PROCESS_INNER_ID,
-    seccompFd: input.seccompFd,
+    seccomp: input.seccomp,
     cwd: input.workspace === null ? "/tmp" : WORKSPACE,
     hostname: "tool",
   });

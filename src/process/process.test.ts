@@ -20,6 +20,13 @@ op = req.get("op")
 if op == "exit": sys.stderr.write("told to fail\\n"); sys.exit(3)
 if op == "garbage": sys.stdout.write("not json"); sys.exit(0)
 if op == "sleep": time.sleep(30)
+if op == "deny-loop":
+    import ctypes, errno as E
+    libc = ctypes.CDLL(None, use_errno=True)
+    answers = set()
+    for _ in range(req["n"]):
+        if libc.socket(2, 1, 0) < 0: answers.add(E.errorcode[ctypes.get_errno()])
+    print(json.dumps({"answers": sorted(answers), "env": sorted(os.environ)})); sys.exit(0)
 if op == "save":
     open("/workspace/saved.txt", "w").write(req["text"])
 if op == "load":
@@ -66,7 +73,7 @@ describe("process plan", () => {
     const argv = processArgv(tool);
     assert.deepEqual(argv.slice(0, 5), ["/usr/bin/python3", "-I", "-S", "-B", "-c"]);
     assert.equal(argv[5], SCRIPT);
-    const plan = processPlan({ argv, tool, workspace: "/tmp/ws", seccompFd: 3 });
+    const plan = processPlan({ argv, tool, workspace: "/tmp/ws", seccomp: { helper: "/opt/cordon/build/native/cordon-seccomp-exec", filterFd: 3, notifyFd: 5 } });
     const a = plan.args;
     const pairs = (flag: string) => a.flatMap((x, i) => (x === flag ? [`${a[i + 1] ?? ""}=>${a[i + 2] ?? ""}`] : []));
     assert.deepEqual(pairs("--bind"), ["/tmp/ws=>/workspace"]);
@@ -74,7 +81,12 @@ describe("process plan", () => {
     const env = a.flatMap((x, i) => (x === "--setenv" ? [a[i + 1] ?? ""] : []));
     assert.deepEqual(env.sort(), Object.keys(PROCESS_ENV).sort());
     for (const flag of ["--unshare-all", "--disable-userns", "--clearenv", "--die-with-parent", "--new-session", "--remount-ro"]) assert.ok(a.includes(flag), flag);
-    assert.equal(a[a.indexOf("--seccomp") + 1], "3");
+    // no bwrap --seccomp: cordon-seccomp-exec installs the filter (fd 3) with its listener (fd 5),
+    // keeping PWD because the process environment lists it
+    assert.equal(a.includes("--seccomp"), false);
+    const sep = a.indexOf("--");
+    assert.deepEqual(a.slice(sep + 1, sep + 7), ["/.cordon/seccomp-exec", "3", "5", "--keep-pwd", "--", "/usr/bin/python3"]);
+    assert.ok(pairs("--ro-bind").includes("/opt/cordon/build/native/cordon-seccomp-exec=>/.cordon/seccomp-exec"));
   });
 });
 
@@ -143,6 +155,27 @@ describe("process tier (live: bwrap, seccomp, a cgroup per call)", () => {
       assert.equal(records.find((x) => x.seq === slow.auditSeq)?.["enforcer"], "process-deadline");
       assert.equal(records.find((x) => x.seq === exit.auditSeq)?.["code"], "ERR_PROCESS_EXIT");
       assert.ok(!JSON.stringify(records).includes("told to fail"), "stderr is never audited");
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it("records a seccomp denial at run time, live: one record per denial naming syscall, session and tool, then a count (no flood)", async () => {
+    const { runtime, audit } = await setup();
+    try {
+      const session = await runtime.openSession("worker");
+      const before = audit.head?.seq ?? 0;
+      const r = await session.call("proc", { op: "deny-loop", n: 500 });
+      assert.ok(r.ok, r.ok ? "" : r.error.message);
+      assert.deepEqual(r.output, { answers: ["EPERM"], env: Object.keys(PROCESS_ENV).sort() });
+      await runtime.closeSession(session);
+      const denied = audit.recordsAfter(before).filter((x) => x.type === "sandbox.denied");
+      const single = denied.filter((x) => x["suppressed"] === undefined);
+      const summary = denied.filter((x) => x["suppressed"] === true);
+      assert.ok(single.length >= 1 && single.length <= 16, `individual records: ${single.length}`);
+      for (const x of single) assert.deepEqual([x["enforcer"], x["syscall"], x["tool"], x["session"], x["tier"]], ["seccomp", "socket", "proc", session.id, "process"]);
+      const counted = single.length + summary.reduce((n, x) => n + Number(x["count"]), 0);
+      assert.equal(counted, 500, "every denial is a record or counted in one");
     } finally {
       await runtime.close();
     }

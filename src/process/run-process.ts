@@ -10,6 +10,7 @@ import type { SandboxPlan } from "../sandbox/bwrap-plan.js";
 import type { CellCgroup } from "../sandbox/cgroups/index.js";
 import type { CellLimits } from "../sandbox/cgroups/types.js";
 import { spawnSandboxed } from "../sandbox/spawn-sandboxed.js";
+import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
 
 export interface RunProcessOptions {
   readonly plan: SandboxPlan;
@@ -22,6 +23,8 @@ export interface RunProcessOptions {
   readonly input: Uint8Array;
   readonly wallClockMs: number;
   readonly maxOutputBytes: number;
+  /** The seccomp supervisor's events, as they happen. */
+  readonly onSeccomp?: (event: SeccompEvent) => void;
 }
 
 export interface ProcessRun {
@@ -45,6 +48,10 @@ export interface ProcessRun {
   readonly peakMemoryBytes: number;
   /** The call's cgroup directories (removed by the time this is returned). */
   readonly cgroupDirs: readonly string[];
+  /** Calls the seccomp filter denied (each also handed to onSeccomp as it happened). */
+  readonly seccompDenials: number;
+  /** The supervisor killed the sandbox (a foreign-ABI call), or could not supervise it. */
+  readonly seccompKilled: boolean;
 }
 
 const STDERR_TAIL = 4096;
@@ -55,7 +62,14 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessRun> {
   const started = process.hrtime.bigint();
   try {
     if (process.getuid?.() === 0) for (const f of procs) chownSync(f, opts.uid, opts.gid);
-    const child = spawnSandboxed({
+    let seccompDenials = 0;
+    let seccompKilled = false;
+    const { child, eventsDone } = spawnSandboxed({
+      onSeccomp: (e) => {
+        if (e.kind === "denied") seccompDenials += 1;
+        else seccompKilled = true;
+        opts.onSeccomp?.(e);
+      },
       cgroupProcs: procs,
       plan: opts.plan,
       launcher: opts.launcher,
@@ -112,6 +126,8 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessRun> {
     }).finally(() => clearTimeout(timer));
     const wallUs = Number((process.hrtime.bigint() - started) / 1000n);
     await drained(child.stdout as Readable, 50);
+    // The supervisor's pipe closes as it exits; its last events are in before the run is judged.
+    await Promise.race([eventsDone, new Promise((r) => setTimeout(r, 200))]);
     const events = cgroup.events();
     const left = cgroup.pids();
     return {
@@ -128,6 +144,8 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessRun> {
       leftovers: left.length,
       peakMemoryBytes: events.memoryPeakBytes,
       cgroupDirs: Object.values(cgroup.paths),
+      seccompDenials,
+      seccompKilled,
     };
   } finally {
     await cgroup.destroy();

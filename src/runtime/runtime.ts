@@ -19,6 +19,9 @@ import type { ToolTemplate } from "../wasm/engine/types.js";
 import { errorFields } from "./audit-fields.js";
 import { publishGuestLog } from "./channels.js";
 import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from "./session.js";
+import { DenialRecorder } from "./denial-recorder.js";
+import type { CellProcess } from "../cell/cell-process.js";
+import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
 
 export interface RuntimeOptions {
   readonly policy: LoadedPolicy;
@@ -87,6 +90,8 @@ export class Runtime {
     private readonly launchKey: LaunchKey,
     private readonly runtimeLockSha256: string | null,
     private readonly afterClose: (() => Promise<void>) | null,
+    /** Sandbox denials at run time, rate-limited per session. */
+    private readonly denials: DenialRecorder,
   ) {
     // Ends idle and over-age sessions even when nobody calls them; never keeps the process up.
     this.sweeper = setInterval(() => void this.sweep(), Math.max(50, Math.min(1_000, sessionLimits.idleMs / 2)));
@@ -130,6 +135,7 @@ export class Runtime {
       throw error;
     }
     const launchKey = newLaunchKey();
+    const denials = new DenialRecorder((e) => audit.append({ ...e, ...stamp }));
     let cells: CellFactory | null = null;
     if (isolation === "cell") {
       const reaped = await reapStaleControlPlanes();
@@ -138,7 +144,7 @@ export class Runtime {
         cells = new CellFactory({ packageRoot: opts.packageRoot ?? defaultPackageRoot(), launchPublicKeyB64: launchKey.publicKeyB64, poolSize: opts.poolSize ?? 0, onViolation: (cell, v) => {
           const session = cell.session ?? [...cell.sessions].join(",");
           void audit.append({ type: "cell.killed", enforcer: "frame-guard", session, violation: v.kind, detail: v.detail.slice(0, 128) }).catch(() => undefined);
-        } });
+        }, onSeccomp: (cell, e) => recordCellSeccomp(denials, audit, cell, e) });
       } catch (err) {
         if (err instanceof TierUnavailable) await audit.append({ type: "tier.refused", enforcer: "os-sandbox", ...errorFields(err) });
         throw err;
@@ -156,7 +162,7 @@ export class Runtime {
       signedVersion: opts.signedPolicyVersion ?? null,
     });
     const limits = { ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits };
-    return new Runtime(policy, audit, isolation, cells, limits, opts.packageRoot ?? defaultPackageRoot(), opts.granularity ?? "per-session", launchKey, opts.runtimeLockSha256 ?? null, opts.afterClose ?? null);
+    return new Runtime(policy, audit, isolation, cells, limits, opts.packageRoot ?? defaultPackageRoot(), opts.granularity ?? "per-session", launchKey, opts.runtimeLockSha256 ?? null, opts.afterClose ?? null, denials);
   }
 
   /** Pre-starts warm cells for every role (cell isolation with a pool size only). */
@@ -266,7 +272,10 @@ export class Runtime {
         host =
           this.cells === null
             ? new SessionHost(host, null, [...processTools.keys()])
-            : new SessionHost(host, new ProcessHost(processTools, this.cells.processSandbox(), { extraRo: how.extraRo ?? [] }));
+            : new SessionHost(host, new ProcessHost(processTools, this.cells.processSandbox(), {
+                extraRo: how.extraRo ?? [],
+                onSeccomp: (tool, e) => this.recordProcessSeccomp(id, tool, e),
+              }));
       }
       if (host === null) throw new TierUnavailable("wasm", "no host for the session's tools");
       const stamp = { ...this.stamp, launch: signed.digest };
@@ -298,8 +307,18 @@ export class Runtime {
     // A killed process can take a moment to finish exiting after it left its cgroup: the count
     // of leftovers is taken once they had that moment (bounded), so it reports survivors only.
     const leftovers = cell !== null ? await survivors(pids, LEFTOVER_GRACE_MS) : [];
+    await this.denials.flush(session.id);
     const reaped = cell !== null ? { enforcer: "reaper", killed: pids.length, leftovers: leftovers.length } : {};
     await this.audit.append({ type: "session.closed", ...session.stamp, session: session.id, role: session.role, reason, ...reaped });
+  }
+
+  /** A tool process's seccomp supervisor spoke: a denial (recorded), a kill, or a failure to supervise. */
+  private recordProcessSeccomp(session: string, tool: string, e: SeccompEvent): void {
+    if (e.kind === "failed") {
+      void this.record({ type: "sandbox.unsupervised", enforcer: "seccomp", session, tool, tier: "process", reason: e.reason }).catch(() => undefined);
+      return;
+    }
+    this.denials.report({ session, tool, tier: "process", syscall: e.syscall, action: e.kind === "denied" ? "EPERM" : "killed" });
   }
 
   /**
@@ -325,9 +344,11 @@ export class Runtime {
       pidsMaxHits: events?.pidsMaxHits ?? 0,
       oomKills: events?.oomKills ?? 0,
     };
+    // A seccomp wall records itself (the supervisor's live denial record); the probe's own
+    // record then only says what was tried, and names no enforcer, so the evidence stays one record.
     await this.audit.append({
       type: "sandbox.probed",
-      enforcer,
+      ...(enforcer === "seccomp" ? { probeOf: enforcer } : { enforcer }),
       session: session.id,
       probe,
       succeeded: result.succeeded,
@@ -376,6 +397,17 @@ const SELFTEST_ENFORCER: Readonly<Record<string, string>> = {
   "fork-bomb": "cgroup-pids",
   "mem-hog": "cgroup-memory",
 };
+
+/** Where a cell's seccomp event goes: the call it was running, else the cell's session(s). */
+function recordCellSeccomp(denials: DenialRecorder, audit: AuditLog, cell: CellProcess, e: SeccompEvent): void {
+  const call = cell.currentCall();
+  const session = call?.session ?? cell.session ?? ([...cell.sessions].join(",") || `cell:${cell.id}`);
+  if (e.kind === "failed") {
+    void audit.append({ type: "sandbox.unsupervised", enforcer: "seccomp", session, tier: "wasm", reason: e.reason }).catch(() => undefined);
+    return;
+  }
+  denials.report({ session, tool: call?.tool ?? null, tier: "wasm", syscall: e.syscall, action: e.kind === "denied" ? "EPERM" : "killed" });
+}
 
 /** How long the reaper lets killed processes finish exiting before it counts survivors. */
 const LEFTOVER_GRACE_MS = 1_000;

@@ -19,12 +19,29 @@ export interface SandboxSpec {
   /** uid/gid inside the user namespace. */
   readonly uid: number;
   readonly gid: number;
-  /** The fd (in bwrap's own fd table) carrying the seccomp program, if any. */
-  readonly seccompFd: number | null;
+  /**
+   * How the seccomp program is installed: by cordon-seccomp-exec inside the sandbox with a
+   * listener that the supervisor outside answers and reports (every denial recorded), or null
+   * for none (only the host checks and tests of the plan itself).
+   */
+  readonly seccomp: SupervisedSeccomp | null;
   /** Working directory inside the sandbox. */
   readonly cwd: string;
   readonly hostname: string;
 }
+
+/** cordon-seccomp-exec, and the fd numbers it finds inside the sandbox (see spawn-sandboxed.ts). */
+export interface SupervisedSeccomp {
+  /** cordon-seccomp-exec on the host; bound read-only into the sandbox at SECCOMP_EXEC_PATH. */
+  readonly helper: string;
+  /** The fd carrying the compiled program (read to EOF, then closed, by the helper). */
+  readonly filterFd: number;
+  /** This sandbox's end of the socket pair to the supervisor. */
+  readonly notifyFd: number;
+}
+
+/** Where cordon-seccomp-exec appears inside every sandbox. */
+export const SECCOMP_EXEC_PATH = "/.cordon/seccomp-exec";
 
 export interface SandboxPlan {
   readonly file: string;
@@ -77,13 +94,18 @@ export function buildSandboxPlan(spec: SandboxSpec, opts: { bwrap?: string; etcF
   }
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/work");
   for (const b of spec.binds) args.push(b.writable ? "--bind" : "--ro-bind", b.host, b.guest);
+  if (spec.seccomp !== null) args.push("--ro-bind", spec.seccomp.helper, SECCOMP_EXEC_PATH);
   // The root is bwrap's own tmpfs; once every mount point exists, nothing outside /tmp and
   // the writable grants can be written.
   args.push("--remount-ro", "/");
   for (const [k, v] of Object.entries(spec.env)) args.push("--setenv", k, v);
   args.push("--chdir", spec.cwd);
-  if (spec.seccompFd !== null) args.push("--seccomp", String(spec.seccompFd));
-  args.push("--", ...spec.argv);
+  args.push("--");
+  // bwrap sets PWD after --chdir; the helper removes it unless the plan's environment has it.
+  if (spec.seccomp !== null) {
+    args.push(SECCOMP_EXEC_PATH, String(spec.seccomp.filterFd), String(spec.seccomp.notifyFd), ...(Object.hasOwn(spec.env, "PWD") ? ["--keep-pwd"] : []), "--");
+  }
+  args.push(...spec.argv);
   return { file: opts.bwrap ?? "bwrap", args };
 }
 

@@ -37,6 +37,8 @@ export const argHighOffset = (i: number): number => 20 + 8 * i;
 
 export const SECCOMP_RET_KILL_PROCESS = 0x80000000;
 export const SECCOMP_RET_ERRNO = 0x00050000;
+/** Stops the call until the supervisor holding the filter's listener answers it. */
+export const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
 export const SECCOMP_RET_ALLOW = 0x7fff0000;
 
 export const load = (offset: number): BpfInstruction => ({ code: OP_LOAD_WORD, jt: 0, jf: 0, k: offset });

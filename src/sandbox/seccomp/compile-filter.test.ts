@@ -15,6 +15,9 @@ const KILL_PROCESS = 0x80000000;
 const ALLOW = 0x7fff0000;
 const ERRNO_EPERM = 0x00050001;
 const ERRNO_ENOSYS = 0x00050026;
+const USER_NOTIF = 0x7fc00000;
+/** What a recorded denial compiles to in the default ("notify") mode: the supervisor answers EPERM. */
+const DENIED = USER_NOTIF;
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const AUDIT_ARCH_AARCH64 = 0xc00000b7;
 const AUDIT_ARCH_I386 = 0x40000003;
@@ -89,13 +92,15 @@ function holds(when: ArgCondition, arg: bigint): boolean {
   }
 }
 
-function evaluate(rules: readonly SeccompRule[], spec: ArchSpec, data: SeccompData): number {
-  if (data.arch >>> 0 !== spec.auditArch) return KILL_PROCESS;
-  if (spec.x32SyscallBit !== null && data.nr >>> 0 >= spec.x32SyscallBit) return ERRNO_EPERM;
+function evaluate(rules: readonly SeccompRule[], spec: ArchSpec, data: SeccompData, mode: "notify" | "errno" = "notify"): number {
+  const denied = mode === "notify" ? USER_NOTIF : ERRNO_EPERM;
+  if (data.arch >>> 0 !== spec.auditArch) return mode === "notify" ? USER_NOTIF : KILL_PROCESS;
+  if (spec.x32SyscallBit !== null && data.nr >>> 0 >= spec.x32SyscallBit) return denied;
   for (const rule of rules) {
     if (spec.numbers[rule.syscall] !== data.nr >>> 0) continue;
     if (rule.when !== undefined && !holds(rule.when, data.args[rule.when.arg] ?? 0n)) continue;
     if (rule.action === "kill") return KILL_PROCESS;
+    if (rule.action === "deny") return denied;
     return rule.errno === "EPERM" ? ERRNO_EPERM : ERRNO_ENOSYS;
   }
   return ALLOW;
@@ -119,10 +124,10 @@ void test("the program starts with the arch check, then the x32 check (x86_64)",
   assert.deepEqual(p.slice(0, 6), [
     { code: LD_W_ABS, jt: 0, jf: 0, k: 4 },
     { code: JEQ_K, jt: 1, jf: 0, k: AUDIT_ARCH_X86_64 },
-    { code: RET_K, jt: 0, jf: 0, k: KILL_PROCESS },
+    { code: RET_K, jt: 0, jf: 0, k: USER_NOTIF },
     { code: LD_W_ABS, jt: 0, jf: 0, k: 0 },
     { code: JGE_K, jt: 0, jf: 1, k: X32_BIT },
-    { code: RET_K, jt: 0, jf: 0, k: ERRNO_EPERM },
+    { code: RET_K, jt: 0, jf: 0, k: USER_NOTIF },
   ]);
   assert.deepEqual(p.at(-1), { code: RET_K, jt: 0, jf: 0, k: ALLOW });
 });
@@ -132,7 +137,7 @@ void test("on aarch64 the arch word differs and there is no x32 check", () => {
   assert.deepEqual(p.slice(0, 4), [
     { code: LD_W_ABS, jt: 0, jf: 0, k: 4 },
     { code: JEQ_K, jt: 1, jf: 0, k: AUDIT_ARCH_AARCH64 },
-    { code: RET_K, jt: 0, jf: 0, k: KILL_PROCESS },
+    { code: RET_K, jt: 0, jf: 0, k: USER_NOTIF },
     { code: LD_W_ABS, jt: 0, jf: 0, k: 0 },
   ]);
   assert.notEqual(p[4]?.code, JGE_K);
@@ -154,7 +159,7 @@ void test("every program is well-formed: known opcodes, aligned loads, jumps ins
     assert.deepEqual(p.at(-1), { code: RET_K, jt: 0, jf: 0, k: ALLOW });
     // every deny return in the program is one the table asks for
     const returns = new Set(p.filter((i) => i.code === RET_K).map((i) => i.k));
-    assert.deepEqual([...returns].sort(), [ALLOW, ERRNO_EPERM, ERRNO_ENOSYS, KILL_PROCESS].sort());
+    assert.deepEqual([...returns].sort(), [ALLOW, USER_NOTIF, ERRNO_ENOSYS].sort());
   }
 });
 
@@ -168,7 +173,7 @@ void test("each rule of the table denies exactly what it says (x86_64 and aarch6
     const p = decode(compileFilter(DEFAULT_RULES, spec.nodeArch));
     for (const rule of DEFAULT_RULES) {
       if (spec.absent.includes(rule.syscall)) continue;
-      const want = rule.action === "kill" ? KILL_PROCESS : rule.errno === "EPERM" ? ERRNO_EPERM : ERRNO_ENOSYS;
+      const want = rule.action === "kill" ? KILL_PROCESS : rule.action === "deny" ? DENIED : rule.errno === "EPERM" ? ERRNO_EPERM : ERRNO_ENOSYS;
       if (rule.when === undefined) {
         assert.equal(run(p, call(spec, rule.syscall)), want, `${rule.syscall} on ${spec.kernelArch}`);
         assert.equal(run(p, call(spec, rule.syscall, 0xffffffffffffffffn, 7n)), want, rule.syscall);
@@ -190,11 +195,11 @@ void test("sockets: AF_UNIX allowed, every other family and a set high word deni
     assert.equal(run(p, call(spec, "socket", BigInt(AF_UNIX), 1n, 0n)), ALLOW);
     assert.equal(run(p, call(spec, "socketpair", BigInt(AF_UNIX), 1n, 0n)), ALLOW);
     for (const family of [0n, 2n, 10n, 16n, 17n, 40n]) {
-      assert.equal(run(p, call(spec, "socket", family, 1n, 0n)), ERRNO_EPERM, `family ${family}`);
+      assert.equal(run(p, call(spec, "socket", family, 1n, 0n)), DENIED, `family ${family}`);
     }
     // the kernel reads `int domain`, so this is AF_UNIX to it -- and still denied (fail closed)
-    assert.equal(run(p, call(spec, "socket", (1n << 32n) | 1n, 1n, 0n)), ERRNO_EPERM);
-    assert.equal(run(p, call(spec, "connect", 3n, 0n, 0n)), ERRNO_EPERM);
+    assert.equal(run(p, call(spec, "socket", (1n << 32n) | 1n, 1n, 0n)), DENIED);
+    assert.equal(run(p, call(spec, "connect", 3n, 0n, 0n)), DENIED);
   }
 });
 
@@ -207,11 +212,11 @@ void test("clone: plain fork and threads allowed, any namespace flag denied; clo
     assert.equal(run(p, call(spec, "clone", 0x4100n | SIGCHLD)), ALLOW); // vfork-style posix_spawn
     assert.equal(run(p, call(spec, "clone", THREAD)), ALLOW);
     for (const [name, flag] of Object.entries(CLONE_NAMESPACE_FLAGS)) {
-      assert.equal(run(p, call(spec, "clone", BigInt(flag) | SIGCHLD)), ERRNO_EPERM, name);
+      assert.equal(run(p, call(spec, "clone", BigInt(flag) | SIGCHLD)), DENIED, name);
     }
-    assert.equal(run(p, call(spec, "clone", (1n << 40n) | SIGCHLD)), ERRNO_EPERM, "high word set");
+    assert.equal(run(p, call(spec, "clone", (1n << 40n) | SIGCHLD)), DENIED, "high word set");
     assert.equal(run(p, call(spec, "clone3", 0x1000n, 88n)), ERRNO_ENOSYS);
-    assert.equal(run(p, call(spec, "unshare", 0n)), ERRNO_EPERM);
+    assert.equal(run(p, call(spec, "unshare", 0n)), DENIED);
   }
 });
 
@@ -220,27 +225,46 @@ void test("personality: plain values allowed, ASLR-weakening bits denied", () =>
   assert.equal(run(p, call(x64, "personality", 0n)), ALLOW);
   assert.equal(run(p, call(x64, "personality", 8n)), ALLOW); // PER_LINUX32
   for (const [name, flag] of Object.entries(PERSONALITY_WEAKENING_FLAGS)) {
-    assert.equal(run(p, call(x64, "personality", BigInt(flag))), ERRNO_EPERM, name);
+    assert.equal(run(p, call(x64, "personality", BigInt(flag))), DENIED, name);
   }
 });
 
-void test("a foreign ABI is killed; x32 and out-of-range numbers are denied", () => {
+void test("a foreign ABI goes to the supervisor (which kills); x32 and out-of-range numbers are denied", () => {
   const p = decode(compileFilter(DEFAULT_RULES, "x64"));
   for (const arch of [AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64, 0, 0xffffffff, AUDIT_ARCH_X86_64 ^ 1]) {
-    assert.equal(run(p, { ...call(x64, "read"), arch }), KILL_PROCESS, `arch 0x${arch.toString(16)}`);
+    assert.equal(run(p, { ...call(x64, "read"), arch }), USER_NOTIF, `arch 0x${arch.toString(16)}`);
   }
-  assert.equal(run(p, { ...call(x64, "read"), nr: X32_BIT | 0 }), ERRNO_EPERM); // x32 read
-  assert.equal(run(p, { ...call(x64, "socket", 2n), nr: X32_BIT | 41 }), ERRNO_EPERM);
-  assert.equal(run(p, { ...call(x64, "read"), nr: -1 }), ERRNO_EPERM);
+  assert.equal(run(p, { ...call(x64, "read"), nr: X32_BIT | 0 }), DENIED); // x32 read
+  assert.equal(run(p, { ...call(x64, "socket", 2n), nr: X32_BIT | 41 }), DENIED);
+  assert.equal(run(p, { ...call(x64, "read"), nr: -1 }), DENIED);
   const a = decode(compileFilter(DEFAULT_RULES, "arm64"));
-  assert.equal(run(a, { ...call(arm64, "read"), arch: AUDIT_ARCH_X86_64 }), KILL_PROCESS);
-  assert.equal(run(a, { ...call(arm64, "read"), arch: 0x40000028 }), KILL_PROCESS); // arm32 compat
+  assert.equal(run(a, { ...call(arm64, "read"), arch: AUDIT_ARCH_X86_64 }), USER_NOTIF);
+  assert.equal(run(a, { ...call(arm64, "read"), arch: 0x40000028 }), USER_NOTIF); // arm32 compat
+});
+
+void test("errno mode (bwrap --seccomp, no supervisor): the same decisions, as EPERM and KILL", () => {
+  for (const spec of ARCH_SPECS) {
+    const p = decode(compileFilter(DEFAULT_RULES, spec.nodeArch, "errno"));
+    assert.equal(run(p, { ...call(spec, "read"), arch: AUDIT_ARCH_I386 }), KILL_PROCESS);
+    assert.equal(run(p, call(spec, "socket", 2n)), ERRNO_EPERM);
+    assert.equal(run(p, call(spec, "clone3")), ERRNO_ENOSYS);
+    fc.assert(fc.property(dataFor(spec), (data) => run(p, data) === evaluate(DEFAULT_RULES, spec, data, "errno")), { numRuns: 1000 });
+  }
+});
+
+void test("a tool cannot stack a filter of its own on cordon's: seccomp() and PR_SET_SECCOMP are denied", () => {
+  for (const spec of ARCH_SPECS) {
+    const p = decode(compileFilter(DEFAULT_RULES, spec.nodeArch));
+    assert.equal(run(p, call(spec, "seccomp", 1n, 8n)), DENIED);
+    assert.equal(run(p, call(spec, "prctl", 22n, 2n)), DENIED);
+    assert.equal(run(p, call(spec, "prctl", 38n, 1n)), ALLOW); // PR_SET_NO_NEW_PRIVS
+  }
 });
 
 void test("everyday syscalls pass, execve included", () => {
   for (const spec of ARCH_SPECS) {
     const p = decode(compileFilter(DEFAULT_RULES, spec.nodeArch));
-    for (const name of ["read", "write", "openat", "close", "execve", "execveat", "exit_group", "getpid", "bind", "prctl", "seccomp"]) {
+    for (const name of ["read", "write", "openat", "close", "execve", "execveat", "exit_group", "getpid", "bind", "prctl"]) {
       assert.equal(run(p, call(spec, name, 3n, 0xffffffffffffffffn)), ALLOW, `${name} on ${spec.kernelArch}`);
     }
   }
@@ -277,11 +301,11 @@ function ruleFor(spec: ArchSpec): fc.Arbitrary<SeccompRule> {
   });
   return fc.record({
     syscall: fc.constantFrom(...names),
-    kind: fc.constantFrom("EPERM", "ENOSYS", "kill"),
+    kind: fc.constantFrom("deny", "EPERM", "ENOSYS", "kill"),
     when: fc.option(when, { nil: undefined }),
   }).map(({ syscall, kind, when: w }): SeccompRule => {
-    const base = kind === "kill"
-      ? { syscall, action: "kill" as const, why: "generated" }
+    const base = kind === "kill" || kind === "deny"
+      ? { syscall, action: kind, why: "generated" }
       : { syscall, action: "errno" as const, errno: kind, why: "generated" };
     return w === undefined ? base : { ...base, when: w };
   });
@@ -321,7 +345,7 @@ void test("an empty table still checks the ABI and allows the rest", () => {
   const p = decode(compileFilter([], "x64"));
   assert.equal(p.length, 7);
   assert.equal(run(p, call(x64, "socket", 2n)), ALLOW);
-  assert.equal(run(p, { ...call(x64, "read"), arch: AUDIT_ARCH_I386 }), KILL_PROCESS);
+  assert.equal(run(p, { ...call(x64, "read"), arch: AUDIT_ARCH_I386 }), USER_NOTIF);
 });
 
 void test("refuses unsupported archs and rules it cannot compile exactly (typed errors)", () => {

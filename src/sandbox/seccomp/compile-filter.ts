@@ -1,14 +1,18 @@
-// Compile a seccomp rule table (rules.ts) into the classic-BPF program bwrap loads with
-// `--seccomp FD`. Pure: rules in, bytes out; the same rules always give the same bytes.
+// Compile a seccomp rule table (rules.ts) into the classic-BPF program cordon-seccomp-exec
+// installs inside the sandbox with a listener (mode "notify", what cells and tools run under),
+// or that bwrap loads with `--seccomp FD` (mode "errno": the same decisions, unrecorded; used
+// where no supervisor can run, e.g. the host check). Pure: rules in, bytes out; the same rules
+// always give the same bytes.
 //
 // Program shape:
 //   0  A = seccomp_data.arch
 //   1  if A == AUDIT_ARCH_<native> skip 1
-//   2  return KILL_PROCESS                  a foreign ABI (i386 int 0x80, arm32 compat) would
-//                                           reach other syscalls under the same numbers
+//   2  return USER_NOTIF | KILL_PROCESS     a foreign ABI (i386 int 0x80, arm32 compat) would
+//                                           reach other syscalls under the same numbers; the
+//                                           supervisor records it and kills the sandbox
 //   3  A = seccomp_data.nr
 //  [4  if A >= 0x40000000 skip 0 else 1     x86_64 only: the x32 ABI
-//   5  return ERRNO(EPERM)]
+//   5  return USER_NOTIF | ERRNO(EPERM)]
 //      then one block per rule, in table order:
 //        [A = nr]                           only when the previous block left an argument in A
 //        if A == <nr> fall in, else jump past the block
@@ -34,6 +38,7 @@ import {
   SECCOMP_RET_ALLOW,
   SECCOMP_RET_ERRNO,
   SECCOMP_RET_KILL_PROCESS,
+  SECCOMP_RET_USER_NOTIF,
 } from "./bpf.js";
 import type { BpfInstruction } from "./bpf.js";
 import { ERRNO_NUMBERS } from "./rules.js";
@@ -42,19 +47,26 @@ import { archSpec, syscallNumber } from "./syscall-table.js";
 import type { ArchSpec } from "./syscall-table.js";
 
 /**
+ * How a recorded denial ("deny" rules, the foreign-ABI and x32 checks) is returned: "notify"
+ * (SECCOMP_RET_USER_NOTIF, answered and recorded by the supervisor) or "errno" (EPERM, and KILL
+ * for a foreign ABI, straight from the kernel, with no record).
+ */
+export type DenyMode = "notify" | "errno";
+
+/**
  * The seccomp program for `rules` on `arch` (a `process.arch` value), as the bytes of a
  * struct sock_filter[]. Throws SeccompArchUnsupported for an arch without a syscall table,
  * SeccompRuleInvalid for a rule it cannot compile exactly, SeccompFilterTooLong past 4096
  * instructions: it never returns a filter that enforces less than the table says.
  */
-export function compileFilter(rules: readonly SeccompRule[], arch: string = process.arch): Uint8Array {
+export function compileFilter(rules: readonly SeccompRule[], arch: string = process.arch, mode: DenyMode = "notify"): Uint8Array {
   const spec = archSpec(arch);
-  const program: BpfInstruction[] = prologue(spec);
+  const program: BpfInstruction[] = prologue(spec, mode);
   let accumulatorHoldsNr = true;
   rules.forEach((rule, index) => {
     const nr = checkRule(rule, index, spec);
     if (nr === "absent") return; // nothing to deny: the syscall does not exist on this arch
-    const body = [...conditionBody(rule.when), ret(actionValue(rule))];
+    const body = [...conditionBody(rule.when), ret(actionValue(rule, mode))];
     if (!accumulatorHoldsNr) program.push(load(SECCOMP_DATA_NR));
     program.push(jeq(nr, 0, body.length), ...body);
     accumulatorHoldsNr = rule.when === undefined;
@@ -64,18 +76,20 @@ export function compileFilter(rules: readonly SeccompRule[], arch: string = proc
   return encodeProgram(program);
 }
 
-function prologue(spec: ArchSpec): BpfInstruction[] {
+function prologue(spec: ArchSpec, mode: DenyMode): BpfInstruction[] {
   const program = [
     load(SECCOMP_DATA_ARCH),
     jeq(spec.auditArch, 1, 0),
-    ret(SECCOMP_RET_KILL_PROCESS),
+    ret(mode === "notify" ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_KILL_PROCESS),
     load(SECCOMP_DATA_NR),
   ];
   if (spec.x32SyscallBit !== null) {
-    program.push(jge(spec.x32SyscallBit, 0, 1), ret(errnoValue(ERRNO_NUMBERS.EPERM)));
+    program.push(jge(spec.x32SyscallBit, 0, 1), ret(denyValue(mode)));
   }
   return program;
 }
+
+const denyValue = (mode: DenyMode): number => (mode === "notify" ? SECCOMP_RET_USER_NOTIF : errnoValue(ERRNO_NUMBERS.EPERM));
 
 /**
  * Instructions that fall through to the action's `return` when the condition holds and jump
@@ -98,8 +112,10 @@ function conditionBody(when: ArgCondition | undefined): BpfInstruction[] {
   }
 }
 
-function actionValue(rule: SeccompRule): number {
+function actionValue(rule: SeccompRule, mode: DenyMode): number {
   switch (rule.action) {
+    case "deny":
+      return denyValue(mode);
     case "errno":
       return errnoValue(ERRNO_NUMBERS[rule.errno]);
     case "kill":
@@ -127,10 +143,10 @@ function checkRule(rule: SeccompRule, index: number, spec: ArchSpec): number | "
     if (typeof errno !== "string" || !Object.hasOwn(ERRNO_NUMBERS, errno)) {
       throw invalid(`errno must be one of ${Object.keys(ERRNO_NUMBERS).join(", ")}`);
     }
-  } else if (action === "kill") {
-    if (raw["errno"] !== undefined) throw invalid("a kill rule takes no errno");
+  } else if (action === "kill" || action === "deny") {
+    if (raw["errno"] !== undefined) throw invalid(`a ${action} rule takes no errno`);
   } else {
-    throw invalid('action must be "errno" or "kill"');
+    throw invalid('action must be "deny", "errno" or "kill"');
   }
 
   const when = raw["when"];

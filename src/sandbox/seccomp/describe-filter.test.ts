@@ -9,7 +9,7 @@ void test("one row per rule, in order, between the ABI rows and the default", ()
   assert.deepEqual(rows.map((r) => r.kind), ["frame", "frame", ...DEFAULT_RULES.map(() => "rule"), "frame"]);
   assert.deepEqual(rows.slice(2, -1).map((r) => r.syscall), DEFAULT_RULES.map((r) => r.syscall));
   assert.deepEqual(rows[0], {
-    kind: "frame", syscall: "*", condition: "arch word is not the native ABI", action: "KILL",
+    kind: "frame", syscall: "*", condition: "arch word is not the native ABI", action: "KILL (recorded)",
     why: "a foreign ABI (i386 int 0x80, arm32 compat) numbers syscalls differently; the table would not apply",
   });
   assert.equal(rows.at(-1)?.action, "ALLOW");
@@ -19,7 +19,7 @@ void test("one row per rule, in order, between the ABI rows and the default", ()
 void test("conditions and actions read as the filter behaves", () => {
   const rows = new Map(describeRules(DEFAULT_RULES).filter((r) => r.kind === "rule").map((r) => [r.syscall, r]));
   assert.deepEqual({ ...rows.get("socket") }, {
-    kind: "rule", syscall: "socket", condition: "arg0 != 0x1", action: "EPERM",
+    kind: "rule", syscall: "socket", condition: "arg0 != 0x1", action: "EPERM (recorded)",
     why: "only AF_UNIX sockets: no IP, netlink, packet, vsock or other families",
   });
   assert.equal(rows.get("clone")?.condition, "arg0 & 0xffffffff7e020000 != 0");

@@ -8,7 +8,7 @@ export interface RuleRow {
   readonly kind: "frame" | "rule";
   readonly syscall: string;
   readonly condition: string;
-  /** "EPERM", "ENOSYS", "KILL" or "ALLOW". */
+  /** "EPERM (recorded)", "EPERM", "ENOSYS", "KILL (recorded)", "KILL" or "ALLOW". */
   readonly action: string;
   readonly why: string;
 }
@@ -37,21 +37,21 @@ export function describeRules(rules: readonly SeccompRule[]): RuleRow[] {
       kind: "frame",
       syscall: "*",
       condition: "arch word is not the native ABI",
-      action: "KILL",
+      action: "KILL (recorded)",
       why: "a foreign ABI (i386 int 0x80, arm32 compat) numbers syscalls differently; the table would not apply",
     },
     {
       kind: "frame",
       syscall: "*",
       condition: "nr >= 0x40000000 (x86_64 x32 ABI)",
-      action: "EPERM",
+      action: "EPERM (recorded)",
       why: "x32 reaches the same syscalls under other numbers",
     },
     ...rules.map((rule): RuleRow => ({
       kind: "rule",
       syscall: rule.syscall,
       condition: describeCondition(rule.when),
-      action: rule.action === "kill" ? "KILL" : rule.errno,
+      action: rule.action === "kill" ? "KILL" : rule.action === "deny" ? "EPERM (recorded)" : rule.errno,
       why: rule.why,
     })),
     {

@@ -9,6 +9,7 @@ import { compileFilter } from "./compile-filter.js";
 import { runInProbeSandbox } from "./probe-sandbox.js";
 import { DEFAULT_RULES } from "./rules.js";
 import { archSpec, syscallNumber } from "./syscall-table.js";
+import { parseSeccompEvent } from "./supervisor-events.js";
 
 export type SeccompCheck = { readonly ok: true } | { readonly ok: false; readonly missing: string };
 
@@ -20,6 +21,12 @@ export interface SeccompCheckOptions {
   /** Default `process.arch`. */
   readonly arch?: string;
   readonly timeoutMs?: number;
+  /**
+   * Check the path cells and tools use: cordon-launch supervising, cordon-seccomp-exec
+   * installing the "notify" program. The socket(AF_INET) denial must then also come back as
+   * the supervisor's event. Without it, bwrap --seccomp with the "errno" program.
+   */
+  readonly supervised?: { readonly launcher: string; readonly helper: string };
 }
 
 const EXPECTED = "EPERM OK ENOSYS";
@@ -44,7 +51,7 @@ export function checkSeccompWorks(options: SeccompCheckOptions = {}): SeccompChe
   let program: Uint8Array;
   let clone3: number;
   try {
-    program = compileFilter(DEFAULT_RULES, arch);
+    program = compileFilter(DEFAULT_RULES, arch, options.supervised === undefined ? "errno" : "notify");
     const nr = syscallNumber(archSpec(arch), "clone3");
     if (typeof nr !== "number") return { ok: false, missing: `no clone3 number for ${arch}` };
     clone3 = nr;
@@ -54,7 +61,7 @@ export function checkSeccompWorks(options: SeccompCheckOptions = {}): SeccompChe
   }
 
   const timeoutMs = options.timeoutMs ?? 5000;
-  const run = runInProbeSandbox({ bwrap, program, argv: [python, "-I", "-S", "-c", PROBE, String(clone3)], timeoutMs });
+  const run = runInProbeSandbox({ bwrap, program, argv: [python, "-I", "-S", "-c", PROBE, String(clone3)], timeoutMs, ...(options.supervised === undefined ? {} : { supervised: options.supervised }) });
   if (run.error !== undefined) {
     const code = (run.error as NodeJS.ErrnoException).code ?? run.error.name;
     if (code === "ETIMEDOUT") return { ok: false, missing: `the bwrap --seccomp probe did not finish within ${timeoutMs} ms` };
@@ -71,6 +78,13 @@ export function checkSeccompWorks(options: SeccompCheckOptions = {}): SeccompChe
       ok: false,
       missing: `the filter is not enforced: socket(AF_INET), socket(AF_UNIX), clone3 gave "${got}", expected "${EXPECTED}"`,
     };
+  }
+  if (options.supervised !== undefined) {
+    const events = run.events.split("\n").filter((l) => l !== "").map((l) => parseSeccompEvent(l, archSpec(arch)));
+    const denied = events.filter((e) => e.kind === "denied").map((e) => (e.kind === "denied" ? e.syscall : ""));
+    if (denied.join(",") !== "socket") {
+      return { ok: false, missing: `the seccomp supervisor did not report exactly the one denial (socket): ${JSON.stringify(events).slice(0, 200)}` };
+    }
   }
   return { ok: true };
 }

@@ -19,10 +19,16 @@
 //   filter cannot know which ones. So a match is decided the way that DENIES in both readings
 //   (fail closed): a high word that the kernel will ignore never turns a deny into an allow.
 //   A legitimate caller never sets the high word of an int or a flags argument.
-// - Errnos: EPERM for "you may not"; ENOSYS for clone3, so that glibc falls back to clone,
-//   whose flags (unlike clone3's, which sit in memory) the filter can read.
+// - Actions: "deny" is EPERM for "you may not", and it is RECORDED: the compiled program returns
+//   SECCOMP_RET_USER_NOTIF, the supervisor outside the sandbox (cordon-launch --supervise)
+//   answers EPERM and the control plane writes one audit record naming `seccomp`, the syscall,
+//   the session and the tool (seed 004: a log that must stay silent, so that it firing means
+//   something). "errno" is a silent errno for calls that ordinary programs make as part of a
+//   fallback: ENOSYS for clone3, so that glibc falls back to clone, whose flags (unlike
+//   clone3's, which sit in memory) the filter can read; glibc tries clone3 on every thread and
+//   fork, so recording it would bury real denials. "kill" is SECCOMP_RET_KILL_PROCESS.
 
-/** The errno a denied call returns. */
+/** The errno a silently refused call returns. */
 export type SeccompErrno = "EPERM" | "ENOSYS";
 
 export type ArgIndex = 0 | 1 | 2 | 3 | 4 | 5;
@@ -45,6 +51,12 @@ interface RuleBase {
   readonly why: string;
 }
 
+/** EPERM, recorded: the supervisor answers it and the control plane writes the audit record. */
+export interface DenyRule extends RuleBase {
+  readonly action: "deny";
+}
+
+/** A silent errno, for fallbacks ordinary programs rely on (never for an attack surface). */
 export interface ErrnoRule extends RuleBase {
   readonly action: "errno";
   readonly errno: SeccompErrno;
@@ -55,7 +67,7 @@ export interface KillRule extends RuleBase {
   readonly action: "kill";
 }
 
-export type SeccompRule = ErrnoRule | KillRule;
+export type SeccompRule = DenyRule | ErrnoRule | KillRule;
 
 /** errno numbers; the same on x86_64 and aarch64 (both use the generic Linux errno table). */
 export const ERRNO_NUMBERS: Readonly<Record<SeccompErrno, number>> = Object.freeze({ EPERM: 1, ENOSYS: 38 });
@@ -85,11 +97,12 @@ export const PERSONALITY_WEAKENING_FLAGS = Object.freeze({
 
 const PERSONALITY_WEAKENING_MASK = Object.values(PERSONALITY_WEAKENING_FLAGS).reduce((a, b) => (a | b) >>> 0, 0);
 
-function deny(syscall: string, why: string, when?: ArgCondition): ErrnoRule {
-  return Object.freeze(when === undefined
-    ? { syscall, action: "errno", errno: "EPERM", why }
-    : { syscall, action: "errno", errno: "EPERM", when: Object.freeze(when), why });
+function deny(syscall: string, why: string, when?: ArgCondition): DenyRule {
+  return Object.freeze(when === undefined ? { syscall, action: "deny", why } : { syscall, action: "deny", when: Object.freeze(when), why });
 }
+
+/** prctl(2) option that installs a seccomp filter (PR_SET_SECCOMP). */
+export const PR_SET_SECCOMP = 22;
 
 /**
  * cordon's seccomp rules for the process tier. `execve`/`execveat` stay allowed on purpose:
@@ -131,6 +144,11 @@ export const DEFAULT_RULES: readonly SeccompRule[] = Object.freeze([
     syscall: "clone3", action: "errno", errno: "ENOSYS",
     why: "its flags live in memory the filter cannot read; ENOSYS makes glibc fall back to clone",
   }),
+
+  // the filter itself: a filter stacked by the tool could turn cordon's recorded denials into
+  // unrecorded ones (a newer filter's answer wins among equal actions)
+  deny("seccomp", "no stacking further seccomp filters (or a listener of its own) on top of cordon's"),
+  deny("prctl", "no PR_SET_SECCOMP: the same, through prctl", { arg: 0, op: "eq", value: PR_SET_SECCOMP }),
 
   // kernel attack surface that Node and build tools do not need
   deny("bpf", "no eBPF programs or maps"),

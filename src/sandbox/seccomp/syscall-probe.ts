@@ -22,13 +22,13 @@ NR = {
                    init_module=175, delete_module=176, reboot=169, perf_event_open=298,
                    finit_module=313, kexec_file_load=320, bpf=321, userfaultfd=323,
                    io_uring_setup=425, io_uring_enter=426, io_uring_register=427, clone3=435,
-                   pidfd_getfd=438, process_madvise=440, quotactl_fd=443),
+                   pidfd_getfd=438, process_madvise=440, quotactl_fd=443, seccomp=317),
     "aarch64": dict(socket=198, clone=220, getpid=172, pivot_root=41,
                     lookup_dcookie=18, kexec_load=104, add_key=217, request_key=218, keyctl=219,
                     init_module=105, delete_module=106, reboot=142, perf_event_open=241,
                     finit_module=273, kexec_file_load=294, bpf=280, userfaultfd=282,
                     io_uring_setup=425, io_uring_enter=426, io_uring_register=427, clone3=435,
-                    pidfd_getfd=438, process_madvise=440, quotactl_fd=443),
+                    pidfd_getfd=438, process_madvise=440, quotactl_fd=443, seccomp=277),
 }[os.uname().machine]
 
 CLONE_THREAD = 0x00010000  # without CLONE_SIGHAND: EINVAL before any fork happens
@@ -122,6 +122,10 @@ old = probe("personality_no_aslr", lambda: libc.personality(L(0x0040000)))
 if old >= 0:
     libc.personality(L(old))
 probe("personality_plain", lambda: libc.personality(L(0)))
+
+# the filter itself: no stacking another one (invalid operation / no program: EINVAL without it)
+probe("seccomp", raw("seccomp", 0xffff, 0, None))
+probe("prctl_set_seccomp", lambda: libc.prctl(22, 0xffff, 0, 0, 0))
 
 # host administration
 probe("kexec_load", raw("kexec_load", 0, 0, None, 0))
