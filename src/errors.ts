@@ -329,3 +329,14 @@ export class ProcessKilled extends CordonError {
     return { signal: this.signal };
   }
 }
+
+/** A writable grant whose directory the kernel does not cap as the policy says (size, noexec). */
+export class WritableGrantUncapped extends CordonError {
+  readonly code = "ERR_GRANT_UNCAPPED";
+  constructor(readonly tool: string, readonly mount: string, readonly problem: string, readonly enforcer: "disk-quota" | "noexec-mounts") {
+    super(`tool ${tool}: the writable grant at ${mount} is refused: ${problem}`, "make the grant's directory a filesystem of its own (a tmpfs or a loop-mounted image) no larger than limits.disk, mounted noexec for process tools");
+  }
+  fields(): Record<string, Json> {
+    return { tool: this.tool, mount: this.mount, problem: this.problem };
+  }
+}

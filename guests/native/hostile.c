@@ -8,6 +8,7 @@
  *   hostile read PATH | write PATH | environ | fds
  *   hostile fork-bomb | mem-hog MIB
  *   hostile flood | sleep | daemon
+ *   hostile fill PATH MIB | exec-written DIR
  *   hostile kernel bpf | io_uring_setup | keyctl | perf_event_open | userfaultfd | kexec_load | setns
  */
 #define _GNU_SOURCE
@@ -223,6 +224,57 @@ static int try_kernel(const char *name) {
   return report(name, r >= 0 || err != EPERM, err);
 }
 
+/* Writes files PATH.0, PATH.1, ... of up to 8 MiB each until MIB are written or a write fails. */
+static int fill(const char *path, long mib) {
+  signal(SIGXFSZ, SIG_IGN);
+  static char chunk[65536];
+  memset(chunk, 'x', sizeof chunk);
+  long long want = (long long)mib << 20, done = 0;
+  int err = 0;
+  for (int i = 0; done < want && !err; i++) {
+    char name[PATH_MAX];
+    snprintf(name, sizeof name, "%s.%d", path, i);
+    int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) { err = errno; break; }
+    for (long long in_file = 0; in_file < (8LL << 20) && done < want;) {
+      ssize_t n = write(fd, chunk, sizeof chunk);
+      if (n < 0) { err = errno; break; }
+      in_file += n;
+      done += n;
+    }
+    close(fd);
+  }
+  printf("{\"probe\":\"fill\",\"succeeded\":%s,\"errno\":%d,\"bytes\":%lld}\n", done >= want ? "true" : "false", err, done);
+  return 0;
+}
+
+/* Copies this very binary into DIR and tries to run the copy: a tool running what it wrote. */
+static int exec_written(const char *dir) {
+  char target[PATH_MAX];
+  snprintf(target, sizeof target, "%s/copied-tool", dir);
+  int in = open("/proc/self/exe", O_RDONLY);
+  int out = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+  if (in < 0 || out < 0) return report("exec-written", 0, errno);
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(in, buf, sizeof buf)) > 0) {
+    if (write(out, buf, (size_t)n) != n) return report("exec-written", 0, errno);
+  }
+  close(in);
+  close(out);
+  pid_t p = fork();
+  if (p < 0) return report("exec-written", 0, errno);
+  if (p == 0) {
+    char *args[] = {target, "exit-zero", NULL};
+    execv(target, args);
+    _exit(100 + (errno & 0x3f));
+  }
+  int status = 0;
+  waitpid(p, &status, 0);
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return report("exec-written", code == 0, code >= 100 ? code - 100 : 0);
+}
+
 /* Never finishes: the wall-clock deadline must stop it. */
 static int sleep_forever(void) {
   for (;;) pause();
@@ -264,6 +316,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "sleep")) return sleep_forever();
   if (!strcmp(cmd, "daemon")) return daemonize();
   if (!strcmp(cmd, "kernel")) return try_kernel(arg);
+  if (!strcmp(cmd, "fill")) return fill(arg, argc > 3 ? atol(argv[3]) : 1);
+  if (!strcmp(cmd, "exec-written")) return exec_written(arg);
+  if (!strcmp(cmd, "exit-zero")) return 0;
   fprintf(stderr, "hostile: unknown probe '%s'\n", cmd);
   return 64;
 }

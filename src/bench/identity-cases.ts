@@ -68,7 +68,7 @@ function benchLaunch(): TimingRow[] {
   const key = newLaunchKey();
   const modules = new Map([["text-stats", "a".repeat(64)], ["notes", "b".repeat(64)]]);
   const subject = [...modules].map(([name, sha256]) => ({ name, digest: { sha256 } }));
-  const limits = { memoryBytes: 2097152, fuel: 200000000, wallClockMs: 500, inputBytes: 262144, outputBytes: 4096, moduleBytes: 8388608, maxFunctions: 20000, maxTableElements: 100000, maxOpenFiles: 16, pids: 16 };
+  const limits = { memoryBytes: 2097152, fuel: 200000000, wallClockMs: 500, inputBytes: 262144, outputBytes: 4096, moduleBytes: 8388608, maxFunctions: 20000, maxTableElements: 100000, maxOpenFiles: 16, pids: 16, diskBytes: 67108864 };
   const predicate = (session: string) => ({
     cellId: "cell-1", session, principalDigest: "c".repeat(64), role: "analyst", policySha256: "d".repeat(64), tier: "cell" as const,
     granularity: "per-session" as const, limits: { "text-stats": limits, notes: limits }, scripts: [], runtimeLockSha256: "e".repeat(64), launchedAt: new Date(NOW_MS).toISOString(),

@@ -71,7 +71,7 @@ export function templateToWire(t: ToolTemplate): Json {
   return { name: t.name, abi: t.abi, module: b64(t.moduleBytes), limits: { ...t.limits }, grants: t.grants.map((g) => ({ ...g })) };
 }
 
-const LIMIT_KEYS = ["memoryBytes", "fuel", "wallClockMs", "inputBytes", "outputBytes", "moduleBytes", "maxFunctions", "maxTableElements", "maxOpenFiles", "pids"] as const;
+const LIMIT_KEYS = ["memoryBytes", "fuel", "wallClockMs", "inputBytes", "outputBytes", "moduleBytes", "maxFunctions", "maxTableElements", "maxOpenFiles", "pids", "diskBytes"] as const;
 
 function grantFromWire(v: Json, what: string): Grant {
   const g = obj(v, what);

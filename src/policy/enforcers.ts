@@ -41,6 +41,10 @@ export type Subject =
   | "proc.filesystem"
   | "proc.environment"
   | "proc.cleanup"
+  | "proc.disk"
+  | "proc.exec"
+  | "limits.disk"
+  | "exec"
   // Runtime and control-plane lines (not from a policy): what `cordon prove` adds to the
   // policy's own lines when it runs on a verified trust bundle (src/probes/runtime-lines.ts).
   | "authn.token"
@@ -237,6 +241,21 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
     covers: ["tier.launch"],
     probes: { "tier.launch": ["launch-tampered", "launch-mismatch"] },
     mechanism: "each session's in-toto launch statement is signed with the per-boot launch key; the cell checks the signature (key from its command line) and every module digest against the bytes it received before it serves the session",
+  },
+  {
+    name: "disk-quota",
+    tier: "process",
+    covers: ["proc.disk", "limits.disk"],
+    probes: { "proc.disk": ["proc-disk-fill"], "limits.disk": ["fs-write-uncapped"] },
+    mechanism: "the kernel's size caps: each process-tier session gets its own tmpfs mounts for /workspace and /tmp (size=limits.disk, nr_inodes capped; pages charged to the writer's memory cgroup), and a writable grant must be a filesystem of its own no larger than limits.disk (statfs at session open), else the session is refused; a call that fills one is recorded",
+  },
+  {
+    name: "noexec-mounts",
+    tier: "process",
+    covers: ["proc.exec", "exec"],
+    probes: { "proc.exec": ["proc-exec-written"], exec: ["proc-exec-granted"] },
+    grantTiers: ["process"],
+    mechanism: "the session's /workspace and /tmp tmpfs are mounted noexec,nosuid,nodev unless an exec grant names them (then exec, still nosuid); a writable grant of a process tool must be on a noexec filesystem (mountinfo at session open)",
   },
   {
     name: "process-deadline",

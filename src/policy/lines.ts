@@ -38,6 +38,8 @@ function grantText(g: GrantSpec): string {
       return `${g.kind} ${g.mount} <- ${g.path}`;
     case "env":
       return `env ${g.name}`;
+    case "exec":
+      return `exec in ${g.mount}`;
     case "clock":
     case "random":
     case "log":
@@ -59,6 +61,7 @@ function implicitLines(name: string, tool: ToolSpec): Implicit[] {
           { subject: "limits.input", text: `input <= ${formatBytes(l.inputBytes)}` },
           { subject: "input.schema", text: "input matches its JSON Schema" },
           { subject: "proc.output", text: `output <= ${formatBytes(l.outputBytes)}` },
+          { subject: "proc.disk", text: `disk <= ${formatBytes(l.disk ?? DEFAULT_LIMITS.diskBytes)} in each of /workspace and /tmp${writable(tool)}` },
         ]
       : [
           { subject: "module.digest", text: `module ${tool.module?.path ?? "?"} is sha256:${(tool.module?.sha256 ?? "").slice(0, 12)}` },
@@ -71,8 +74,13 @@ function implicitLines(name: string, tool: ToolSpec): Implicit[] {
           { subject: "limits.input", text: `input <= ${formatBytes(l.inputBytes)}` },
           { subject: "input.schema", text: "input matches its JSON Schema" },
           { subject: "limits.output", text: `output <= ${formatBytes(l.outputBytes)}` },
+          ...(tool.grants.some((g) => g.kind === "fs.write") ? [{ subject: "limits.disk" as const, text: `writable grants hold <= ${formatBytes(l.disk ?? DEFAULT_LIMITS.diskBytes)} each` }] : []),
         ];
   return lines.map((x) => ({ ...x, text: `tool ${name}: ${x.text}` }));
+}
+
+function writable(tool: ToolSpec): string {
+  return tool.grants.some((g) => g.kind === "fs.write") ? " and each writable grant" : "";
 }
 
 function commandText(tool: ToolSpec): string {
@@ -99,6 +107,7 @@ const TIER_LINES: Readonly<Record<"wasm" | "process", ReadonlyArray<readonly [Su
     ["proc.syscalls", "tool processes cannot ptrace, mount, unshare, setns or reach bpf, io_uring, keyrings, perf events, userfaultfd or kexec; every denial is recorded"],
     ["proc.filesystem", "tool processes see no host secrets, no home, no writable system"],
     ["proc.environment", "tool processes inherit no environment and no file descriptors"],
+    ["proc.exec", "tool processes cannot run files they wrote (noexec workspace, /tmp and writable grants) unless an exec grant says so"],
     ["proc.cleanup", "nothing a call started outlives it"],
   ],
 };
@@ -109,6 +118,7 @@ export const DEFAULT_LIMITS = Object.freeze({
   maxTableElements: 100_000,
   maxOpenFiles: 16,
   pids: 16,
+  diskBytes: 64 * 1024 * 1024,
 });
 
 export function deriveLines(spec: PolicySpec): { lines: PolicyLine[]; issues: PolicyIssue[] } {

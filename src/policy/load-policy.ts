@@ -15,6 +15,7 @@ import { policySchema, SCRIPT_PLACEHOLDER, type GrantSpec, type PolicySpec, type
 export type Grant =
   | { readonly kind: "fs.read" | "fs.write"; readonly hostPath: string; readonly mount: string }
   | { readonly kind: "env"; readonly name: string; readonly value: string }
+  | { readonly kind: "exec"; readonly mount: "/workspace" | "/tmp" }
   | { readonly kind: "clock" | "random" | "log" };
 
 export interface Limits {
@@ -30,6 +31,8 @@ export interface Limits {
   readonly maxOpenFiles: number;
   /** Process tier only: pids.max of each call's cgroup. */
   readonly pids: number;
+  /** Each writable place's size: a process tool's /workspace and /tmp, any writable grant's filesystem. */
+  readonly diskBytes: number;
 }
 
 interface ToolBase {
@@ -107,7 +110,8 @@ function broadPathProblem(real: string, policyDir: string): string | undefined {
 
 function resolveGrant(g: GrantSpec, dir: string, path: string, issues: PolicyIssue[]): Grant | undefined {
   if (g.kind !== "fs.read" && g.kind !== "fs.write") {
-    return g.kind === "env" ? { kind: "env", name: g.name, value: g.value } : { kind: g.kind };
+    if (g.kind === "env") return { kind: "env", name: g.name, value: g.value };
+    return g.kind === "exec" ? { kind: "exec", mount: g.mount } : { kind: g.kind };
   }
   if (hasDotDot(g.path) || hasDotDot(g.mount)) {
     issues.push({ path: `${path}.path`, problem: "must not contain '..'" });
@@ -133,7 +137,7 @@ function resolveGrant(g: GrantSpec, dir: string, path: string, issues: PolicyIss
 function checkGrantSet(grants: readonly GrantSpec[], path: string, issues: PolicyIssue[]): void {
   const seen = new Set<string>();
   for (const [i, g] of grants.entries()) {
-    const key = g.kind === "env" ? `env:${g.name}` : g.kind === "fs.read" || g.kind === "fs.write" ? `mount:${g.mount}` : g.kind;
+    const key = g.kind === "env" ? `env:${g.name}` : g.kind === "fs.read" || g.kind === "fs.write" ? `mount:${g.mount}` : g.kind === "exec" ? `exec:${g.mount}` : g.kind;
     if (seen.has(key)) issues.push({ path: `${path}.${i}`, problem: `duplicate grant (${key})` });
     seen.add(key);
   }
@@ -227,6 +231,7 @@ function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue
       maxTableElements: spec.limits.maxTableElements ?? DEFAULT_LIMITS.maxTableElements,
       maxOpenFiles: spec.limits.maxOpenFiles ?? DEFAULT_LIMITS.maxOpenFiles,
       pids: spec.limits.pids ?? DEFAULT_LIMITS.pids,
+      diskBytes: spec.limits.disk ?? DEFAULT_LIMITS.diskBytes,
     }),
     grants: Object.freeze(grants),
     inputSchema: Object.freeze(spec.input),
@@ -264,6 +269,9 @@ export function parsePolicy(text: string): { spec: PolicySpec; lines: PolicyLine
   for (const [role, r] of Object.entries(spec.roles)) {
     for (const t of r.tools) if (!(t in spec.tools)) issues.push({ path: `roles.${role}.tools`, problem: `unknown tool '${t}'` });
     if (new Set(r.tools).size !== r.tools.length) issues.push({ path: `roles.${role}.tools`, problem: "lists a tool twice" });
+    // A session's process tools share its /workspace and /tmp, so one size must hold for all of them.
+    const disks = new Set(r.tools.flatMap((t) => (spec.tools[t]?.tier === "process" ? [spec.tools[t]?.limits.disk ?? DEFAULT_LIMITS.diskBytes] : [])));
+    if (disks.size > 1) issues.push({ path: `roles.${role}.tools`, problem: "its process tools share the session's /workspace and /tmp: their limits.disk must be equal" });
   }
   const derived = deriveLines(spec);
   issues.push(...derived.issues);

@@ -38,6 +38,14 @@ export const grantSchema = z.discriminatedUnion("kind", [
       ...enforcerRef,
     })
     .strict(),
+  z
+    .object({
+      kind: z.literal("exec"),
+      /** Process tier: where the tool may run files it wrote itself (a build-and-test tool). */
+      mount: z.enum(["/workspace", "/tmp"]),
+      ...enforcerRef,
+    })
+    .strict(),
   z.object({ kind: z.literal("clock"), ...enforcerRef }).strict(),
   z.object({ kind: z.literal("random"), ...enforcerRef }).strict(),
   z.object({ kind: z.literal("log"), ...enforcerRef }).strict(),
@@ -73,6 +81,11 @@ export const limitsSchema = z
     maxOpenFiles: positiveInt.max(1024).optional(),
     /** Process tier only: processes (pids.max of the call's cgroup); default 16. */
     pids: positiveInt.max(4096).optional(),
+    /**
+     * Most bytes a tool can write anywhere: each of a process tool's size-capped /workspace and
+     * /tmp, and the filesystem of any writable grant (default 64MiB).
+     */
+    disk: sizeSchema.refine((b) => b >= 64 * 1024 && b <= 64 * 1024 ** 3, "must be between 64KiB and 64GiB").optional(),
   })
   .strict();
 
@@ -121,12 +134,13 @@ export const toolSchema = z
       if (t.abi === "json-stdio") problem("abi", "json-stdio is the process tier's ABI");
       if (t.limits.fuel === undefined) problem("limits", "a wasm tool needs limits.fuel");
       if (t.limits.pids !== undefined) problem("limits", "limits.pids applies to the process tier only");
+      for (const g of t.grants) if (g.kind === "exec") problem("grants", "exec applies to the process tier only (a Wasm guest runs nothing but its module)");
     } else if (t.tier === "process") {
       if (t.command === undefined) problem("command", "a process tool needs a command");
       if (t.module !== undefined) problem("module", "a process tool has a command, not a module");
       if (t.abi !== "json-stdio") problem("abi", "a process tool's abi is json-stdio");
       if (t.limits.fuel !== undefined) problem("limits", "fuel applies to the wasm tier only (the process tier has wallClockMs)");
-      for (const g of t.grants) if (g.kind !== "fs.read" && g.kind !== "fs.write") problem("grants", `a process tool cannot be granted ${g.kind} (only fs.read and fs.write)`);
+      for (const g of t.grants) if (g.kind !== "fs.read" && g.kind !== "fs.write" && g.kind !== "exec") problem("grants", `a process tool cannot be granted ${g.kind} (only fs.read, fs.write and exec)`);
     } else {
       problem("tier", `tier ${t.tier} is not available in this build (wasm and process are)`);
     }

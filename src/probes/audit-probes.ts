@@ -3,7 +3,8 @@
 // one in its temporary directory with a fresh key, checks that the untouched copy verifies,
 // tampers with it, and verifies again through the audited verifier: one refusal record.
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { appendFile, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { AuditLog, Checkpointer, canonicalJson, verifyAuditFile, type AuditFileVerdict } from "../audit/index.js";
@@ -77,7 +78,17 @@ export const auditRewritten = auditProbe(
 
 /** A few of cordon's real built files, locked with a fresh key; then one of them changes. */
 export const lockFileTampered: Probe = async (env) => {
-  const root = join(env.tmp, "runtime");
+  // Its own directory: the stand-in node must be executable, and a probe's tmp is noexec.
+  const own = mkdtempSync(join(tmpdir(), "cordon-probe-lock-"));
+  try {
+    return await lockFileTamperedIn(env, own);
+  } finally {
+    rmSync(own, { recursive: true, force: true });
+  }
+};
+
+async function lockFileTamperedIn(env: ProbeEnv, tmp: string): Promise<ProbeOutcome> {
+  const root = join(tmp, "runtime");
   const tampered = "dist/cli/main.js";
   for (const rel of [tampered, "dist/probes/prove.js", "dist/lock/verify-lock.js", "build/native/cordon-launch"]) {
     const source = join(PACKAGE_ROOT, rel);
@@ -88,11 +99,11 @@ export const lockFileTampered: Probe = async (env) => {
   writeFileSync(join(root, "package.json"), JSON.stringify({ name: "cordon-probe", version: "0.0.0" }));
   writeFileSync(join(root, "package-lock.json"), JSON.stringify({ name: "cordon-probe", version: "0.0.0", lockfileVersion: 3, packages: { "": { name: "cordon-probe", version: "0.0.0" } } }));
   // A stand-in interpreter: the real node binary is ~100 MB of hashing and not what this row attacks.
-  const node = join(env.tmp, "node");
+  const node = join(tmp, "node");
   writeFileSync(node, "#!/bin/sh\n# stands in for node\n", { mode: 0o755 });
   const options: MeasureOptions = { execPath: node, hostBinaries: [], searchPath: "" };
   const { key, trusted } = freshKey();
-  const lockPath = join(env.tmp, "cordon.lock.json");
+  const lockPath = join(tmp, "cordon.lock.json");
   await writeRuntimeLock(root, key, lockPath, options);
   const envelope = await readFile(lockPath);
   if (!(await verifyRuntimeLock(envelope, trusted, root, options)).ok) return { stopped: false, detail: "the untampered tree did not verify: nothing is shown" };
@@ -101,4 +112,4 @@ export const lockFileTampered: Probe = async (env) => {
   const bad = result.components.find((c) => c.status !== "ok");
   const stopped = !result.ok && bad?.file === tampered;
   return { stopped, detail: stopped ? `${bad.name}: ${bad.detail}` : `NOT detected: ${JSON.stringify(bad ?? null)}` };
-};
+}

@@ -1,13 +1,17 @@
 // Probes for the wasi-jail enforcer: escapes by `..`, absolute path, planted symlinks, a
 // rename race, and writes into a read-only grant. Each runs the real tool's grant shape
 // (mount point, writability) over a throwaway directory, never over the user's data.
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { Grant } from "../policy/load-policy.js";
 import { loadFixture } from "./fixtures.js";
 import type { Probe, ProbeEnv, ProbeOutcome } from "./types.js";
-import { callVariant, describe, requireWasmTool, variant } from "./variant.js";
+import { callVariant, describe, refusalOf, requireTool, requireWasmTool, variant } from "./variant.js";
+
+/** Where an uncapped directory is made: the host's temporary directory, on its own disk (or a tmpfs sized for the host). */
+const UNCAPPED_PARENT = tmpdir();
 
 const SECRET = "OUTSIDE-SECRET-7f3a";
 const RACE_ITERATIONS = 10_000;
@@ -120,3 +124,20 @@ async function race(env: ProbeEnv, mode: "read" | "create"): Promise<ProbeOutcom
 
 export const fsRaceSwap: Probe = (env) => race(env, "read");
 export const fsRaceCreate: Probe = (env) => race(env, "create");
+
+/**
+ * A writable grant on a directory the kernel does not cap (the host's own disk): the session is
+ * refused before the tool runs, under disk-quota.
+ */
+export const fsWriteUncapped: Probe = async (env) => {
+  const tool = requireTool(env);
+  const uncapped = mkdtempSync(join(UNCAPPED_PARENT, "cordon-probe-uncapped-"));
+  try {
+    const grants = tool.grants.map((g) => (g.kind === "fs.write" ? { ...g, hostPath: uncapped } : g));
+    const err = await refusalOf(env, Object.freeze({ ...tool, grants }));
+    const stopped = err?.code === "ERR_GRANT_UNCAPPED" && readdirSync(uncapped).length === 0;
+    return { stopped, detail: stopped ? "a writable grant on an uncapped filesystem is refused at session open" : `not refused (${err?.code ?? "opened"})` };
+  } finally {
+    rmSync(uncapped, { recursive: true, force: true });
+  }
+};

@@ -246,3 +246,45 @@ export const scriptTampered: Probe = async (env) => {
   return { stopped, detail: stopped ? `one flipped bit at byte ${at} refused` : `not refused (${err?.code ?? "loaded"})` };
 };
 
+
+const ENOSPC = 28;
+const EACCES = 13;
+
+/** Fills /workspace past limits.disk: the kernel stops it at the tmpfs's size, and the call's record says so. */
+export const procDiskFill: Probe = async (env) => {
+  const tool = processTool(env);
+  const mib = Math.ceil(tool.limits.diskBytes / 2 ** 20) + 1;
+  const before = env.runtime.audit.head?.seq ?? 0;
+  const run = await runHostile(env, hostileVariant(tool, ["fill", "/workspace/fill", String(mib)]));
+  const hit = env.runtime.audit.recordsAfter(before).filter((r) => r.enforcer === "disk-quota");
+  const bytes = Number((run.report as { bytes?: number } | null)?.bytes ?? -1);
+  const stopped = run.report?.succeeded === false && run.report.errno === ENOSPC && bytes >= 0 && bytes <= tool.limits.diskBytes && hit.length === 1;
+  return { stopped, detail: stopped ? `ENOSPC after ${bytes} bytes (limits.disk ${tool.limits.diskBytes}); the call's record names disk-quota` : `NOT stopped: ${run.report === null ? describe(run.result) : JSON.stringify(run.report)}; disk-quota records ${hit.length}` };
+};
+
+/** A tool copies a program into /workspace and /tmp and runs it: noexec refuses both (EACCES). */
+export const procExecWritten: Probe = async (env) => {
+  const tool = processTool(env);
+  const stripped = tool.grants.filter((g) => g.kind !== "exec");
+  const places = ["/workspace", "/tmp"] as const;
+  const runs: HostileRun[] = [];
+  for (const dir of places) runs.push(await runHostile(env, hostileVariant(tool, ["exec-written", dir], stripped)));
+  const first = runs[0];
+  if (first !== undefined) await recordProbe(env, first, "noexec-mounts", "exec-written", { places: [...places] });
+  const stopped = runs.every((r) => r.report?.succeeded === false && r.report.errno === EACCES);
+  return { stopped, detail: stopped ? "running a file the tool wrote is refused in /workspace and /tmp (EACCES: noexec)" : `NOT stopped: ${runs.map((r) => JSON.stringify(r.report)).join(" ")}` };
+};
+
+/** An exec grant opens exactly its place: the copy runs there, and still not in the other one. */
+export const procExecGranted: Probe = async (env) => {
+  const tool = processTool(env);
+  const grant = env.line.grantIndex === undefined ? undefined : tool.grants[env.line.grantIndex];
+  if (grant?.kind !== "exec") throw new Error(`'${env.line.text}' is not an exec grant line`);
+  const other = grant.mount === "/workspace" ? "/tmp" : "/workspace";
+  const only = [grant];
+  const inside = await runHostile(env, hostileVariant(tool, ["exec-written", grant.mount], only));
+  const outside = await runHostile(env, hostileVariant(tool, ["exec-written", other], only));
+  await recordProbe(env, outside, "noexec-mounts", "exec-outside-grant");
+  const stopped = inside.report?.succeeded === true && outside.report?.succeeded === false && outside.report.errno === EACCES;
+  return { stopped, detail: stopped ? `a written program runs in ${grant.mount} (granted) and is refused in ${other} (EACCES)` : `inside ${JSON.stringify(inside.report)} outside ${JSON.stringify(outside.report)}` };
+};

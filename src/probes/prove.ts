@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CordonError } from "../errors.js";
+import { mountTmpfs, unmountTmpfs } from "../sandbox/tmpfs.js";
 import type { PolicyLine } from "../policy/lines.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { PROBES } from "./registry.js";
@@ -42,6 +43,9 @@ async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, pro
   }
   const before = runtime.audit.head?.seq ?? 0;
   const tmp = mkdtempSync(join(tmpdir(), "cordon-probe-"));
+  // A writable grant must be a capped, noexec filesystem (disk-quota, noexec-mounts): the
+  // probe's throwaway tree is one, where this host lets cordon mount it.
+  const capped = process.getuid?.() === 0 ? tryMountProbeTmpfs(tmp) : false;
   // Cells run as unprivileged uids: the probe's throwaway tree must be traversable by them.
   chmodSync(tmp, 0o755);
   let outcome: ProbeOutcome;
@@ -52,6 +56,8 @@ async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, pro
     const code = err instanceof CordonError ? err.code : "probe crashed";
     outcome = { stopped: false, detail: `probe error: ${code}: ${(err as Error).message}` };
   } finally {
+    // A lazy unmount drops the tmpfs and all it holds; then the empty mount point goes.
+    if (capped) unmountTmpfs(tmp);
     rmSync(tmp, { recursive: true, force: true });
   }
   const evidence = runtime.audit.recordsAfter(before).filter((r) => r.enforcer === line.enforcer);
@@ -62,6 +68,18 @@ async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, pro
     return { status: "failed", auditSeq: first?.seq ?? null, detail: `${outcome.detail}; expected exactly 1 audit record naming ${line.enforcer}, found ${evidence.length}` };
   }
   return { status: "proven", auditSeq: first.seq, detail: outcome.detail };
+}
+
+/** Size of each probe's throwaway tmpfs (no larger than the smallest limits.disk a probe meets in practice). */
+const PROBE_TMPFS_BYTES = 16 * 1024 * 1024;
+
+function tryMountProbeTmpfs(dir: string): boolean {
+  try {
+    mountTmpfs(dir, { sizeBytes: PROBE_TMPFS_BYTES, inodes: 4096, uid: 0, gid: 0, exec: false });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

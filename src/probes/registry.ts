@@ -1,5 +1,5 @@
 // Every probe id named by the enforcer registry maps to a hostile fixture run here.
-import { fsEscapeAbsolute, fsEscapeDotdot, fsEscapeSymlinkDir, fsEscapeSymlinkFile, fsRaceCreate, fsRaceSwap, fsWriteReadonly } from "./fs-probes.js";
+import { fsEscapeAbsolute, fsEscapeDotdot, fsEscapeSymlinkDir, fsEscapeSymlinkFile, fsRaceCreate, fsRaceSwap, fsWriteReadonly, fsWriteUncapped } from "./fs-probes.js";
 import { deadlineSpin, deepRecursion, fuelSpin, inputOversized, inputSchemaViolation, memoryGrowBomb, outputFlood } from "./limit-probes.js";
 import { clockUngranted, envUngranted, importUngranted, logUngranted, moduleOversized, moduleTampered, otherRoleTool, randomUngranted } from "./module-probes.js";
 import {
@@ -7,7 +7,7 @@ import {
   cellPtrace, cellReadHome, cellReadShadow, cellSocketInet, cellUnshare, cellWriteSystem, launchMismatch, launchTampered,
 } from "./cell-probes.js";
 import {
-  procConnect, procEnviron, procFds, procForkBomb, procKernelProbes, procLeftovers, procMemHog, procMount, procOutputFlood, procPtrace, procReadHome,
+  procConnect, procDiskFill, procEnviron, procExecGranted, procExecWritten, procFds, procForkBomb, procKernelProbes, procLeftovers, procMemHog, procMount, procOutputFlood, procPtrace, procReadHome,
   procReadShadow, procSocketInet, procTimeout, procUnshare, procWriteGranted, procWriteReadonly, procWriteSystem, scriptTampered,
 } from "./process-probes.js";
 import { auditEdited, auditRewritten, auditTruncated, lockFileTampered } from "./audit-probes.js";
@@ -78,6 +78,10 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["proc-timeout", procTimeout],
   ["proc-output-flood", procOutputFlood],
   ["proc-leftovers", procLeftovers],
+  ["proc-disk-fill", procDiskFill],
+  ["proc-exec-written", procExecWritten],
+  ["proc-exec-granted", procExecGranted],
+  ["fs-write-uncapped", fsWriteUncapped],
   // Runtime lines (runtime-lines.ts): identity, gateway, supply chain, audit.
   ["token-forged-signature", tokenForgedSignature],
   ["token-alg-none", tokenAlgNone],

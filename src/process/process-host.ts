@@ -1,9 +1,7 @@
 // A session's process-tier tools: each call runs the tool's program in a fresh sandbox and
-// cgroup, with the session's own workspace (a host directory owned by the session's uid,
-// removed when the session ends). Limits hit are typed errors naming their enforcer.
-import { chownSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// cgroup, with the session's own /workspace and /tmp (size-capped tmpfs mounts owned by the
+// session's uid, noexec unless granted, removed when the session ends). Limits hit are typed
+// errors naming their enforcer.
 import { LimitExceeded, ProcessExit, ProcessKilled, type CordonError } from "../errors.js";
 import type { ProcessTool } from "../policy/load-policy.js";
 import type { Bind } from "../sandbox/bwrap-plan.js";
@@ -13,6 +11,7 @@ import { supervisedSeccomp } from "../sandbox/spawn-sandboxed.js";
 import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
 import type { CallOutcome, DenialSummary } from "../wasm/engine/types.js";
 import { processArgv, processPlan } from "./process-plan.js";
+import { PLACE_MOUNT, SessionPlaces, type PlaceName } from "./session-places.js";
 import { runProcess, type ProcessRun } from "./run-process.js";
 
 export interface ProcessSandbox {
@@ -35,7 +34,7 @@ export interface ProcessHostOptions {
 
 export class ProcessHost {
   private readonly uid: number;
-  private workspaceDir: string | null = null;
+  private placesOf: SessionPlaces | null = null;
   private closed = false;
   /** What the last call's process did, for probes that check the walls held. */
   lastRun: ProcessRun | null = null;
@@ -61,20 +60,22 @@ export class ProcessHost {
     return this.uid;
   }
 
-  /** The session's workspace on the host, created on first use. */
+  /** The session's writable places, mounted on first use (TierUnavailable where they cannot be). */
+  places(): SessionPlaces {
+    this.placesOf ??= SessionPlaces.create([...this.tools.values()], this.uid);
+    return this.placesOf;
+  }
+
+  /** The session's workspace on the host (its tmpfs), mounted on first use. */
   workspace(): string {
-    if (this.workspaceDir === null) {
-      const dir = mkdtempSync(join(tmpdir(), "cordon-ws-"));
-      if (process.getuid?.() === 0) chownSync(dir, this.uid, this.uid);
-      this.workspaceDir = dir;
-    }
-    return this.workspaceDir;
+    return this.places().dirOf("workspace");
   }
 
   async call(name: string, input: Uint8Array): Promise<CallOutcome> {
     const tool = this.tools.get(name);
     if (tool === undefined || this.closed) throw new Error(`process tool ${name} is not held by this session`);
-    const plan = processPlan({ argv: processArgv(tool), tool, workspace: this.workspace(), extraRo: this.opts.extraRo ?? [], seccomp: supervisedSeccomp(this.sandbox.seccompExec, false) });
+    const places = this.places();
+    const plan = processPlan({ argv: processArgv(tool), tool, workspace: places.hostDirFor(tool, "workspace"), tmp: places.hostDirFor(tool, "tmp"), extraRo: this.opts.extraRo ?? [], seccomp: supervisedSeccomp(this.sandbox.seccompExec, false) });
     const run = await runProcess({
       plan,
       launcher: this.sandbox.launcher,
@@ -89,22 +90,24 @@ export class ProcessHost {
       onSeccomp: (e) => this.opts.onSeccomp?.(name, e),
     });
     this.lastRun = run;
-    return outcomeOf(tool, run);
+    return outcomeOf(tool, run, places.full());
   }
 
   close(): Promise<void> {
     this.closed = true;
-    if (this.workspaceDir !== null) rmSync(this.workspaceDir, { recursive: true, force: true });
-    this.workspaceDir = null;
+    this.placesOf?.remove();
+    this.placesOf = null;
     return Promise.resolve();
   }
 }
 
 /** Maps what happened to the process onto cordon's outcome: the first limit hit wins. */
-export function outcomeOf(tool: ProcessTool, run: ProcessRun): CallOutcome {
+export function outcomeOf(tool: ProcessTool, run: ProcessRun, full: readonly PlaceName[] = []): CallOutcome {
   const stats = { fuelUsed: 0, wallUs: run.wallUs, outputBytes: Math.min(run.outputBytes, tool.limits.outputBytes), memoryBytes: run.peakMemoryBytes };
-  const denials: DenialSummary[] =
-    run.pidsMaxHits > 0 ? [{ enforcer: "cgroup-pids", count: run.pidsMaxHits, codes: { EAGAIN: run.pidsMaxHits }, ops: { fork: run.pidsMaxHits } }] : [];
+  const denials: DenialSummary[] = [];
+  if (run.pidsMaxHits > 0) denials.push({ enforcer: "cgroup-pids", count: run.pidsMaxHits, codes: { EAGAIN: run.pidsMaxHits }, ops: { fork: run.pidsMaxHits } });
+  // The kernel refused a write past the tmpfs's size (ENOSPC): one record per call that hit it.
+  if (full.length > 0) denials.push({ enforcer: "disk-quota", count: full.length, codes: { ENOSPC: full.length }, ops: Object.fromEntries(full.map((p) => [PLACE_MOUNT[p], 1])) });
   const base = { logs: [] as string[], denials, stats };
   const fail = (error: CordonError, enforcer: string | null): CallOutcome => ({ ...base, ok: false, error, enforcer });
   if (run.outputCapped) return fail(new LimitExceeded("output", run.outputBytes, tool.limits.outputBytes), "io-cap");

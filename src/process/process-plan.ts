@@ -25,6 +25,8 @@ export interface ProcessPlanInput {
   readonly tool: ProcessTool;
   /** Host directory bound writable at /workspace, or null for none. */
   readonly workspace: string | null;
+  /** Host directory bound writable at /tmp (the session's capped tmpfs); null leaves bwrap's own. */
+  readonly tmp?: string | null;
   /** Extra read-only host directories, bound at the same path (probes: the native fixtures). */
   readonly extraRo?: readonly Bind[];
   readonly seccomp: SupervisedSeccomp | null;
@@ -33,6 +35,7 @@ export interface ProcessPlanInput {
 export function processPlan(input: ProcessPlanInput): SandboxPlan {
   const binds: Bind[] = [];
   if (input.workspace !== null) binds.push({ host: input.workspace, guest: WORKSPACE, writable: true });
+  if (input.tmp !== undefined && input.tmp !== null) binds.push({ host: input.tmp, guest: "/tmp", writable: true });
   for (const g of input.tool.grants) {
     if (g.kind === "fs.read" || g.kind === "fs.write") binds.push({ host: g.hostPath, guest: g.mount, writable: g.kind === "fs.write" });
   }

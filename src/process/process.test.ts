@@ -20,6 +20,20 @@ op = req.get("op")
 if op == "exit": sys.stderr.write("told to fail\\n"); sys.exit(3)
 if op == "garbage": sys.stdout.write("not json"); sys.exit(0)
 if op == "sleep": time.sleep(30)
+if op == "fill":
+    written, err = 0, None
+    try:
+        with open(req["path"], "wb") as f:
+            while written < req["bytes"]:
+                f.write(b"x" * 65536); f.flush(); written += 65536
+    except OSError as e: err = e.errno
+    print(json.dumps({"written": written, "errno": err})); sys.exit(0)
+if op == "exec":
+    import subprocess
+    p = req["path"]; open(p, "w").write("#!/bin/sh\\necho ran\\n"); os.chmod(p, 0o755)
+    try: print(json.dumps({"ran": subprocess.run([p], capture_output=True, text=True).stdout}))
+    except OSError as e: print(json.dumps({"errno": e.errno}))
+    sys.exit(0)
 if op == "deny-loop":
     import ctypes, errno as E
     libc = ctypes.CDLL(None, use_errno=True)
@@ -155,6 +169,32 @@ describe("process tier (live: bwrap, seccomp, a cgroup per call)", () => {
       assert.equal(records.find((x) => x.seq === slow.auditSeq)?.["enforcer"], "process-deadline");
       assert.equal(records.find((x) => x.seq === exit.auditSeq)?.["code"], "ERR_PROCESS_EXIT");
       assert.ok(!JSON.stringify(records).includes("told to fail"), "stderr is never audited");
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it("caps /workspace and /tmp at limits.disk (ENOSPC, recorded under disk-quota) and runs nothing the tool wrote there", async () => {
+    const { runtime, audit } = await setup("cell", { limits: "{ memory: 64MiB, wallClockMs: 5000, inputBytes: 4KiB, outputBytes: 4KiB, pids: 8, disk: 1MiB }" });
+    try {
+      const session = await runtime.openSession("worker");
+      for (const path of ["/workspace/big", "/tmp/big"]) {
+        const r = await session.call("proc", { op: "fill", path, bytes: 8 * 1024 * 1024 });
+        assert.ok(r.ok, r.ok ? "" : r.error.message);
+        const out = r.output as { written: number; errno: number };
+        assert.equal(out.errno, 28, `${path}: ENOSPC`);
+        assert.ok(out.written <= 1024 * 1024, `${path}: ${out.written} bytes got in`);
+        const hit = audit.recordsAfter(0).filter((x) => x.enforcer === "disk-quota" && x.type === "guest.denied" && x.seq < r.auditSeq);
+        assert.ok(hit.length >= 1, "the call that hit the cap is recorded");
+      }
+      for (const path of ["/workspace/x.sh", "/tmp/x.sh"]) {
+        const r = await session.call("proc", { op: "exec", path });
+        assert.ok(r.ok);
+        assert.deepEqual(r.output, { errno: 13 }, `${path} is noexec`);
+      }
+      const ws = (session.toolHost as SessionHost).processHost?.workspace() ?? "";
+      await runtime.closeSession(session);
+      assert.equal(existsSync(ws), false, "the workspace tmpfs is gone with the session");
     } finally {
       await runtime.close();
     }

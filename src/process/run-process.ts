@@ -127,7 +127,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessRun> {
     const wallUs = Number((process.hrtime.bigint() - started) / 1000n);
     await drained(child.stdout as Readable, 50);
     // The supervisor's pipe closes as it exits; its last events are in before the run is judged.
-    await Promise.race([eventsDone, new Promise((r) => setTimeout(r, 200))]);
+    await Promise.race([eventsDone, new Promise((r) => setTimeout(r, 200).unref())]);
     const events = cgroup.events();
     const left = cgroup.pids();
     return {

@@ -13,7 +13,8 @@ import { newLaunchKey, principalDigest, signLaunch, type LaunchKey, type SignedL
 import type { Principal } from "../identity/principal.js";
 import { sha256Hex } from "../artifacts/verify-digest.js";
 import type { Bind } from "../sandbox/bwrap-plan.js";
-import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused, type Json, type SessionEndReason } from "../errors.js";
+import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused, WritableGrantUncapped, type Json, type SessionEndReason } from "../errors.js";
+import { writableDirProblem } from "../sandbox/tmpfs.js";
 import type { LoadedPolicy, LoadedTool, ProcessTool } from "../policy/load-policy.js";
 import type { ToolTemplate } from "../wasm/engine/types.js";
 import { errorFields } from "./audit-fields.js";
@@ -249,6 +250,7 @@ export class Runtime {
     const onLog = (tool: string, line: string) => publishGuestLog({ session: id, tool, line });
     const pd = principalDigest(how.principal);
     try {
+      checkWritableGrants(tools);
       const templates = this.templatesFor(tools);
       const processTools = this.processToolsOf(tools);
       let host: ToolHost | null = null;
@@ -288,7 +290,7 @@ export class Runtime {
     } catch (err) {
       if (!(err instanceof CordonError)) throw err;
       const enforcer =
-        err instanceof ToolRefused ? err.enforcer : err instanceof LaunchRefused ? "launch-attestation" : err.code === "ERR_ARTIFACT_DIGEST_MISMATCH" ? "module-digest" : undefined;
+        err instanceof ToolRefused || err instanceof WritableGrantUncapped ? err.enforcer : err instanceof LaunchRefused ? "launch-attestation" : err.code === "ERR_ARTIFACT_DIGEST_MISMATCH" ? "module-digest" : undefined;
       await this.audit.append({ type: "session.refused", ...this.stamp, session: id, role, principalDigest: pd, ...(enforcer === undefined ? {} : { enforcer }), ...errorFields(err) });
       throw err;
     }
@@ -397,6 +399,20 @@ const SELFTEST_ENFORCER: Readonly<Record<string, string>> = {
   "fork-bomb": "cgroup-pids",
   "mem-hog": "cgroup-memory",
 };
+
+/**
+ * Every writable grant must be a filesystem the kernel caps at the tool's limits.disk (and, for
+ * native tools, noexec): checked when a session opens, since a directory can be remounted later.
+ */
+function checkWritableGrants(tools: readonly LoadedTool[]): void {
+  for (const tool of tools) {
+    for (const g of tool.grants) {
+      if (g.kind !== "fs.write") continue;
+      const problem = writableDirProblem(g.hostPath, { maxBytes: tool.limits.diskBytes, noexec: tool.tier === "process" });
+      if (problem !== null) throw new WritableGrantUncapped(tool.name, g.mount, problem.reason, problem.what === "exec" ? "noexec-mounts" : "disk-quota");
+    }
+  }
+}
 
 /** Where a cell's seccomp event goes: the call it was running, else the cell's session(s). */
 function recordCellSeccomp(denials: DenialRecorder, audit: AuditLog, cell: CellProcess, e: SeccompEvent): void {

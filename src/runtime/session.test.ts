@@ -1,6 +1,6 @@
 // The control plane over the real engine and the real hostile fixtures (build/fixtures).
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -8,6 +8,7 @@ import { AuditLog, MemorySink } from "../audit/index.js";
 import { loadPolicy, type Grant, type WasmTool } from "../policy/load-policy.js";
 import { loadFixture } from "../probes/fixtures.js";
 import { variant } from "../probes/variant.js";
+import { cappedDir } from "../testing/capped-dir.js";
 import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
 import { Runtime } from "./runtime.js";
 import type { Json } from "../errors.js";
@@ -40,16 +41,35 @@ describe("Session", () => {
   it("fails closed: when the allow record cannot be written, the guest never runs", async () => {
     const sink = new MemorySink();
     const { runtime, tool } = await setup(sink);
-    const dir = mkdtempSync(join(tmpdir(), "cordon-failclosed-"));
-    const writer = variant(tool, { bytes: loadFixture("fs-open"), grants: [{ kind: "fs.write", hostPath: dir, mount: "/work" } satisfies Grant] });
-    const session = await runtime.openProbeSession("reader", [writer]);
-    sink.failWrites();
-    await assert.rejects(session.call("tool", "write planted.txt"), (e: Error & { code?: string }) => e.code === "ERR_AUDIT_WRITE_FAILED");
-    assert.deepEqual(readdirSync(dir), [], "the guest ran although its allow record was not durable");
-    sink.healWrites();
-    const r = await session.call("tool", "write planted.txt");
-    assert.ok(r.ok, JSON.stringify(r));
-    assert.ok(existsSync(join(dir, "planted.txt")));
+    const capped = cappedDir("cordon-failclosed-");
+    const dir = capped.dir;
+    try {
+      const writer = variant(tool, { bytes: loadFixture("fs-open"), grants: [{ kind: "fs.write", hostPath: dir, mount: "/work" } satisfies Grant] });
+      const session = await runtime.openProbeSession("reader", [writer]);
+      sink.failWrites();
+      await assert.rejects(session.call("tool", "write planted.txt"), (e: Error & { code?: string }) => e.code === "ERR_AUDIT_WRITE_FAILED");
+      assert.deepEqual(readdirSync(dir), [], "the guest ran although its allow record was not durable");
+      sink.healWrites();
+      const r = await session.call("tool", "write planted.txt");
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.ok(existsSync(join(dir, "planted.txt")));
+    } finally {
+      capped.remove();
+    }
+  });
+
+  it("refuses a writable grant the kernel does not cap (the host's disk), audited under disk-quota, before the guest runs", async () => {
+    const { runtime, tool, audit } = await setup();
+    const dir = mkdtempSync(join(tmpdir(), "cordon-uncapped-"));
+    try {
+      const writer = variant(tool, { bytes: loadFixture("fs-open"), grants: [{ kind: "fs.write", hostPath: dir, mount: "/work" } satisfies Grant] });
+      await assert.rejects(runtime.openProbeSession("reader", [writer]), (e: Error & { code?: string }) => e.code === "ERR_GRANT_UNCAPPED");
+      const refused = audit.recordsAfter(0).filter((x) => x.type === "session.refused");
+      assert.deepEqual(refused.map((x) => [x["enforcer"], x["code"]]), [["disk-quota", "ERR_GRANT_UNCAPPED"]]);
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("shows a guest only the env grants' literal values, never the host's environment", async () => {

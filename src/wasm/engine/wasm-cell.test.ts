@@ -17,6 +17,7 @@ const LIMITS: Limits = {
   maxFunctions: 1000,
   maxTableElements: 1000,
   maxOpenFiles: 8,
+  diskBytes: 64 * 1024 * 1024,
 };
 
 async function template(wat: string, over: Partial<Omit<ToolTemplate, "limits">> & { limits?: Partial<Limits> } = {}): Promise<ToolTemplate> {

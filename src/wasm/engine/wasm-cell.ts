@@ -43,6 +43,7 @@ function wasiOptions(t: ToolTemplate, stdin: Uint8Array, onDenied: (d: WasiDenia
         random = true;
         break;
       case "log":
+      case "exec": // process tier only; the schema refuses it on a Wasm tool
         break;
     }
   }
