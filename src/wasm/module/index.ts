@@ -8,7 +8,7 @@ export { instrument } from "./instrument.js";
 export type { InstrumentOptions, InstrumentResult } from "./instrument.js";
 export { DEFAULT_MODULE_CAPS, MODULE_CAP_NAMES, moduleCaps, toolModuleCaps } from "./module-caps.js";
 export type { ModuleCaps } from "./module-caps.js";
-export { vetCaps, vetModule } from "./vet-module.js";
+export { vetCaps, vetModule, vetShape } from "./vet-module.js";
 export type { VetOptions } from "./vet-module.js";
 export {
   FUEL_EXPORT,
