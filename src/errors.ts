@@ -85,7 +85,8 @@ export type RefusalReason =
   | "memory-too-large"
   | "reserved-export"
   | "unsupported-feature"
-  | "abi-mismatch";
+  | "abi-mismatch"
+  | ModuleCapReason;
 
 /** A well-formed module that cordon will not load under this tool's limits. */
 export class ModuleRefused extends CordonError {
@@ -338,5 +339,58 @@ export class WritableGrantUncapped extends CordonError {
   }
   fields(): Record<string, Json> {
     return { tool: this.tool, mount: this.mount, problem: this.problem };
+  }
+}
+
+/**
+ * Each of cordon's module caps (src/wasm/module/module-caps.ts) and the refusal reason a module
+ * over it gets. Totals (typeValues, elements, localGroups, dataBytes, totalNameBytes,
+ * nameEntries, customSections) are over the whole module; the others per item or per index space.
+ */
+export const MODULE_CAP_REASONS = Object.freeze({
+  types: "too-many-types",
+  typeParams: "too-many-params",
+  typeResults: "too-many-results",
+  typeValues: "too-many-type-values",
+  imports: "too-many-imports",
+  functions: "too-many-functions",
+  tables: "too-many-tables",
+  memories: "too-many-memories",
+  globals: "too-many-globals",
+  tags: "too-many-tags",
+  exports: "too-many-exports",
+  elementSegments: "too-many-element-segments",
+  segmentElements: "too-many-segment-elements",
+  elements: "too-many-elements",
+  dataSegments: "too-many-data-segments",
+  dataBytes: "data-too-large",
+  functionLocals: "too-many-locals",
+  localGroups: "too-many-local-groups",
+  bodyBytes: "body-too-large",
+  nestingDepth: "nesting-too-deep",
+  nameBytes: "name-too-long",
+  totalNameBytes: "names-too-large",
+  nameEntries: "too-many-names",
+  customSections: "too-many-custom-sections",
+} as const);
+
+export type ModuleCapName = keyof typeof MODULE_CAP_REASONS;
+export type ModuleCapReason = (typeof MODULE_CAP_REASONS)[ModuleCapName];
+
+/**
+ * A module declares more of something than its cap allows. Raised by the parser where the count
+ * is read, before anything is allocated for it: `declared` is the count (or running total) that
+ * went over `limit`, `offset` the byte where it was read. Never carries module bytes.
+ */
+export class ModuleCapExceeded extends ModuleRefused {
+  constructor(readonly cap: ModuleCapName, readonly limit: number, readonly declared: number, readonly offset: number) {
+    super(MODULE_CAP_REASONS[cap], `${declared} declared at byte ${offset}; the ${cap} cap is ${limit}`);
+    this.hint =
+      cap === "functions" ? "raise limits.maxFunctions on the tool if this module is expected"
+      : cap === "dataBytes" ? "data segments may hold at most the tool's memory cap: raise limits.memory if this module is expected"
+      : `the ${cap} cap is a fixed implementation limit of cordon: build the module smaller`;
+  }
+  override fields(): Record<string, Json> {
+    return { ...super.fields(), cap: this.cap, limit: this.limit, declared: this.declared, offset: this.offset };
   }
 }

@@ -8,11 +8,14 @@ import {
   GuestTrap,
   ImportUngranted,
   LimitExceeded,
+  MODULE_CAP_REASONS,
+  ModuleCapExceeded,
   ModuleMalformed,
   ModuleRefused,
   ToolNotFound,
   type Json,
   type LimitName,
+  type ModuleCapName,
   type RefusalReason,
 } from "../errors.js";
 import { findEnforcer } from "../policy/enforcers.js";
@@ -118,7 +121,15 @@ export function errorToWire(err: CordonError): Json {
 const REFUSALS: readonly RefusalReason[] = [
   "oversized", "memory64", "shared-memory", "multi-memory", "imported-memory", "too-many-functions",
   "table-too-large", "memory-too-large", "reserved-export", "unsupported-feature", "abi-mismatch",
+  ...Object.values(MODULE_CAP_REASONS),
 ];
+
+/** A module cap refusal keeps its fields (which cap, its limit, the declared count, where). */
+function capRefusal(f: Record<string, Json>): ModuleCapExceeded {
+  const cap = str(f["cap"], "error.fields.cap", 64);
+  if (!Object.hasOwn(MODULE_CAP_REASONS, cap)) throw new WireInvalid("error.fields.cap");
+  return new ModuleCapExceeded(cap as ModuleCapName, num(f["limit"], "limit"), num(f["declared"], "declared"), num(f["offset"], "offset"));
+}
 
 function refusalReason(v: Json | undefined): RefusalReason {
   const r = str(v, "error.fields.reason", 64) as RefusalReason;
@@ -158,6 +169,7 @@ export function errorFromWire(v: Json): CordonError {
     case "ERR_MODULE_IMPORT_UNGRANTED":
       return new ImportUngranted(str(f["importModule"], "importModule", 256), str(f["importName"], "importName", 256), f["needs"] === null ? null : str(f["needs"], "needs", 32));
     case "ERR_MODULE_REFUSED":
+      if (f["cap"] !== undefined) return capRefusal(f);
       return new ModuleRefused(refusalReason(f["reason"]), str(f["detail"], "detail", 512));
     default:
       return new GuestTrap(`cell reported ${code}`, null, []);

@@ -1,5 +1,38 @@
 // The enforcer registry: every policy line must name one of these, and every enforcer names
 // the probes that show it firing. A line whose enforcer is missing, unknown or "TBD" is a wish.
+import type { ModuleCapName } from "../errors.js";
+
+/**
+ * One probe per module cap (src/wasm/module/module-caps.ts): a module generated just past the
+ * cap, which the vetting must refuse where it reads the count. Each is a row of every Wasm
+ * tool's module-shape line.
+ */
+export const MODULE_CAP_PROBES: Readonly<Record<ModuleCapName, string>> = Object.freeze({
+  types: "module-too-many-types",
+  typeParams: "module-too-many-params",
+  typeResults: "module-too-many-results",
+  typeValues: "module-too-many-type-values",
+  imports: "module-too-many-imports",
+  functions: "module-too-many-functions",
+  tables: "module-too-many-tables",
+  memories: "module-too-many-memories",
+  globals: "module-too-many-globals",
+  tags: "module-too-many-tags",
+  exports: "module-too-many-exports",
+  elementSegments: "module-too-many-element-segments",
+  segmentElements: "module-too-many-segment-elements",
+  elements: "module-too-many-elements",
+  dataSegments: "module-too-many-data-segments",
+  dataBytes: "module-data-too-large",
+  functionLocals: "module-too-many-locals",
+  localGroups: "module-too-many-local-groups",
+  bodyBytes: "module-body-too-large",
+  nestingDepth: "module-deep-nesting",
+  nameBytes: "module-name-too-long",
+  totalNameBytes: "module-names-too-large",
+  nameEntries: "module-too-many-names",
+  customSections: "module-too-many-custom-sections",
+});
 
 export type Tier = "wasm" | "process" | "container" | "microvm";
 
@@ -134,8 +167,8 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
     name: "wasm-module-vetting",
     tier: "wasm",
     covers: ["module.shape"],
-    probes: { "module.shape": ["module-oversized"] },
-    mechanism: "binary parse before compile: size, function and table caps; memory64, shared and imported memory refused",
+    probes: { "module.shape": ["module-oversized", ...Object.values(MODULE_CAP_PROBES)] },
+    mechanism: "size cap, then a parse that holds every count to its cap where it reads it (functions from limits.maxFunctions, data bytes from limits.memory, the rest fixed), at policy load in the control plane and again in the cell before the engine sees the bytes; memory64, shared and imported memory refused",
   },
   {
     name: "wasm-import-vetting",

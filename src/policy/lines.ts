@@ -1,6 +1,7 @@
 // Derives the policy's lines: every grant, limit, module and role becomes one line with its
 // enforcer and checks. Pure: (spec) -> lines + issues. This is the "napkin" table.
 import type { PolicyIssue } from "../errors.js";
+import { DEFAULT_MODULE_CAPS } from "../wasm/module/module-caps.js";
 import { defaultEnforcerFor, findEnforcer, probesFor, type Subject, type Tier } from "./enforcers.js";
 import type { GrantSpec, PolicySpec, ToolSpec } from "./schema.js";
 
@@ -65,7 +66,7 @@ function implicitLines(name: string, tool: ToolSpec): Implicit[] {
         ]
       : [
           { subject: "module.digest", text: `module ${tool.module?.path ?? "?"} is sha256:${(tool.module?.sha256 ?? "").slice(0, 12)}` },
-          { subject: "module.shape", text: `module <= ${formatBytes(l.moduleBytes ?? DEFAULT_LIMITS.moduleBytes)}, no memory64/shared/imported memory` },
+          { subject: "module.shape", text: `module <= ${formatBytes(l.moduleBytes ?? DEFAULT_LIMITS.moduleBytes)} and ${l.maxFunctions ?? DEFAULT_LIMITS.maxFunctions} functions, every count capped, no memory64/shared/imported memory` },
           { subject: "module.imports", text: "imports only what its grants cover" },
           { subject: "limits.memory", text: `memory <= ${formatBytes(l.memory)}` },
           { subject: "limits.fuel", text: `fuel <= ${l.fuel ?? 0}` },
@@ -114,7 +115,8 @@ const TIER_LINES: Readonly<Record<"wasm" | "process", ReadonlyArray<readonly [Su
 
 export const DEFAULT_LIMITS = Object.freeze({
   moduleBytes: 8 * 1024 * 1024,
-  maxFunctions: 20_000,
+  /** The module cap on functions (imported + defined); the other module caps are fixed (module-caps.ts). */
+  maxFunctions: DEFAULT_MODULE_CAPS.functions,
   maxTableElements: 100_000,
   maxOpenFiles: 16,
   pids: 16,

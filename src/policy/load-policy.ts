@@ -1,12 +1,15 @@
 // Reads a policy file once, validates it completely, and returns frozen, resolved data:
 // module bytes already read and digest-checked (the same bytes are compiled later), grant
-// directories resolved to real paths. Every problem is collected; nothing half-loads.
+// directories resolved to real paths. Every problem is collected; nothing half-loads. Each
+// verified module is then vetted (its size and every count held to the tool's caps, nothing
+// compiled): a module over a cap is refused here, before any cell is sent its bytes.
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve, sep } from "node:path";
 import { parseDocument } from "yaml";
 import { sha256Hex } from "../artifacts/verify-digest.js";
-import { ArtifactUnreadable, PolicyInvalid, type PolicyIssue } from "../errors.js";
+import { ArtifactUnreadable, ModuleMalformed, ModuleRefused, PolicyInvalid, ToolRefused, type PolicyIssue } from "../errors.js";
+import { vetModule } from "../wasm/module/vet-module.js";
 import type { Tier } from "./enforcers.js";
 import { compileInputSchema, type InputValidator } from "./input-schema.js";
 import { DEFAULT_LIMITS, deriveLines, type PolicyLine } from "./lines.js";
@@ -206,7 +209,23 @@ function loadCommand(spec: NonNullable<ToolSpec["command"]>, dir: string, path: 
   });
 }
 
-function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue[], trust: PolicyTrust | undefined): LoadedTool | undefined {
+const WASM_PAGE = 65536;
+
+/**
+ * The load-time half of `wasm-module-vetting`: the cell runs the same vetModule with the same
+ * caps again before it compiles (defence in depth).
+ */
+function vetAtLoad(name: string, bytes: Uint8Array, limits: Limits): ToolRefused | undefined {
+  try {
+    vetModule(bytes, { maxBytes: limits.moduleBytes, maxFunctions: limits.maxFunctions, maxMemoryPages: Math.floor(limits.memoryBytes / WASM_PAGE) });
+    return undefined;
+  } catch (err) {
+    if (err instanceof ModuleRefused || err instanceof ModuleMalformed) return new ToolRefused(name, err, "wasm-module-vetting");
+    throw err;
+  }
+}
+
+function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue[], trust: PolicyTrust | undefined, refusals: ToolRefused[]): LoadedTool | undefined {
   const path = `tools.${name}`;
   const before = issues.length;
   if (!TIERS_FOR_RISK[spec.risk].includes(spec.tier)) {
@@ -244,6 +263,11 @@ function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue
   if (spec.tier !== "wasm" || spec.module === undefined || spec.abi === "json-stdio") return undefined; // the schema reported it
   const moduleBytes = readPinned(spec.module, dir, `${path}.module`, issues, trust);
   if (issues.length > before || moduleBytes === undefined || Array.isArray(validateInput)) return undefined;
+  const refused = vetAtLoad(name, moduleBytes, base.limits);
+  if (refused !== undefined) {
+    refusals.push(refused);
+    return undefined;
+  }
   return Object.freeze({ ...base, tier: "wasm", abi: spec.abi, modulePath: spec.module.path, moduleSha256: spec.module.sha256, moduleBytes, validateInput });
 }
 
@@ -283,6 +307,8 @@ export function parsePolicy(text: string): { spec: PolicySpec; lines: PolicyLine
  * Loads a policy file: reads it once, validates everything, reads and digest-checks modules.
  * With `trust` (strict mode), the policy and every module and script must also carry a valid
  * signature by a signer the trust bundle allows, checked on the same bytes that are used.
+ * Throws PolicyInvalid (every problem), then ToolRefused (enforcer `wasm-module-vetting`) for
+ * the first verified module that its vetting refuses.
  */
 export function loadPolicy(path: string, trust?: PolicyTrust): LoadedPolicy {
   let bytes: Buffer;
@@ -296,11 +322,14 @@ export function loadPolicy(path: string, trust?: PolicyTrust): LoadedPolicy {
   const { spec, lines } = parsePolicy(bytes.toString("utf8"));
   const issues: PolicyIssue[] = [];
   const tools = new Map<string, LoadedTool>();
+  const refusals: ToolRefused[] = [];
   for (const [name, t] of Object.entries(spec.tools)) {
-    const loaded = loadTool(name, t, dir, issues, trust);
+    const loaded = loadTool(name, t, dir, issues, trust, refusals);
     if (loaded !== undefined) tools.set(name, loaded);
   }
   if (issues.length > 0) throw new PolicyInvalid(issues);
+  const [refused] = refusals;
+  if (refused !== undefined) throw refused;
   return Object.freeze({
     path: resolve(path),
     sha256: sha256Hex(bytes),

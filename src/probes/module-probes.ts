@@ -1,7 +1,9 @@
-// Probes for load-time enforcers: digest, module vetting, import vetting (per grant kind),
-// and the role's toolset.
-import { ToolRefused } from "../errors.js";
-import type { Grant } from "../policy/load-policy.js";
+// Probes for load-time enforcers: digest, module vetting (size and every count cap), import
+// vetting (per grant kind), and the role's toolset.
+import { CordonError, ModuleCapExceeded, ToolRefused, type ModuleCapName } from "../errors.js";
+import type { Grant, Limits } from "../policy/load-policy.js";
+import { capModule } from "../wasm/module/cap-modules.js";
+import { vetCaps, vetModule, type VetOptions } from "../wasm/module/vet-module.js";
 import { loadFixture } from "./fixtures.js";
 import type { Probe } from "./types.js";
 import { describe, refusalOf, requireWasmTool, variant } from "./variant.js";
@@ -44,6 +46,49 @@ export const moduleOversized: Probe = async (env) => {
   const stopped = err instanceof ToolRefused && err.enforcer === "wasm-module-vetting";
   return { stopped, detail: stopped ? `${tool.limits.moduleBytes + 1}-byte module refused before compile` : `not refused (${err?.code ?? "loaded"})` };
 };
+
+/** The vetting options a tool's module is held to (the same at policy load and in the cell). */
+function vetOptionsOf(limits: Limits): VetOptions {
+  return { maxBytes: limits.moduleBytes, maxFunctions: limits.maxFunctions, maxMemoryPages: Math.floor(limits.memoryBytes / 65536) };
+}
+
+function capRefusal(err: unknown, cap: ModuleCapName): ModuleCapExceeded | undefined {
+  const reason = err instanceof ToolRefused ? err.reason : err;
+  return reason instanceof ModuleCapExceeded && reason.cap === cap ? reason : undefined;
+}
+
+/**
+ * A module one past the tool's `cap` (a count, a total, a size or a depth), generated here. It
+ * must be refused by the control plane's load-time vetting (run here directly: it records
+ * nothing) and by the cell, before compile, naming the cap: the cell's refusal is the one audit
+ * record. Where the whole module would not fit under the byte cap (data or a body as large as
+ * the cap), only the over-long length is written.
+ */
+export function moduleCapProbe(cap: ModuleCapName): Probe {
+  return async (env) => {
+    const tool = requireWasmTool(env);
+    const opts = vetOptionsOf(tool.limits);
+    const caps = vetCaps(opts);
+    const declared = caps[cap] + 1;
+    let bytes = capModule(cap, declared, { caps });
+    if (bytes.length > opts.maxBytes) bytes = capModule(cap, declared, { caps, compact: true });
+    let atLoad: unknown;
+    try {
+      vetModule(bytes, opts);
+    } catch (err) {
+      if (!(err instanceof CordonError)) throw err;
+      atLoad = err;
+    }
+    const loadRefusal = capRefusal(atLoad, cap);
+    const err = await refusalOf(env, variant(tool, { bytes }));
+    const cellRefusal = err instanceof ToolRefused && err.enforcer === "wasm-module-vetting" ? capRefusal(err, cap) : undefined;
+    const stopped = loadRefusal !== undefined && cellRefusal !== undefined;
+    const what = `${declared} against the ${cap} cap of ${caps[cap]} (${bytes.length}-byte module)`;
+    if (stopped) return { stopped, detail: `${what} refused at byte ${cellRefusal.offset}, at load and in the cell, before compile` };
+    const seen = (e: unknown): string => (e instanceof CordonError ? `${e.code}${e instanceof ToolRefused ? ` ${e.reason.code}` : ""}` : "loaded");
+    return { stopped, detail: `${what}: at load ${loadRefusal === undefined ? `not refused by the cap (${seen(atLoad)})` : "refused"}, in the cell ${cellRefusal === undefined ? `not refused by the cap (${seen(err)})` : "refused"}` };
+  };
+}
 
 function importProbe(fixture: string, without: Grant["kind"] | null, enforcer: string): Probe {
   return async (env) => {

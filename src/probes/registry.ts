@@ -1,7 +1,9 @@
 // Every probe id named by the enforcer registry maps to a hostile fixture run here.
 import { fsEscapeAbsolute, fsEscapeDotdot, fsEscapeSymlinkDir, fsEscapeSymlinkFile, fsRaceCreate, fsRaceSwap, fsWriteReadonly, fsWriteUncapped } from "./fs-probes.js";
 import { deadlineSpin, deepRecursion, fuelSpin, inputOversized, inputSchemaViolation, memoryGrowBomb, outputFlood } from "./limit-probes.js";
-import { clockUngranted, envUngranted, importUngranted, logUngranted, moduleOversized, moduleTampered, otherRoleTool, randomUngranted } from "./module-probes.js";
+import { MODULE_CAP_PROBES } from "../policy/enforcers.js";
+import type { ModuleCapName } from "../errors.js";
+import { clockUngranted, envUngranted, importUngranted, logUngranted, moduleCapProbe, moduleOversized, moduleTampered, otherRoleTool, randomUngranted } from "./module-probes.js";
 import {
   cellConnect, cellEnviron, cellFds, cellForgeSession, cellForkBomb, cellLeftovers, cellMemHog, cellMount, cellOversizedFrame,
   cellPtrace, cellReadHome, cellReadShadow, cellSocketInet, cellUnshare, cellWriteSystem, launchMismatch, launchTampered,
@@ -34,6 +36,8 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["import-ungranted", importUngranted],
   ["module-tampered", moduleTampered],
   ["module-oversized", moduleOversized],
+  // One per module cap: module-too-many-functions, module-deep-nesting, ... (enforcers.ts).
+  ...(Object.entries(MODULE_CAP_PROBES) as [ModuleCapName, string][]).map(([cap, id]): [string, Probe] => [id, moduleCapProbe(cap)]),
   ["memory-grow-bomb", memoryGrowBomb],
   ["fuel-spin", fuelSpin],
   ["deadline-spin", deadlineSpin],

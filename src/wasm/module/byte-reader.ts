@@ -9,7 +9,7 @@ import { ModuleMalformed } from "../../errors.js";
 
 export class ByteReader {
   pos: number;
-  private utf8: TextDecoder | undefined;
+  private decoder: TextDecoder | undefined;
 
   constructor(
     readonly bytes: Uint8Array,
@@ -75,13 +75,12 @@ export class ByteReader {
     return n;
   }
 
-  name(): string {
-    const at = this.pos;
-    const len = this.u32();
+  /** The next `len` bytes as UTF-8 (a name whose length field, at `at`, was already read). */
+  utf8(len: number, at: number): string {
     const { start, end } = this.skip(len);
-    this.utf8 ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    this.decoder ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
     try {
-      return this.utf8.decode(this.bytes.subarray(start, end));
+      return this.decoder.decode(this.bytes.subarray(start, end));
     } catch {
       return this.fail("malformed UTF-8 name", at);
     }

@@ -6,6 +6,10 @@ export { capLimits } from "./rewrite-limits.js";
 export type { LimitCaps } from "./rewrite-limits.js";
 export { instrument } from "./instrument.js";
 export type { InstrumentOptions, InstrumentResult } from "./instrument.js";
+export { DEFAULT_MODULE_CAPS, MODULE_CAP_NAMES, moduleCaps, toolModuleCaps } from "./module-caps.js";
+export type { ModuleCaps } from "./module-caps.js";
+export { vetCaps, vetModule, vetShape } from "./vet-module.js";
+export type { VetOptions } from "./vet-module.js";
 export {
   FUEL_EXPORT,
   GROW_IMPORT,

@@ -1,7 +1,8 @@
 // instrument: everything cordon does to a module's bytes before compiling it, in this order:
-//   1. shape: size cap, then WebAssembly.validate on the ORIGINAL bytes (before anything is
-//      added, so no reference to a not-yet-existing global, type or function can become valid),
-//      function count, reserved names;
+//   1. shape: size cap and every count capped (vet-module.ts: a parse that refuses a count past
+//      its cap where it reads it, so no engine ever sees a module over a cap), then
+//      WebAssembly.validate on the ORIGINAL bytes (before anything is added, so no reference to
+//      a not-yet-existing global, type or function can become valid), then reserved names;
 //   2. limits: memory and table caps written into the binary (rewrite-limits.ts);
 //   3. metering: fuel checks (a loop trampoline at param-less loop headers, if/call at function
 //      entries and loops with params, fuel cached in a local inside call-free loops), the
@@ -10,20 +11,15 @@
 // The output is validated again by whoever compiles it; the contract with the host is in
 // meter-abi.ts (the host must call __cordon_start, when exported, before anything else).
 import { ModuleMalformed, ModuleRefused } from "../../errors.js";
-import { decodeInstructions } from "./decode-instructions.js";
 import { injectMetering } from "./inject-metering.js";
 import { METER_MODULE, RESERVED_EXPORT_PREFIX } from "./meter-abi.js";
 import { parseModule } from "./parse-module.js";
 import { capLimits, checkLimits } from "./rewrite-limits.js";
 import type { LimitCaps } from "./rewrite-limits.js";
 import type { ParsedModule } from "./types.js";
+import { vetCaps, vetModule, type VetOptions } from "./vet-module.js";
 
-export interface InstrumentOptions extends LimitCaps {
-  /** Most functions (imported + defined) a module may have. */
-  readonly maxFunctions: number;
-  /** Largest module, in bytes. */
-  readonly maxBytes: number;
-}
+export type InstrumentOptions = LimitCaps & VetOptions;
 
 export interface InstrumentResult {
   readonly bytes: Uint8Array<ArrayBuffer>;
@@ -50,15 +46,13 @@ function engineMessage(bytes: Uint8Array<ArrayBuffer>): { message: string; offse
 
 /**
  * Why an invalid module is invalid: a refusal when it uses something cordon names (memory64,
- * GC types, ...), else the engine's own message. Either way it is never loaded.
+ * GC types, ...), else the engine's own message. Either way it is never loaded. `parsed` is the
+ * capped parse of `bytes` (every body was decoded by it: an unsupported opcode is already
+ * refused), so the engine is only asked about a module within every cap.
  */
-function diagnoseInvalid(bytes: Uint8Array<ArrayBuffer>, caps: LimitCaps): ModuleRefused | ModuleMalformed {
+function diagnoseInvalid(bytes: Uint8Array<ArrayBuffer>, parsed: ParsedModule, caps: LimitCaps): ModuleRefused | ModuleMalformed {
   try {
-    const parsed = parseModule(bytes);
     checkLimits(parsed, caps);
-    for (const body of parsed.code) {
-      for (const ins of decodeInstructions(bytes, { start: body.codeStart, end: body.end })) void ins;
-    }
   } catch (err) {
     if (err instanceof ModuleRefused) return err;
   }
@@ -66,13 +60,7 @@ function diagnoseInvalid(bytes: Uint8Array<ArrayBuffer>, caps: LimitCaps): Modul
   return new ModuleMalformed(`rejected by the engine's validator: ${message}`, offset);
 }
 
-function checkShape(parsed: ParsedModule, opts: InstrumentOptions): void {
-  if (parsed.counts.functions > opts.maxFunctions) {
-    throw new ModuleRefused(
-      "too-many-functions",
-      `module has ${parsed.counts.functions} functions (imported + defined); the limit is ${opts.maxFunctions}`,
-    );
-  }
+function checkShape(parsed: ParsedModule): void {
   const reserved = parsed.exports.find((e) => e.name.startsWith(RESERVED_EXPORT_PREFIX));
   if (reserved !== undefined) {
     throw new ModuleRefused("reserved-export", `export '${reserved.name}' uses the reserved prefix ${RESERVED_EXPORT_PREFIX}`);
@@ -89,10 +77,10 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions): Instrume
   }
   // A private copy: the caller's buffer could change under us between checks (or be shared).
   const original = new Uint8Array(bytes);
-  if (!WebAssembly.validate(original)) throw diagnoseInvalid(original, opts);
-  const parsed = parseModule(original);
-  checkShape(parsed, opts);
+  const parsed = vetModule(original, opts);
+  if (!WebAssembly.validate(original)) throw diagnoseInvalid(original, parsed, opts);
+  checkShape(parsed);
   const capped = capLimits(original, parsed, opts);
-  const out = injectMetering(capped, parseModule(capped));
+  const out = injectMetering(capped, parseModule(capped, vetCaps(opts)));
   return { bytes: out, parsed, functionNames: parsed.functionNames };
 }

@@ -1,12 +1,19 @@
 // parseModule: the section-level view of a WebAssembly binary (1.0 plus the post-MVP encodings
 // cordon supports). It checks the structure — header, section ids, order, sizes, LEB128s, every
 // entry of every known section — but not types: `WebAssembly.validate` does that. Function
-// bodies are left as byte ranges; `decodeInstructions` walks them.
+// bodies are left as byte ranges; `decodeInstructions` walks them (and vetModule checks their
+// nesting depth).
+//
+// Every count is held to `caps` where it is read, before anything is allocated for it: a count
+// past its cap throws ModuleCapExceeded (a ModuleRefused naming the cap, its limit, the declared
+// count and its offset). So the parse's memory is bounded by the caps and the input's size.
 //
 // Malformed input throws ModuleMalformed(reason, offset); encodings of proposals cordon will not
 // load (GC types, table64, custom page sizes) throw ModuleRefused("unsupported-feature").
 import { ModuleMalformed } from "../../errors.js";
 import { ByteReader } from "./byte-reader.js";
+import { CapCheck } from "./cap-check.js";
+import { DEFAULT_MODULE_CAPS, type ModuleCaps } from "./module-caps.js";
 import { parseNameSection } from "./parse-names.js";
 import {
   readData,
@@ -77,46 +84,69 @@ interface Builder {
   data: DataSegment[];
 }
 
-function readSection(r: ByteReader, id: number, m: Builder): void {
+type Imported = Readonly<Record<Import["kind"], number>>;
+
+const IMPORT_CAPS = Object.freeze({ func: "functions", table: "tables", memory: "memories", global: "globals", tag: "tags" } as const);
+
+function importedCounts(imports: readonly Import[]): Imported {
+  const n = { func: 0, table: 0, memory: 0, global: 0, tag: 0 };
+  for (const i of imports) n[i.kind]++;
+  return n;
+}
+
+function readImports(r: ByteReader, c: CapCheck, m: Builder): void {
+  const at = r.pos;
+  m.imports = vec(r, c, "imports", (x) => readImport(x, c));
+  // Imports open the index spaces: each kind's count is held to that space's cap.
+  const n = importedCounts(m.imports);
+  for (const kind of Object.keys(IMPORT_CAPS) as Import["kind"][]) c.limit(IMPORT_CAPS[kind], n[kind], at);
+}
+
+function readSection(r: ByteReader, id: number, m: Builder, c: CapCheck): void {
+  const imported = importedCounts(m.imports);
   switch (id) {
     case SECTION.type:
-      m.types = vec(r, readFuncType);
+      m.types = vec(r, c, "types", (x) => readFuncType(x, c));
       break;
     case SECTION.import:
-      m.imports = vec(r, readImport);
+      readImports(r, c, m);
       break;
     case SECTION.function:
-      m.functions = vec(r, (x) => x.u32());
+      m.functions = vec(r, c, "functions", (x) => x.u32(), imported.func);
       break;
     case SECTION.table:
-      m.tables = vec(r, readTableType);
+      m.tables = vec(r, c, "tables", readTableType, imported.table);
       break;
     case SECTION.memory:
-      m.memories = vec(r, readMemoryType);
+      m.memories = vec(r, c, "memories", readMemoryType, imported.memory);
       break;
     case SECTION.tag:
-      m.tags = vec(r, readTag);
+      m.tags = vec(r, c, "tags", readTag, imported.tag);
       break;
     case SECTION.global:
-      m.globals = vec(r, readGlobal);
+      m.globals = vec(r, c, "globals", readGlobal, imported.global);
       break;
     case SECTION.export:
-      m.exports = vec(r, readExport);
+      m.exports = vec(r, c, "exports", (x) => readExport(x, c));
       break;
     case SECTION.start:
       m.start = r.u32();
       break;
     case SECTION.element:
-      m.elements = vec(r, readElement);
+      m.elements = vec(r, c, "elementSegments", (x) => readElement(x, c));
       break;
-    case SECTION.dataCount:
+    case SECTION.dataCount: {
+      const at = r.pos;
       m.dataCount = r.u32();
+      c.limit("dataSegments", m.dataCount, at);
       break;
+    }
     case SECTION.code:
-      m.code = vec(r, readFunctionBody);
+      // Held to the function cap on its own too: a code section needs no function section to announce a million bodies.
+      m.code = vec(r, c, "functions", (x) => readFunctionBody(x, c), imported.func);
       break;
     case SECTION.data:
-      m.data = vec(r, readData);
+      m.data = vec(r, c, "dataSegments", (x) => readData(x, c));
       break;
     default:
       r.fail(`unknown section id ${id}`, r.pos);
@@ -146,8 +176,10 @@ function checkHeader(bytes: Uint8Array): void {
   }
 }
 
-export function parseModule(bytes: Uint8Array): ParsedModule {
+/** Parses `bytes`, holding every count to `caps` (the defaults when omitted). */
+export function parseModule(bytes: Uint8Array, caps: ModuleCaps = DEFAULT_MODULE_CAPS): ParsedModule {
   checkHeader(bytes);
+  const c = new CapCheck(caps);
   const m: Builder = {
     types: [],
     imports: [],
@@ -180,20 +212,21 @@ export function parseModule(bytes: Uint8Array): ParsedModule {
     top.pos = end;
     const r = new ByteReader(bytes, contentStart, end);
     if (id === SECTION.custom) {
-      const name = r.name();
+      c.add("customSections", 1, start);
+      const name = c.name(r);
       const payload = { start: r.pos, end };
       const sectionIndex = sections.length;
       customSections.push({ name, offset: start, size: end - start, payload, sectionIndex });
       if (name === "name" && !nameSeen) {
         nameSeen = true;
-        names = parseNameSection(bytes, payload, sectionIndex);
+        names = parseNameSection(bytes, payload, sectionIndex, c);
       }
     } else {
       const rank = sectionRank(id);
       if (rank < 0) top.fail(`unknown section id ${id}`, start);
       if (rank <= lastRank) top.fail(`section ${id} is out of order or repeated`, start);
       lastRank = rank;
-      readSection(r, id, m);
+      readSection(r, id, m, c);
       if (r.pos !== end) r.fail("section size mismatch", r.pos);
     }
     sections.push({ id, start, contentStart, end });
@@ -204,13 +237,13 @@ export function parseModule(bytes: Uint8Array): ParsedModule {
   if (m.dataCount !== null && m.dataCount !== m.data.length) {
     throw new ModuleMalformed("data count and data section have inconsistent lengths", bytes.length);
   }
-  const importedOf = (kind: Import["kind"]): number => m.imports.filter((i) => i.kind === kind).length;
+  const n = importedCounts(m.imports);
   const imported = {
-    importedFunctions: importedOf("func"),
-    importedTables: importedOf("table"),
-    importedMemories: importedOf("memory"),
-    importedGlobals: importedOf("global"),
-    importedTags: importedOf("tag"),
+    importedFunctions: n.func,
+    importedTables: n.table,
+    importedMemories: n.memory,
+    importedGlobals: n.global,
+    importedTags: n.tag,
   };
   const counts = {
     ...imported,

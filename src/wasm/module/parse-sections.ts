@@ -1,7 +1,9 @@
 // Decoders for the content of each known section. Each takes a reader bounded to the section's
 // content and leaves it at the end of what it decoded (the caller checks the size matched).
-import { ModuleRefused } from "../../errors.js";
+// Every count goes through the parse's CapCheck where it is read, before anything is built.
+import { ModuleRefused, type ModuleCapName } from "../../errors.js";
 import type { ByteReader } from "./byte-reader.js";
+import type { CapCheck } from "./cap-check.js";
 import { readInstruction } from "./decode-instructions.js";
 import type {
   ByteRange,
@@ -23,18 +25,29 @@ import type {
 } from "./types.js";
 import { readRefType, readValType } from "./value-types.js";
 
-export function vec<T>(r: ByteReader, item: (r: ByteReader) => T): T[] {
-  const n = r.count();
+/** `n` items (a length already read and checked). */
+function items<T>(r: ByteReader, n: number, item: (r: ByteReader) => T): T[] {
   const out: T[] = [];
   for (let i = 0; i < n; i++) out.push(item(r));
   return out;
 }
 
-function valTypes(r: ByteReader): ValType[] {
-  return vec(r, readValType);
+/**
+ * A vec whose length, with `base` entries of the same index space before it (imports), must
+ * stay within `cap`: checked as the length is read, before the first item is.
+ */
+export function vec<T>(r: ByteReader, c: CapCheck, cap: ModuleCapName, item: (r: ByteReader) => T, base = 0): T[] {
+  return items(r, c.count(r, cap, base), item);
 }
 
-export function readFuncType(r: ByteReader): FuncType {
+function valTypes(r: ByteReader, c: CapCheck, cap: "typeParams" | "typeResults"): ValType[] {
+  const at = r.pos;
+  const n = c.count(r, cap);
+  c.add("typeValues", n, at);
+  return items(r, n, readValType);
+}
+
+export function readFuncType(r: ByteReader, c: CapCheck): FuncType {
   const at = r.pos;
   const form = r.u8();
   if (form !== 0x60) {
@@ -43,7 +56,7 @@ export function readFuncType(r: ByteReader): FuncType {
     }
     r.fail(`invalid function type form 0x${form.toString(16)}`, at);
   }
-  return { params: valTypes(r), results: valTypes(r) };
+  return { params: valTypes(r, c, "typeParams"), results: valTypes(r, c, "typeResults") };
 }
 
 export function readTableType(r: ByteReader): TableType {
@@ -121,9 +134,9 @@ export function readTag(r: ByteReader): Tag {
   return { typeIndex: r.u32() };
 }
 
-export function readImport(r: ByteReader): Import {
-  const module = r.name();
-  const name = r.name();
+export function readImport(r: ByteReader, c: CapCheck): Import {
+  const module = c.name(r);
+  const name = c.name(r);
   const at = r.pos;
   const kind = r.u8();
   switch (kind) {
@@ -144,8 +157,8 @@ export function readImport(r: ByteReader): Import {
 
 const EXPORT_KINDS: readonly ExternalKind[] = ["func", "table", "memory", "global", "tag"];
 
-export function readExport(r: ByteReader): Export {
-  const name = r.name();
+export function readExport(r: ByteReader, c: CapCheck): Export {
+  const name = c.name(r);
   const at = r.pos;
   const kind = EXPORT_KINDS[r.u8()];
   if (kind === undefined) r.fail("invalid export kind", at);
@@ -163,16 +176,18 @@ function readElemKind(r: ByteReader): RefType {
   return "funcref";
 }
 
-function funcIndices(r: ByteReader): number[] {
-  return vec(r, (x) => x.u32());
-}
-
-function exprs(r: ByteReader): ByteRange[] {
-  return vec(r, readConstExpr);
+/** A segment's entry count: within the per-segment cap, and the module-wide one. */
+function segmentLength(r: ByteReader, c: CapCheck): number {
+  const at = r.pos;
+  const n = c.count(r, "segmentElements");
+  c.add("elements", n, at);
+  return n;
 }
 
 /** All eight element segment encodings. */
-export function readElement(r: ByteReader): ElementSegment {
+export function readElement(r: ByteReader, c: CapCheck): ElementSegment {
+  const funcIndices = (x: ByteReader): number[] => items(x, segmentLength(x, c), (y) => y.u32());
+  const exprs = (x: ByteReader): ByteRange[] => items(x, segmentLength(x, c), readConstExpr);
   const at = r.pos;
   const flags = r.u32();
   switch (flags) {
@@ -217,30 +232,39 @@ export function readElement(r: ByteReader): ElementSegment {
   }
 }
 
-export function readData(r: ByteReader): DataSegment {
+export function readData(r: ByteReader, c: CapCheck): DataSegment {
   const at = r.pos;
   const flags = r.u32();
   if (flags > 2) r.fail(`invalid data segment flags ${flags}`, at);
   const memoryIndex = flags === 2 ? r.u32() : 0;
   const offset = flags === 1 ? null : readConstExpr(r);
-  const data = r.skip(r.u32());
+  const lengthAt = r.pos;
+  const length = r.u32();
+  c.add("dataBytes", length, lengthAt);
+  const data = r.skip(length);
   return { flags, mode: flags === 1 ? "passive" : "active", memoryIndex, offset, data };
 }
 
-/** One code entry: its locals are decoded, its instructions left as a byte range. */
-export function readFunctionBody(r: ByteReader): FunctionBody {
+/**
+ * One code entry: its size and locals are checked against their caps and decoded, its
+ * instructions left as a byte range (vetModule scans them for their nesting depth).
+ */
+export function readFunctionBody(r: ByteReader, c: CapCheck): FunctionBody {
   const start = r.pos;
   const size = r.u32();
+  c.limit("bodyBytes", size, start);
   const bodyStart = r.pos;
   if (size > r.end - bodyStart) r.fail("function body out of bounds", start);
   const end = bodyStart + size;
-  const groups = r.count();
+  const groups = c.countTotal(r, "localGroups");
   const locals: LocalGroup[] = [];
   let total = 0;
   for (let i = 0; i < groups; i++) {
     const countAt = r.pos;
     const count = r.u32();
     total += count;
+    // The sum is checked as each group is read, before any group is kept (or expanded).
+    c.limit("functionLocals", total, countAt);
     if (total > 0xffffffff) r.fail("too many locals", countAt);
     const typeAt = r.pos;
     locals.push({ count, type: readValType(r) });
