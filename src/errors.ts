@@ -295,7 +295,7 @@ export class SeccompFilterTooLong extends CordonError {
   }
 }
 
-export type SessionEndReason = "idle" | "lifetime" | "max-calls" | "closed";
+export type SessionEndReason = "idle" | "lifetime" | "max-calls" | "closed" | "cell-exited";
 
 /** The session reached a limit (idle time, lifetime, number of calls) and was ended. */
 export class SessionExpired extends CordonError {

@@ -12,7 +12,7 @@ import { supervisedSeccomp } from "../sandbox/spawn-sandboxed.js";
 import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
 import type { ToolTemplate } from "../wasm/engine/types.js";
 import { cellPlan, layoutCell } from "./cell-plan.js";
-import { CellProcess, type CellMode, type Violation } from "./cell-process.js";
+import { CellProcess, type CellExited, type CellMode, type CellStage, type Violation } from "./cell-process.js";
 import { cgroupParentFor, removeParent } from "./reap-stale.js";
 import type { ProcessSandbox } from "../process/process-host.js";
 
@@ -29,6 +29,10 @@ export interface CellFactoryOptions {
   readonly cellMemoryBytes?: number;
   readonly cellPids?: number;
   readonly onViolation?: (cell: CellProcess, v: Violation) => void;
+  /** Each stage of each cell's life (see CellProcess). */
+  readonly onStage?: (cell: CellProcess, stage: CellStage) => void;
+  /** A cell that went away without being asked to (recorded, and its sessions ended, by the runtime). */
+  readonly onExit?: (cell: CellProcess, exited: CellExited) => void;
   /** A seccomp supervisor's event from a cell (its denials are recorded by the runtime). */
   readonly onSeccomp?: (cell: CellProcess, event: SeccompEvent) => void;
 }
@@ -133,6 +137,14 @@ export class CellFactory {
       cgroup: (id) => CellCgroup.create(id, { memoryBytes: this.cellMemory(templates, mode), pids: this.opts.cellPids ?? 64 }, { parent: cgroupParentFor() }),
       ...(this.opts.onViolation === undefined ? {} : { onViolation: this.opts.onViolation }),
       ...(this.opts.onSeccomp === undefined ? {} : { onSeccomp: this.opts.onSeccomp }),
+      ...(this.opts.onStage === undefined ? {} : { onStage: this.opts.onStage }),
+      onExit: (cell, exited) => {
+        for (const pool of this.pools.values()) {
+          const at = pool.indexOf(cell);
+          if (at >= 0) pool.splice(at, 1);
+        }
+        this.opts.onExit?.(cell, exited);
+      },
     });
   }
 

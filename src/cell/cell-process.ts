@@ -5,6 +5,7 @@
 import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { chownSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { join } from "node:path";
 import type { Socket } from "node:net";
 import { CordonError, TierUnavailable, ToolRefused, type Json } from "../errors.js";
@@ -16,14 +17,42 @@ import type { CallOutcome, ToolTemplate } from "../wasm/engine/types.js";
 import { encodeFrame, FrameDecoder } from "./frames.js";
 import { errorFromWire, outcomeFromWire, templateToWire, WireInvalid } from "./wire.js";
 
+/** Where in its life a cell was when it went away. */
+export type CellStage = "starting" | "loading" | "pooled" | "bound" | "calling" | "ending";
+
 export class CellExited extends CordonError {
   readonly code = "ERR_CELL_EXITED";
-  constructor(readonly exitCode: number | null, readonly signal: string | null, readonly stderrTail: string) {
-    super(`cell exited (${signal ?? `status ${exitCode ?? "?"}`})`);
+  constructor(
+    readonly exitCode: number | null,
+    readonly signal: string | null,
+    readonly stderrTail: string,
+    /** The cell's cgroup's oom_kill counter when it exited. */
+    readonly oomKills = 0,
+    readonly stage: CellStage | "unknown" = "unknown",
+  ) {
+    super(`cell exited (${describeExit(exitCode, signal, oomKills)}) while ${stage}`);
+  }
+  /** What ended it, for an operator: the OOM killer, a signal, or a status. */
+  get killedBy(): string {
+    return describeExit(this.exitCode, this.signal, this.oomKills);
   }
   fields(): Record<string, Json> {
-    return { exitCode: this.exitCode, signal: this.signal };
+    return { exitCode: this.exitCode, signal: this.signal ?? signalOfStatus(this.exitCode), oomKills: this.oomKills, stage: this.stage, killedBy: this.killedBy };
   }
+}
+
+/** bwrap (and the supervisor after it) report a command killed by signal N as status 128 + N. */
+export function signalOfStatus(status: number | null): string | null {
+  if (status === null || status <= 128 || status > 128 + 64) return null;
+  const n = status - 128;
+  return Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
+}
+
+function describeExit(exitCode: number | null, signal: string | null, oomKills: number): string {
+  if (oomKills > 0) return `OOM-killed at its memory limit (oom_kill=${oomKills})`;
+  const sig = signal ?? signalOfStatus(exitCode);
+  if (sig !== null) return `killed by ${sig}`;
+  return `status ${exitCode ?? "?"}`;
 }
 
 /** per-session: one cell, one session, bound once. per-role: one cell per role, a fresh instance set per session. */
@@ -58,6 +87,10 @@ export interface CellProcessOptions {
   readonly cgroup: (id: string) => CellCgroup;
   readonly readyTimeoutMs?: number;
   readonly onViolation?: (cell: CellProcess, v: Violation) => void;
+  /** Each stage of the cell's life as it enters it (tests kill cells at each one through this). */
+  readonly onStage?: (cell: CellProcess, stage: CellStage) => void;
+  /** The cell went away without being asked to (a crash, an OOM kill, a kill from outside). */
+  readonly onExit?: (cell: CellProcess, exited: CellExited) => void;
   /** Every event of the cell's seccomp supervisor (denials answered EPERM, a foreign-ABI kill). */
   readonly onSeccomp?: (cell: CellProcess, event: SeccompEvent) => void;
 }
@@ -93,6 +126,10 @@ export class CellProcess {
   private cgroupHandle: CellCgroup | null = null;
   private readyWaiter: Pending | null = null;
   private loadedTools: string[] | null = null;
+  /** Where in its life the cell is (what an unexpected exit is reported against). */
+  stage: CellStage = "starting";
+  private destroyRequested = false;
+  private callsInFlight = 0;
 
   private constructor(
     readonly id: string,
@@ -117,7 +154,15 @@ export class CellProcess {
     });
     this.exitPromise = new Promise((resolve) => {
       child.once("exit", (code, signal) => {
-        this.exited = new CellExited(code, signal, this.stderrTail);
+        let oomKills = 0;
+        try {
+          oomKills = this.cgroupHandle?.events().oomKills ?? 0;
+        } catch {
+          // the cgroup is already gone
+        }
+        this.exited = new CellExited(code, signal, this.stderrTail, oomKills, this.stage);
+        child.unref();
+        if (!this.destroyRequested) this.opts.onExit?.(this, this.exited);
         for (const p of this.pending.values()) p.reject(this.exited);
         this.pending.clear();
         this.readyWaiter?.reject(this.exited);
@@ -164,6 +209,7 @@ export class CellProcess {
     }
     cell = new CellProcess(id, child, socket, opts);
     cell.cgroupHandle = cgroup;
+    cell.enter("starting");
     for (const e of early.splice(0)) opts.onSeccomp?.(cell, e);
     try {
       await cell.waitReady(opts.readyTimeoutMs ?? 5_000);
@@ -244,8 +290,16 @@ export class CellProcess {
       return;
     }
     this.pending.delete(id as number);
-    if (this.pending.size === 0) this.socket.unref();
+    if (this.pending.size === 0) {
+      this.socket.unref();
+      this.child.unref();
+    }
     p.resolve(m);
+  }
+
+  private enter(stage: CellStage): void {
+    this.stage = stage;
+    this.opts.onStage?.(this, stage);
   }
 
   /** The oldest call still unanswered (the cell answers in order): the one it is running. */
@@ -256,6 +310,8 @@ export class CellProcess {
 
   private request(kind: string, id: number, message: Record<string, Json>): Promise<Record<string, Json>> {
     if (this.exited !== null) return Promise.reject(this.exited);
+    // An answer is awaited: its exit must reach us even if the frame socket closes first.
+    this.child.ref();
     const session = typeof message["session"] === "string" ? message["session"] : "";
     const tool = kind === "result" && typeof message["tool"] === "string" ? message["tool"] : undefined;
     return new Promise((resolve, reject) => {
@@ -269,6 +325,7 @@ export class CellProcess {
   async load(templates: readonly ToolTemplate[], mode: CellMode = "per-session"): Promise<string[]> {
     if (this.loadedTools !== null) throw new Error("cell already loaded");
     this.mode = mode;
+    this.enter("loading");
     const reply = await this.request("loaded", 0, { t: "load", mode, tools: templates.map(templateToWire) });
     if (reply["t"] === "refused") {
       const tool = typeof reply["tool"] === "string" ? reply["tool"] : "?";
@@ -278,6 +335,7 @@ export class CellProcess {
     const tools = reply["tools"];
     if (!Array.isArray(tools) || !tools.every((x) => typeof x === "string")) throw new WireInvalid("loaded.tools");
     this.loadedTools = tools;
+    this.enter(mode === "per-role" ? "bound" : "pooled");
     return tools;
   }
 
@@ -291,6 +349,7 @@ export class CellProcess {
     if (this.session !== null || this.loadedTools === null || this.mode !== "per-session") throw new Error("cell not loaded, or already bound");
     this.session = session;
     launchReply(await this.request("bound", 0, { t: "bind", session, launch }));
+    this.enter("bound");
   }
 
   /** Per-role cells: a fresh set of instances for `session`, over the role's compiled modules. */
@@ -324,10 +383,12 @@ export class CellProcess {
     let timer: NodeJS.Timeout | undefined;
     const backstop = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(new CellExited(null, "backstop-deadline", ""));
+        reject(new CellExited(null, "backstop-deadline", "", 0, "calling"));
         void this.destroy();
       }, opts.backstopMs);
     });
+    this.callsInFlight += 1;
+    this.enter("calling");
     try {
       const reply = await Promise.race([this.request("result", id, message), backstop]);
       return outcomeFromWire(reply["outcome"] ?? null, opts.maxOutputBytes);
@@ -336,6 +397,8 @@ export class CellProcess {
       throw err;
     } finally {
       clearTimeout(timer);
+      this.callsInFlight -= 1;
+      if (this.callsInFlight === 0 && this.stage === "calling") this.enter("bound");
     }
   }
 
@@ -353,6 +416,8 @@ export class CellProcess {
   /** Kills the whole process tree (through the cgroup) and waits for the exit. Idempotent. */
   async destroy(): Promise<void> {
     // Waiting for the exit must keep the control plane alive (the child is otherwise unref'd).
+    this.destroyRequested = true;
+    if (this.exited === null) this.enter("ending");
     this.child.ref();
     if (this.exited === null) this.child.kill("SIGKILL");
     await this.cgroupHandle?.destroy();

@@ -108,11 +108,22 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A command whose work never settled (its event loop ran dry with an answer still awaited) did
+// not do its job: it must not exit 0.
+let settled = false;
+process.on("exit", () => {
+  if (settled) return;
+  process.stderr.write("error ERR_COMMAND_UNFINISHED: the command ended before it finished its work\n");
+  process.exitCode = 70;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
   (err: unknown) => {
+    settled = true;
     if (err instanceof CordonError) {
       reportError(err, io);
       process.exitCode = err instanceof UsageError ? 2 : 1;

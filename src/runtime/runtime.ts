@@ -21,7 +21,7 @@ import { errorFields } from "./audit-fields.js";
 import { publishGuestLog } from "./channels.js";
 import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from "./session.js";
 import { DenialRecorder } from "./denial-recorder.js";
-import type { CellProcess } from "../cell/cell-process.js";
+import type { CellProcess, CellStage } from "../cell/cell-process.js";
 import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
 
 export interface RuntimeOptions {
@@ -52,6 +52,8 @@ export interface RuntimeOptions {
    * violation ends every session of the role). Probe sessions always get their own cell.
    */
   readonly granularity?: Granularity;
+  /** Each stage of each cell's life as it enters it (tests kill cells at each stage through this). */
+  readonly onCellStage?: (cell: CellProcess, stage: CellStage) => void;
 }
 
 export type Granularity = "per-session" | "per-role";
@@ -137,6 +139,9 @@ export class Runtime {
     }
     const launchKey = newLaunchKey();
     const denials = new DenialRecorder((e) => audit.append({ ...e, ...stamp }));
+    // Cells that die on their own are recorded at once and end their sessions; the runtime
+    // that owns those sessions exists only after the factory, hence the late binding.
+    let owner: Runtime | null = null;
     let cells: CellFactory | null = null;
     if (isolation === "cell") {
       const reaped = await reapStaleControlPlanes();
@@ -145,7 +150,12 @@ export class Runtime {
         cells = new CellFactory({ packageRoot: opts.packageRoot ?? defaultPackageRoot(), launchPublicKeyB64: launchKey.publicKeyB64, poolSize: opts.poolSize ?? 0, onViolation: (cell, v) => {
           const session = cell.session ?? [...cell.sessions].join(",");
           void audit.append({ type: "cell.killed", enforcer: "frame-guard", session, violation: v.kind, detail: v.detail.slice(0, 128) }).catch(() => undefined);
-        }, onSeccomp: (cell, e) => recordCellSeccomp(denials, audit, cell, e) });
+        }, ...(opts.onCellStage === undefined ? {} : { onStage: opts.onCellStage }), onSeccomp: (cell, e) => recordCellSeccomp(denials, audit, cell, e), onExit: (cell, exited) => {
+          const sessions = cell.session !== null ? [cell.session] : [...cell.sessions];
+          const enforcer = exited.oomKills > 0 ? { enforcer: "cgroup-memory" } : {};
+          void audit.append({ type: "cell.exited", ...enforcer, cell: cell.id, session: sessions.join(",") || `pooled:${cell.id}`, ...exited.fields() }).catch(() => undefined);
+          owner?.endSessionsOf(cell);
+        } });
       } catch (err) {
         if (err instanceof TierUnavailable) await audit.append({ type: "tier.refused", enforcer: "os-sandbox", ...errorFields(err) });
         throw err;
@@ -163,7 +173,8 @@ export class Runtime {
       signedVersion: opts.signedPolicyVersion ?? null,
     });
     const limits = { ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits };
-    return new Runtime(policy, audit, isolation, cells, limits, opts.packageRoot ?? defaultPackageRoot(), opts.granularity ?? "per-session", launchKey, opts.runtimeLockSha256 ?? null, opts.afterClose ?? null, denials);
+    owner = new Runtime(policy, audit, isolation, cells, limits, opts.packageRoot ?? defaultPackageRoot(), opts.granularity ?? "per-session", launchKey, opts.runtimeLockSha256 ?? null, opts.afterClose ?? null, denials);
+    return owner;
   }
 
   /** Pre-starts warm cells for every role (cell isolation with a pool size only). */
@@ -312,6 +323,16 @@ export class Runtime {
     await this.denials.flush(session.id);
     const reaped = cell !== null ? { enforcer: "reaper", killed: pids.length, leftovers: leftovers.length } : {};
     await this.audit.append({ type: "session.closed", ...session.stamp, session: session.id, role: session.role, reason, ...reaped });
+  }
+
+  /** A cell died on its own: every session it served ends now (its record says why). */
+  private endSessionsOf(cell: CellProcess): void {
+    for (const s of [...this.sessions]) {
+      const host = s.toolHost;
+      const own = cellOf(host)?.process === cell;
+      const shared = host instanceof RoleCellHost ? host.process === cell : host instanceof SessionHost && host.wasmHost instanceof RoleCellHost && host.wasmHost.process === cell;
+      if (own || shared) void this.closeSession(s, "cell-exited").catch(() => undefined);
+    }
   }
 
   /** A tool process's seccomp supervisor spoke: a denial (recorded), a kill, or a failure to supervise. */

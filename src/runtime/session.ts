@@ -111,7 +111,7 @@ export class Session {
       if (!(err instanceof CordonError)) throw err;
       // The cell died or was killed (backstop deadline, violation): this session is over, and
       // the reaper takes whatever the cell left behind now, not at the idle timeout.
-      await this.expire(this, "closed");
+      await this.expire(this, err.code === "ERR_CELL_EXITED" ? "cell-exited" : "closed");
       this.closed = true;
       const enforcer = err.code === "ERR_CELL_EXITED" && err.fields()["signal"] === "backstop-deadline" ? { enforcer: "cell-watchdog" } : {};
       const auditSeq = await this.record({ type: "call.failed", ...enforcer, tool: toolName, ...errorFields(err) });
