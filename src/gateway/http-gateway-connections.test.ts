@@ -13,7 +13,7 @@ import { findEnforcer } from "../policy/enforcers.js";
 import { Runtime } from "../runtime/runtime.js";
 import { CONNECTION_LIMITS_ENFORCER } from "./connection-guard.js";
 import type { ConnectionLimitOptions } from "./connection-limits.js";
-import { makeIssuer, MCP_HEADERS, verifierFor } from "./gateway.fixture.js";
+import { makeIssuer, MCP_HEADERS, openRawSession, verifierFor } from "./gateway.fixture.js";
 import { startHttpGateway, type HttpGateway } from "./http-gateway.js";
 
 interface Wire {
@@ -125,6 +125,33 @@ describe("HTTP gateway: connection limits", () => {
       const records = refusals(seq);
       assert.deepEqual(records.map((r) => [r.enforcer, r["reason"], r["status"]]), [[CONNECTION_LIMITS_ENFORCER, reason, 408]], reason);
     }
+  });
+
+  it("the socket idle clock cuts a body that stalls (408, idle-timeout), but never an answer the gateway itself is still preparing", async () => {
+    const limits = { idleTimeoutMs: 300, bodyIdleTimeoutMs: 20_000, bodyTimeoutMs: 20_000 };
+    const gw = await gateway(limits);
+    const seq = head();
+    const wire = await open(port(gw));
+    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" });
+    const token = await iss.mint({ aud: gw.url });
+    wire.socket.write([`POST /mcp HTTP/1.1`, `Host: 127.0.0.1:${port(gw)}`, `authorization: Bearer ${token}`, `content-type: application/json`, `accept: ${MCP_HEADERS.accept}`, `content-length: ${body.length}`, "", body.slice(0, 3)].join("\r\n"));
+    assert.ok((await wire.closed).byServer);
+    assert.equal(statusOf(wire.received()), 408);
+    // An SSE stream (SDK transport) with nothing to send yet: the wait is the gateway's, not the client's.
+    const sse = await startHttpGateway({ runtime, verifierFor: verifierFor(iss), issuers: [iss.issuer], port: 0, ...limits });
+    gateways.push(sse);
+    const sseToken = await iss.mint({ aud: sse.url });
+    const sid = await openRawSession(sse.url, sseToken);
+    const stream = await open(Number(new URL(sse.url).port));
+    stream.socket.write([`GET /mcp HTTP/1.1`, `Host: ${new URL(sse.url).host}`, `authorization: Bearer ${sseToken}`, "accept: text/event-stream", `mcp-session-id: ${sid}`, "mcp-protocol-version: 2025-06-18", "", ""].join("\r\n"));
+    await until(() => stream.received().includes("\r\n\r\n"));
+    assert.equal(statusOf(stream.received()), 200);
+    const stillOpen = await Promise.race([stream.closed.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 4 * limits.idleTimeoutMs))]);
+    assert.ok(stillOpen, "an idle SSE stream whose client reads it is not cut");
+    stream.socket.destroy();
+    await gw.close();
+    await sse.close();
+    assert.deepEqual(refusals(seq).map((r) => [r["reason"], r["phase"], r["status"]]), [["idle-timeout", "idle", 408]]);
   });
 
   it("refuses the (N+1)th connection from one address with 429 and closes it; other addresses and freed slots are served", async () => {
