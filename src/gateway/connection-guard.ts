@@ -54,8 +54,11 @@ function rpcBody(status: number, code: string): string {
   return JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message, data: { code } }, id: null });
 }
 
-/** Writes a whole response straight onto a socket no ServerResponse owns, then closes it. */
-function answerRaw(socket: Socket, status: number, code: string, headers: Readonly<Record<string, string>> = {}): void {
+/**
+ * Writes a whole response straight onto a socket no ServerResponse owns, then closes it. The
+ * socket lingers up to LINGER_MS for the client to read the answer, unless `linger` is false.
+ */
+function answerRaw(socket: Socket, status: number, code: string, headers: Readonly<Record<string, string>> = {}, linger = true): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -64,7 +67,8 @@ function answerRaw(socket: Socket, status: number, code: string, headers: Readon
   const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}`, "content-type: application/json", `content-length: ${Buffer.byteLength(body)}`, "connection: close"];
   for (const [k, v] of Object.entries(headers)) head.push(`${k}: ${v}`);
   socket.end(`${head.join("\r\n")}\r\n\r\n${body}`);
-  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  if (linger) setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  else socket.destroySoon();
 }
 
 export class ConnectionGuard {
@@ -76,6 +80,8 @@ export class ConnectionGuard {
   readonly #exchanges = new WeakMap<Socket, Exchange>();
   /** Sockets refused at connection: whatever they send is never served. */
   readonly #refused = new WeakSet<Socket>();
+  /** Refused sockets still open (lingering for their answer to be read): at most maxConnections linger. */
+  #lingering = 0;
   readonly #pending = new Set<Promise<void>>();
   #flushTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -149,7 +155,11 @@ export class ConnectionGuard {
     this.#refused.add(socket);
     const status = over.scope === "address" ? 429 : 503;
     this.#note(over.scope === "address" ? "per-address" : "total", over, status);
-    answerRaw(socket, status, over.code, { "retry-after": RETRY_AFTER_SEC });
+    // A flood of refused connections must not hold more sockets than the cap itself allows.
+    const linger = this.#lingering < this.#limits.maxConnections;
+    this.#lingering += 1;
+    socket.once("close", () => (this.#lingering -= 1));
+    answerRaw(socket, status, over.code, { "retry-after": RETRY_AFTER_SEC }, linger);
   }
 
   #onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
