@@ -1,5 +1,5 @@
 // The gateway under load over loopback HTTP, against real cells: what the gateway adds to a
-// direct Session.call, how many calls/s a mixed load of many sessions gets (valid and invalid
+// direct Session.call, what 500 slowloris connections do to the latency of real calls, how many calls/s a mixed load of many sessions gets (valid and invalid
 // tokens, two roles, tools that trap, loop or are killed) with per-session and per-role cells
 // and with a file audit log, the gateway process's memory over time, and the processes left
 // once each runtime has closed. The load comes from a forked process (gateway-load.ts), so this
@@ -14,6 +14,7 @@ import { benchFlatOut, benchHttpFloor, benchOverhead, benchSdkSequential, benchS
 import { writeGatewayPolicy, type GatewayPolicy } from "./gateway-policy.js";
 import type { MixedPlan, MixedResult } from "./gateway-protocol.js";
 import { memoryRow, mixedRows, type AuditCounts } from "./gateway-report.js";
+import { benchSlowloris } from "./gateway-slowloris.js";
 import { badAuthorizations, bearer, cpuNow, openSessions, startStack, stopStack, type Stack } from "./gateway-stack.js";
 import { cpuMsBetween, cpuMsByPid, leftoverProcesses, pidsUnder, type Leftovers } from "./process-census.js";
 import { failedRow, type Row } from "./rows.js";
@@ -118,6 +119,7 @@ async function latencyRows(child: LoadChild, stack: Stack): Promise<Row[]> {
     rows.push(failedRow({ id: "gateway.overhead", section: "gateway", label: "added latency: gateway minus direct" }, err));
   }
   rows.push(await benchSse(child, stack), await benchSdkSequential(child, stack, raw), ...(await benchFlatOut(child, stack)));
+  rows.push(...(await benchSlowloris(child, stack).catch((err: unknown) => [failedRow({ id: "gateway.slowloris", section: "gateway", label: "p50 with 500 slow connections vs idle" }, err)])));
   return rows;
 }
 

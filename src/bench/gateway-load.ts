@@ -2,9 +2,12 @@
 // so that the gateway's process holds only the gateway: its CPU and memory figures are its own.
 // It answers one request at a time over the IPC channel; a failed request is an error reply,
 // never a crash.
+import { connect, type Socket } from "node:net";
 import { summarise } from "./measure.js";
 import { outcomeOf, RawMcp, SdkMcp, type Outcome } from "./gateway-client.js";
-import { BENCH_TEXT, type LoadReply, type LoadRequest, type MixedPlan, type MixedResult, type OpKind, type OpResult, type SequentialResult, type ThroughputResult } from "./gateway-protocol.js";
+import {
+  BENCH_TEXT, type LoadReply, type LoadRequest, type MixedPlan, type MixedResult, type OpKind, type OpResult, type SequentialResult, type SlowlorisCensus, type ThroughputResult,
+} from "./gateway-protocol.js";
 import { FAULT_TOOLS } from "./gateway-policy.js";
 
 const TEXT = BENCH_TEXT;
@@ -192,7 +195,90 @@ class LoadGenerator {
   }
 }
 
-async function answer(gen: LoadGenerator, req: LoadRequest): Promise<unknown> {
+/**
+ * A slowloris client: holds `connections` TCP connections open, each sending a request header
+ * one byte every `everyMs` and never finishing it, spread over several loopback source
+ * addresses (Linux routes all of 127/8 to lo) so that each stays under the gateway's
+ * per-address cap. A connection the server cuts is reopened at once, as an attacker would.
+ */
+class Slowloris {
+  private readonly sockets = new Map<Socket, { sent: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private filled = false;
+  private minOpen = 0;
+  private opened = 0;
+  private cutByServer = 0;
+  private answered408 = 0;
+  private refusedAtCap = 0;
+  private bytesSent = 0;
+  private header = "";
+
+  async start(url: string, connections: number, addresses: readonly string[], everyMs: number): Promise<number> {
+    const target = new URL(url);
+    this.header = `POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nX-Slowloris: ${"a".repeat(64 * 1024)}`;
+    const port = Number(target.port);
+    await Promise.all(Array.from({ length: connections }, (_, i) => this.open(port, addresses[i % addresses.length] ?? "127.0.0.1")));
+    this.filled = true;
+    this.minOpen = this.sockets.size;
+    this.timer = setInterval(() => {
+      for (const [socket, state] of this.sockets) {
+        if (socket.destroyed || state.sent >= this.header.length) continue;
+        socket.write(this.header[state.sent] ?? "a");
+        state.sent += 1;
+        this.bytesSent += 1;
+      }
+    }, everyMs);
+    return this.sockets.size;
+  }
+
+  private open(port: number, localAddress: string): Promise<void> {
+    return new Promise((resolve) => {
+      const socket = connect({ port, host: "127.0.0.1", localAddress });
+      let reply = "";
+      let ended = false;
+      socket.on("data", (d: Buffer) => (reply += d.toString("latin1")));
+      socket.on("end", () => (ended = true));
+      socket.on("error", () => undefined);
+      socket.once("connect", () => {
+        this.opened += 1;
+        this.sockets.set(socket, { sent: 1 });
+        socket.write(this.header[0] ?? "P");
+        this.bytesSent += 1;
+        resolve();
+      });
+      socket.once("close", () => {
+        const held = this.sockets.delete(socket);
+        if (!held) {
+          resolve();
+          return;
+        }
+        if (ended || reply !== "") this.cutByServer += 1;
+        if (reply.startsWith("HTTP/1.1 408")) this.answered408 += 1;
+        if (this.filled) this.minOpen = Math.min(this.minOpen, this.sockets.size);
+        // Refused at a cap: reopening would only spin; counted, not retried.
+        const atCap = /^HTTP\/1\.1 (429|503)/.test(reply);
+        if (atCap) this.refusedAtCap += 1;
+        if (!this.stopped && !atCap) void this.open(port, localAddress);
+      });
+    });
+  }
+
+  census(): SlowlorisCensus {
+    return { open: this.sockets.size, minOpen: this.minOpen, opened: this.opened, cutByServer: this.cutByServer, answered408: this.answered408, refusedAtCap: this.refusedAtCap, bytesSent: this.bytesSent };
+  }
+
+  stop(): SlowlorisCensus {
+    this.stopped = true;
+    clearInterval(this.timer);
+    const census = this.census();
+    for (const socket of this.sockets.keys()) socket.destroy();
+    this.sockets.clear();
+    return census;
+  }
+}
+
+async function answer(gen: LoadGenerator, req: LoadRequest, slow: Slowloris): Promise<unknown> {
   switch (req.op) {
     case "open":
       return { handles: await gen.open(req.url, req.client, req.authorization, req.count) };
@@ -205,18 +291,28 @@ async function answer(gen: LoadGenerator, req: LoadRequest): Promise<unknown> {
     case "close":
       await gen.close(req.handles);
       return {};
+    case "slowloris":
+      return { open: await slow.start(req.url, req.connections, req.addresses, req.everyMs) };
+    case "slowloris-census":
+      return slow.census();
+    case "slowloris-stop":
+      return slow.stop();
   }
 }
 
 function serve(): void {
   const gen = new LoadGenerator();
+  const slow = new Slowloris();
   process.on("message", (msg: { id: number; request: LoadRequest }) => {
-    answer(gen, msg.request).then(
+    answer(gen, msg.request, slow).then(
       (value) => process.send?.({ id: msg.id, ok: true, value } satisfies LoadReply),
       (err: unknown) => process.send?.({ id: msg.id, ok: false, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) } satisfies LoadReply),
     );
   });
-  process.on("disconnect", () => void gen.close().finally(() => process.exit(0)));
+  process.on("disconnect", () => {
+    slow.stop();
+    void gen.close().finally(() => process.exit(0));
+  });
 }
 
 if (process.send !== undefined) serve();

@@ -52,7 +52,27 @@ export type LoadRequest =
   | { readonly op: "sequential"; readonly handle: string; readonly tool: string; readonly args: Record<string, unknown>; readonly warmup: number; readonly n: number }
   | { readonly op: "throughput"; readonly handles: readonly string[]; readonly tool: string; readonly args: Record<string, unknown>; readonly concurrency: number; readonly durationMs: number }
   | { readonly op: "mixed"; readonly plan: MixedPlan }
-  | { readonly op: "close"; readonly handles?: readonly string[] };
+  | { readonly op: "close"; readonly handles?: readonly string[] }
+  /** Opens `connections` slowloris connections spread over `addresses`; answers once all are open. */
+  | { readonly op: "slowloris"; readonly url: string; readonly connections: number; readonly addresses: readonly string[]; readonly everyMs: number }
+  | { readonly op: "slowloris-census" }
+  /** Closes every slow connection; answers with the final census. */
+  | { readonly op: "slowloris-stop" };
+
+/** What a slowloris client saw: connections held now and at least, and what the server did to them. */
+export interface SlowlorisCensus {
+  readonly open: number;
+  /** The fewest held at once since all were first open (a cut one is reopened at once). */
+  readonly minOpen: number;
+  readonly opened: number;
+  /** Closed by the server, and how many of those with a 408 first. */
+  readonly cutByServer: number;
+  readonly answered408: number;
+  /** Refused at a connection cap (429/503); never reopened. */
+  readonly refusedAtCap: number;
+  /** Header bytes sent in all. */
+  readonly bytesSent: number;
+}
 
 export interface SequentialResult {
   readonly samplesNs: readonly number[];

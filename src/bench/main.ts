@@ -38,6 +38,7 @@ const NOTES = [
   `Cells run node with --max-old-space-size=64 --disallow-code-generation-from-strings ${CELL_NODE_FLAGS.join(" ")} (CELL_NODE_FLAGS in src/cell/cell-plan.ts says which other V8 flags were measured and why they were left out). The floor row is what node costs idle under bwrap before cordon loads anything.`,
   "p99 of the fresh-instance cases is dominated by V8 garbage collection and releasing per-instance Wasm memories (mark-compacts show under --trace-gc); the mean includes that amortised cost, p50 does not.",
   "Gateway rows: the load generator is a forked process (keep-alive node:http, or the SDK's Client where named); this process holds only the runtime and the gateway, so its CPU and memory are theirs. Tokens are minted by a test issuer and verified by cordon's verifier; the mixed loads add a fault lane (trap, deadline loop, OOM-killed process) and refused tokens and session hijacks, each checked against its audit record.",
+  "Slowloris rows: a second forked process holds 500 connections (127.0.0.2-127.0.0.11, 50 per address, under the default per-address cap of 64) sending one header byte per second, reopening each one the gateway cuts at its 10 s header clock; the measuring client calls from 127.0.0.1, one call at a time, before, during (13 s) and after.",
 ];
 
 function progress(what: string): void {

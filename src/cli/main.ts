@@ -24,7 +24,9 @@ const USAGE = `usage:
 ${IDENTITY_USAGE}
   cordon up [--http HOST:PORT] [--granularity per-session|per-role]   the main job: dev trust, signed examples, tokens, HTTP gateway
   cordon init [--http HOST:PORT]                             create the dev trust root, issuer and publisher keys; sign the policy
-  cordon serve --http HOST:PORT [--granularity G]            serve every role over Streamable HTTP (tokens from the trust bundle)
+  cordon serve --http HOST:PORT [--granularity G] [--max-connections-per-address N]
+                                                             serve every role over Streamable HTTP (tokens from the trust bundle);
+                                                             N (default 64): raise it behind a reverse proxy
   cordon serve --stdio --role R --token-file F               serve one role's session on stdio
   cordon watch [--audit F] [--all]                           stream denials and limit hits as they are recorded
 Without --policy, the bundled example policy is used. --no-strict lets a policy with wishes load.
@@ -57,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       stdio: { type: "boolean", default: false },
       "token-file": { type: "string" },
       granularity: { type: "string" },
+      "max-connections-per-address": { type: "string" },
       all: { type: "boolean", default: false },
     },
   });
@@ -96,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
       if (rest[0] !== "show" || rest[1] === undefined) throw new UsageError("try: cordon attest show SESSION [--audit FILE]");
       return attestShow({ file: common.audit, session: rest[1] }, io);
     case "serve":
-      return serveCommand({ ...common, http: values.http, stdio: values.stdio, role: values.role, tokenFile: values["token-file"], granularity: granularityOf(values.granularity) }, io);
+      return serveCommand({ ...common, http: values.http, stdio: values.stdio, role: values.role, tokenFile: values["token-file"], granularity: granularityOf(values.granularity), maxConnectionsPerAddress: values["max-connections-per-address"] }, io);
     case "init":
       return initCommand({ policy: common.policy, listen: values.http ?? DEFAULT_LISTEN }, io);
     case "up":

@@ -83,3 +83,39 @@ export class TokenFileUnusable extends CordonError {
     return { path: this.path, reason: this.reason };
   }
 }
+
+/** Which connection cap a new connection met: its own address's (or IPv6 /64's), or the gateway's. */
+export type ConnectionScope = "address" | "gateway";
+
+/**
+ * A connection over a cap: refused as it opens (429 for one address over its share, 503 for
+ * the whole gateway), then closed. `address` is the remote address key (an IPv6 /64 prefix).
+ */
+export class ConnectionsExhausted extends CordonError {
+  readonly code = "ERR_GATEWAY_CONNECTIONS_EXHAUSTED";
+  constructor(readonly scope: ConnectionScope, readonly max: number, readonly address: string) {
+    super(`at most ${max} concurrent connections ${scope === "address" ? "per remote address" : "in total"}`,
+      scope === "address" ? "reuse keep-alive connections; behind a proxy raise maxConnectionsPerAddress" : "retry later; the operator can raise maxConnections");
+  }
+  fields(): Record<string, Json> {
+    return { scope: this.scope, max: this.max, address: this.address };
+  }
+}
+
+/**
+ * The phase of a request a client was too slow in: headers not complete in time (slowloris),
+ * the whole request not received in time, a body that stalled or took too long, or a
+ * connection that stopped reading what it asked for.
+ */
+export type TimeoutPhase = "headers" | "request" | "body-idle" | "body-total" | "idle";
+
+/** A connection cut because the client was too slow; 408 where a response could still be sent. */
+export class RequestTimedOut extends CordonError {
+  readonly code = "ERR_GATEWAY_REQUEST_TIMEOUT";
+  constructor(readonly phase: TimeoutPhase, readonly timeoutMs: number, readonly address: string) {
+    super(`the client was too slow (${phase}, ${timeoutMs} ms)`, "send the request at once; the timeouts are options of the HTTP gateway");
+  }
+  fields(): Record<string, Json> {
+    return { phase: this.phase, timeoutMs: this.timeoutMs, address: this.address };
+  }
+}

@@ -1,6 +1,8 @@
 // The Streamable HTTP gateway: an OAuth 2.1 resource server in front of cordon sessions.
-// Order of checks on every request: Host/Origin (DNS rebinding), then the bearer token, then
-// the session binding, then the body cap; only then does the MCP SDK see the request.
+// Before any request: the connection caps and the header clock (connection-guard.ts). Order of
+// checks on every request: Host/Origin (DNS rebinding), then the bearer token, then the session
+// binding, then the body cap and clocks, then the JSON-RPC shape (one message, never a batch);
+// only then does the MCP SDK (or cordon's JSON transport) see the request.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -16,9 +18,12 @@ import { clip, errorFields } from "../runtime/audit-fields.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Session } from "../runtime/session.js";
 import { authenticate, bearerChallenge } from "./authenticate.js";
+import { CONNECTION_REASONS, ConnectionGuard } from "./connection-guard.js";
+import { connectionLimits, type ConnectionLimitOptions } from "./connection-limits.js";
 import { SessionBindingViolated } from "./errors.js";
 import { InFlight } from "./in-flight.js";
 import { JsonResponseTransport } from "./json-transport.js";
+import { INVALID_REQUEST, inspectMessage } from "./jsonrpc-message.js";
 import { Metrics } from "./metrics.js";
 import { checkOrigin, defaultOriginPolicy, ORIGIN_ENFORCER } from "./origin-check.js";
 import { metadataPaths, protectedResourceMetadata, WELL_KNOWN } from "./protected-resource.js";
@@ -33,7 +38,8 @@ export const SESSION_LIMITS_ENFORCER = "session-limits";
 /** What the gateway needs of a Runtime. */
 export type GatewayRuntime = Pick<Runtime, "openSession" | "closeSession" | "policy" | "record" | "audit">;
 
-export interface HttpGatewayOptions {
+/** Everything here has a safe default; the connection limits' are in connection-limits.ts. */
+export interface HttpGatewayOptions extends ConnectionLimitOptions {
   readonly runtime: GatewayRuntime;
   /**
    * Builds the token verifier once the server knows its canonical resource URI, which is the
@@ -79,6 +85,8 @@ export interface HttpGateway {
   readonly metrics: Metrics | null;
   /** Open MCP sessions. */
   sessionCount(): number;
+  /** Open HTTP connections (those admitted under the connection caps). */
+  connectionCount(): number;
   close(): Promise<void>;
 }
 
@@ -101,14 +109,21 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
   const host = opts.host ?? "127.0.0.1";
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
   const table = new SessionTable<Binding>(opts.maxSessionsPerPrincipal ?? 8, opts.maxSessions ?? 256);
-  const metrics = opts.metrics === false ? null : Metrics.attach(runtime.audit, { enforcers: gatewayEnforcers() });
+  const limits = connectionLimits(opts);
+  const metrics = opts.metrics === false ? null : Metrics.attach(runtime.audit, { enforcers: gatewayEnforcers(), connectionReasons: CONNECTION_REASONS });
 
   if ((host === "0.0.0.0" || host === "::") && opts.publicOrigin === undefined) {
     // The resource URI (token audience) and the Host allowlist need a name clients actually use.
     throw new UsageError(`listening on all interfaces (${host}) needs publicOrigin, the URL clients reach this server at`);
   }
-  const http = createServer({ maxHeaderSize: 16 * 1024 });
-  await listen(http, host, opts.port ?? 8787);
+  const http = createServer({ maxHeaderSize: 16 * 1024, ...ConnectionGuard.serverOptions(limits) });
+  const guard = new ConnectionGuard({ limits, record: (event) => runtime.record(event) });
+  guard.attach(http);
+  const bodyTimeouts = { idleMs: limits.bodyIdleTimeoutMs, totalMs: limits.bodyTimeoutMs };
+  await listen(http, host, opts.port ?? 8787).catch((err: unknown) => {
+    metrics?.detach();
+    throw err;
+  });
   const address = http.address() as AddressInfo;
   const origin = new URL(opts.publicOrigin ?? `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`).origin;
   const resource = new URL("/mcp", origin);
@@ -189,6 +204,26 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
     }
   }
 
+  /**
+   * The body as one JSON-RPC message, or null once the refusal is sent: 413 over the cap, 408
+   * (and the connection closed) past a body clock, 400 with -32700 for bytes that are not JSON,
+   * 400 with -32600 Invalid Request (id null) for JSON that is not one message, a batch included.
+   * Both HTTP transports see only what passed, so they answer all of this identically.
+   */
+  async function readMessage(req: IncomingMessage, res: ServerResponse): Promise<{ value: unknown } | null> {
+    const body = await readJsonBody(req, maxBody, bodyTimeouts);
+    if (!body.ok) {
+      if (body.status === 408) guard.bodyTimedOut(req, body.phase, body.timeoutMs);
+      else sendBodyError(res, body);
+      return null;
+    }
+    if (!inspectMessage(body.value).ok) {
+      sendRpcError(res, 400, INVALID_REQUEST, "Invalid Request", "ERR_GATEWAY_INVALID_REQUEST");
+      return null;
+    }
+    return { value: body.value };
+  }
+
   async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? "";
     if (method !== "GET" && method !== "POST" && method !== "DELETE") {
@@ -224,8 +259,8 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
         return;
       }
       if (method === "POST") {
-        const body = await readJsonBody(req, maxBody);
-        if (!body.ok) return sendBodyError(res, body);
+        const body = await readMessage(req, res);
+        if (body === null) return;
         // Counted out when the answer is written or the connection drops, whichever is first.
         res.once("close", b.inflight.enter());
         await b.transport.handleRequest(req, res, body.value);
@@ -238,8 +273,8 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
       sendRpcError(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required", "ERR_GATEWAY_SESSION_REQUIRED");
       return;
     }
-    const body = await readJsonBody(req, maxBody);
-    if (!body.ok) return sendBodyError(res, body);
+    const body = await readMessage(req, res);
+    if (body === null) return;
     if (!isInitializeRequest(body.value)) {
       sendRpcError(res, 400, -32000, "Bad Request: No valid session ID provided", "ERR_GATEWAY_SESSION_REQUIRED");
       return;
@@ -270,15 +305,14 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
   }
 
   http.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    // A connection refused at a cap has had its answer; nothing it sends is served.
+    if (guard.isRefused(req.socket)) return;
+    guard.track(req, res);
     handle(req, res).catch(() => {
       // Never crash the gateway, and never show an internal error's message.
       if (!res.headersSent) sendRpcError(res, 500, -32603, "Internal error", "ERR_INTERNAL");
       else res.destroy();
     });
-  });
-  http.on("clientError", (_err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
-    else socket.destroy();
   });
 
   return {
@@ -286,14 +320,17 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
     metadataUrl,
     metrics,
     sessionCount: () => table.size,
+    connectionCount: () => guard.connections,
     async close() {
       clearInterval(sweeper);
       await Promise.all(table.ids().map((id) => closeBinding(id)));
-      metrics?.detach();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();
       });
+      // Refusals' records (and the throttle's summaries) are durable before close returns.
+      await guard.close();
+      metrics?.detach();
       // Dropped connections count their requests out, so every waiting server closes now.
       await Promise.all([...closing]);
     },

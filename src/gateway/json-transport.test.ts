@@ -1,5 +1,6 @@
 // cordon's JSON-answer transport: the SDK's client works through it end to end, and it answers
-// what the SDK's transport answers in JSON mode (406, 415, 400, 404, batches, 202), GET gets 405.
+// what the SDK's transport answers in JSON mode (406, 415, 400, 404, 202), except that a batch or
+// valid JSON that is no message is -32600 (not the SDK's -32700), and GET gets 405.
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -50,16 +51,14 @@ describe("JSON-answer transport through the gateway", () => {
     assert.equal(gw.sessionCount(), before - 1);
   });
 
-  it("answers one request with one object, a batch with an array in request order, notifications with 202", async () => {
+  it("answers one request with one object, refuses a batch with -32600 (id null), notifications get 202", async () => {
     const one = await post({ jsonrpc: "2.0", id: 1, method: "ping" });
     assert.equal(one.status, 200);
     assert.equal(one.headers["mcp-session-id"], sid);
     assert.deepEqual(body(one), { jsonrpc: "2.0", id: 1, result: {} });
     const batch = await post([{ jsonrpc: "2.0", id: "b", method: "tools/list" }, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "x" } }, { jsonrpc: "2.0", id: "a", method: "ping" }]);
-    assert.equal(batch.status, 200);
-    const answers = body(batch) as Msg[];
-    assert.deepEqual(answers.map((a) => a.id), ["b", "a"]);
-    assert.equal((answers[0]?.result as { tools: unknown[] }).tools.length, 2);
+    assert.equal(batch.status, 400);
+    assert.deepEqual([(body(batch) as Msg).id, (body(batch) as Msg).error?.code], [null, -32600]);
     const note = await post({ jsonrpc: "2.0", method: "notifications/initialized" });
     assert.equal(note.status, 202);
     assert.equal(note.text, "");
@@ -69,10 +68,11 @@ describe("JSON-answer transport through the gateway", () => {
     const cases: [string, Promise<RawResponse>, number, number][] = [
       ["Accept without text/event-stream", post({ jsonrpc: "2.0", id: 1, method: "ping" }, { accept: "application/json" }), 406, -32000],
       ["Content-Type text/plain", post({ jsonrpc: "2.0", id: 1, method: "ping" }, { "content-type": "text/plain" }), 415, -32000],
-      ["not JSON-RPC", post({ hello: "world" }), 400, -32700],
+      ["JSON, but not JSON-RPC", post({ hello: "world" }), 400, -32600],
+      ["not JSON", raw(gw.url, { headers: headers(), body: "{" }), 400, -32700],
       ["a second initialize", post({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } } }), 400, -32600],
       ["an unsupported protocol version", post({ jsonrpc: "2.0", id: 1, method: "ping" }, { "mcp-protocol-version": "1999-01-01" }), 400, -32000],
-      ["one id twice in a batch", post([{ jsonrpc: "2.0", id: 9, method: "ping" }, { jsonrpc: "2.0", id: 9, method: "ping" }]), 400, -32600],
+      ["a batch", post([{ jsonrpc: "2.0", id: 9, method: "ping" }, { jsonrpc: "2.0", id: 10, method: "ping" }]), 400, -32600],
     ];
     for (const [name, pending, status, code] of cases) {
       const r = await pending;
@@ -117,6 +117,31 @@ describe("JsonResponseTransport.close", () => {
     } finally {
       http.closeAllConnections();
       http.close();
+    }
+  });
+});
+
+describe("JsonResponseTransport on its own (no gateway in front)", () => {
+  it("refuses a batch and JSON that is no message with -32600 itself, before initialize", async () => {
+    const transport = new JsonResponseTransport({ sessionIdGenerator: () => "s-2" });
+    const server = new Server({ name: "t", version: "1" }, { capabilities: { tools: {} } });
+    await server.connect(transport);
+    const http = createServer((req, res) => {
+      void readJsonBody(req, 1 << 20).then((b) => transport.handleRequest(req, res, b.ok ? b.value : undefined));
+    });
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
+      for (const text of ["[]", '[{"jsonrpc":"2.0","id":1,"method":"ping"}]', '{"jsonrpc":"2.0","id":null,"method":"initialize"}', '{"jsonrpc":"2.0","id":1.5,"method":"ping"}', '{"jsonrpc":"1.0","id":1,"method":"ping"}']) {
+        const r = await raw(url, { headers: MCP_HEADERS, body: text });
+        assert.equal(r.status, 400, text);
+        assert.deepEqual([(body(r) as Msg).id, (body(r) as Msg).error?.code], [null, -32600], text);
+      }
+      assert.equal(transport.sessionId, undefined, "nothing was initialized");
+    } finally {
+      http.closeAllConnections();
+      http.close();
+      await server.close();
     }
   });
 });

@@ -5,17 +5,17 @@
 // added to the call (measured by the gateway load benchmark). The wire behaviour is the SDK's
 // JSON mode: the same checks in the same order with the same status codes and JSON-RPC errors,
 // except that GET gets 405 (allowed by the spec: the session server never sends anything a
-// client did not ask for, so there is nothing to stream), and a request id already waiting for
-// its answer is refused with 400 (-32600) rather than left to overwrite the first.
+// client did not ask for, so there is nothing to stream), a request id already waiting for
+// its answer is refused with 400 (-32600) rather than left to overwrite the first, and a body
+// that is valid JSON but not one JSON-RPC message (a batch, an id null or 1.5, no method) is
+// 400 with -32600 Invalid Request where the SDK says -32700 (jsonrpc-message.ts).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
-  isInitializeRequest, JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS,
+  isInitializeRequest, SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCErrorResponse, type JSONRPCMessage, type JSONRPCResultResponse, type MessageExtraInfo, type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
-
-/** Largest batch accepted (the SDK's limit). */
-export const MAX_BATCH = 100;
+import { INVALID_REQUEST, inspectMessage } from "./jsonrpc-message.js";
 
 export interface JsonTransportOptions {
   readonly sessionIdGenerator: () => string;
@@ -118,19 +118,13 @@ export class JsonResponseTransport implements Transport {
     if (mediaType(single(req.headers["content-type"])) !== "application/json") {
       return sendError(res, 415, -32000, "Unsupported Media Type: Content-Type must be application/json");
     }
-    const batch = Array.isArray(body);
-    if (batch && body.length > MAX_BATCH) return sendError(res, 400, -32600, `Invalid Request: Batch must not exceed ${MAX_BATCH} messages`);
-    const messages: JSONRPCMessage[] = [];
-    for (const raw of batch ? (body as unknown[]) : [body]) {
-      const parsed = JSONRPCMessageSchema.safeParse(raw);
-      if (!parsed.success) return sendError(res, 400, -32700, "Parse error: Invalid JSON-RPC message");
-      messages.push(parsed.data);
-    }
+    // One JSON-RPC object per POST: a batch, or valid JSON that is no message, is -32600.
+    const inspected = inspectMessage(body);
+    if (!inspected.ok) return sendError(res, 400, INVALID_REQUEST, "Invalid Request");
+    const { message } = inspected;
     if (this.#closed) return sendError(res, 404, -32001, "Session not found");
-    const initializing = messages.some((m) => "method" in m && m.method === "initialize" && isInitializeRequest(m));
-    if (initializing) {
-      if (this.#initialized) return sendError(res, 400, -32600, "Invalid Request: Server already initialized");
-      if (messages.length > 1) return sendError(res, 400, -32600, "Invalid Request: Only one initialization request is allowed");
+    if (isInitializeRequest(message)) {
+      if (this.#initialized) return sendError(res, 400, INVALID_REQUEST, "Invalid Request: Server already initialized");
       this.sessionId = this.opts.sessionIdGenerator();
       this.#initialized = true;
       this.opts.onsessioninitialized?.(this.sessionId);
@@ -138,22 +132,20 @@ export class JsonResponseTransport implements Transport {
       return;
     }
     const extra: MessageExtraInfo = { requestInfo: { headers: req.headers } };
-    const requests = messages.filter(isRequest);
-    if (requests.length === 0) {
-      for (const m of messages) this.onmessage?.(m, extra);
+    if (!isRequest(message)) {
+      // A notification or a client's answer: accepted, nothing to answer (202).
+      this.onmessage?.(message, extra);
       res.writeHead(202).end();
       return;
     }
-    if (requests.some((r) => this.#waiting.has(r.id)) || new Set(requests.map((r) => r.id)).size !== requests.length) {
-      return sendError(res, 400, -32600, "Invalid Request: a request id is already in use");
-    }
-    const answers = requests.map((r) => new Promise<Answer>((resolve) => this.#waiting.set(r.id, resolve)));
-    for (const m of messages) this.onmessage?.(m, extra);
-    const done = await Promise.all(answers);
+    if (this.#waiting.has(message.id)) return sendError(res, 400, INVALID_REQUEST, "Invalid Request: a request id is already in use");
+    const answer = new Promise<Answer>((resolve) => this.#waiting.set(message.id, resolve));
+    this.onmessage?.(message, extra);
+    const done = await answer;
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.sessionId !== undefined) headers["mcp-session-id"] = this.sessionId;
     res.writeHead(200, headers);
-    res.end(JSON.stringify(done.length === 1 ? done[0] : done));
+    res.end(JSON.stringify(done));
   }
 
   private async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -37,6 +37,22 @@ describe("Metrics", () => {
     assert.ok(m.render().includes('cordon_calls_total{outcome="allowed"} 1'));
   });
 
+  it("counts connection refusals by reason from their records, a throttle's summary by its count", async () => {
+    const audit = AuditLog.memory();
+    const m = Metrics.attach(audit, { enforcers: ["connection-limits"], connectionReasons: ["per-address", "headers-timeout", "idle-timeout"] });
+    await audit.append({ type: "connection.refused", enforcer: "connection-limits", code: "ERR_GATEWAY_CONNECTIONS_EXHAUSTED", reason: "per-address" });
+    await audit.append({ type: "connection.refused", enforcer: "connection-limits", code: "ERR_GATEWAY_CONNECTIONS_EXHAUSTED", reason: "per-address", suppressed: true, count: 41, windowMs: 10_000 });
+    await audit.append({ type: "connection.refused", enforcer: "connection-limits", code: "ERR_GATEWAY_REQUEST_TIMEOUT", reason: "headers-timeout" });
+    const lines = m.render().split("\n");
+    for (const line of [
+      'cordon_connections_refused_total{reason="per-address"} 42',
+      'cordon_connections_refused_total{reason="headers-timeout"} 1',
+      'cordon_connections_refused_total{reason="idle-timeout"} 0',
+      'cordon_denials_total{enforcer="connection-limits"} 43',
+    ]) assert.ok(lines.includes(line), `missing: ${line}`);
+    m.detach();
+  });
+
   it("escapes label values and bounds label cardinality", () => {
     assert.equal(escapeLabel('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
     const m = new Metrics();

@@ -12,6 +12,8 @@ type Counter = Map<string, number>;
 export interface MetricsOptions {
   /** Enforcer names reported at 0 from the start, so a must-stay-zero series always exists. */
   readonly enforcers?: readonly string[];
+  /** Connection refusal reasons reported at 0 from the start (connection-guard.ts). */
+  readonly connectionReasons?: readonly string[];
   /** Wall clock, for audit lag. */
   readonly now?: () => number;
 }
@@ -22,6 +24,7 @@ export class Metrics {
   private readonly limits: Counter = new Map();
   private readonly sessionsClosed: Counter = new Map();
   private readonly records: Counter = new Map();
+  private readonly connections: Counter = new Map();
   private sessionsOpened = 0;
   private cellsOpened = 0;
   private cellsReaped = 0;
@@ -35,6 +38,7 @@ export class Metrics {
   constructor(opts: MetricsOptions = {}) {
     this.now = opts.now ?? Date.now;
     for (const e of opts.enforcers ?? []) this.denials.set(e, 0);
+    for (const r of opts.connectionReasons ?? []) this.connections.set(r, 0);
   }
 
   /** Counts every durable record of `audit` from now on. */
@@ -75,6 +79,10 @@ export class Metrics {
       case "limit.exceeded":
         bump(this.calls, "limit");
         break;
+      case "connection.refused":
+        // A throttle's summary record stands for `count` refusals that were not recorded one by one.
+        bump(this.connections, typeof record["reason"] === "string" ? record["reason"] : "unknown", recordWeight(record));
+        break;
       case "session.opened":
         this.sessionsOpened += 1;
         if (record["isolation"] === "cell") this.cellsOpened += 1;
@@ -98,6 +106,7 @@ export class Metrics {
     family(out, "cordon_calls_total", "counter", "Tool calls by outcome (allowed, completed, failed, denied, limit).", series("outcome", this.calls));
     family(out, "cordon_denials_total", "counter", "Denials by the enforcer that made them; a zero that must stay zero is a silent log.", series("enforcer", this.denials));
     family(out, "cordon_limits_hit_total", "counter", "Limit hits by enforcer.", series("enforcer", this.limits));
+    family(out, "cordon_connections_refused_total", "counter", "Connections refused at a cap or cut at a timeout, by reason (summary records count every throttled one).", series("reason", this.connections));
     family(out, "cordon_sessions_opened_total", "counter", "Sessions opened.", [["", this.sessionsOpened]]);
     family(out, "cordon_sessions_closed_total", "counter", "Sessions closed, by reason.", series("reason", this.sessionsClosed));
     family(out, "cordon_sessions_active", "gauge", "Sessions open now.", [["", this.sessionsOpened - closed]]);

@@ -77,19 +77,86 @@ for (const jsonResponse of [false, true]) describe(`gateway robustness (${jsonRe
     assert.match(first(big).result?.content?.[0]?.text ?? "", /ERR_LIMIT_EXCEEDED/);
   });
 
-  it("odd ids: objects, arrays, booleans and fractions get spec errors; integers and huge strings are echoed", async () => {
-    for (const id of ["{}", '{"a":1}', "[1]", "true", "1.5", "1e300", "-0.25"]) {
-      const r = await post(`{"jsonrpc":"2.0","id":${id},"method":"ping"}`);
-      assert.equal(r.status, 400, id);
-      assert.ok([-32700, -32600].includes(first(r).error?.code ?? 0), id);
+  /** The answer to JSON that is not one JSON-RPC message: 400, -32600 Invalid Request, id null. */
+  const assertInvalid = (r: RawResponse, label: string) => {
+    assert.equal(r.status, 400, label);
+    assert.equal(r.headers["content-type"], "application/json", label);
+    const answer = first(r);
+    assert.equal(answer.error?.code, -32600, `${label}: ${r.text}`);
+    assert.equal(answer.id, null, label);
+    assert.equal(r.messages.length, 1, label);
+  };
+
+  it("valid JSON that is not a JSON-RPC request gets 400 with -32600 Invalid Request and id null, never -32700", async () => {
+    const cases: [string, string][] = [
+      ["id null", '{"jsonrpc":"2.0","id":null,"method":"ping"}'],
+      ["id an object", '{"jsonrpc":"2.0","id":{},"method":"ping"}'],
+      ["id an object with members", '{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}'],
+      ["id an array", '{"jsonrpc":"2.0","id":[1],"method":"ping"}'],
+      ["id a boolean", '{"jsonrpc":"2.0","id":true,"method":"ping"}'],
+      ["id a float", '{"jsonrpc":"2.0","id":1.5,"method":"ping"}'],
+      ["id a negative float", '{"jsonrpc":"2.0","id":-0.25,"method":"ping"}'],
+      ["id 1e300", '{"jsonrpc":"2.0","id":1e300,"method":"ping"}'],
+      ["id past 2^53", '{"jsonrpc":"2.0","id":9007199254740993,"method":"ping"}'],
+      ["jsonrpc 1.0", '{"jsonrpc":"1.0","id":1,"method":"ping"}'],
+      ["jsonrpc a number", '{"jsonrpc":2.0,"id":1,"method":"ping"}'],
+      ["no jsonrpc", '{"id":1,"method":"ping"}'],
+      ["a numeric method", '{"jsonrpc":"2.0","id":1,"method":5}'],
+      ["a null method", '{"jsonrpc":"2.0","id":1,"method":null}'],
+      ["no method", '{"jsonrpc":"2.0","id":1}'],
+      ["no method, no id", '{"jsonrpc":"2.0"}'],
+      ["method and result", '{"jsonrpc":"2.0","id":1,"method":"ping","result":{}}'],
+      ["result and error", '{"jsonrpc":"2.0","id":1,"result":{},"error":{"code":1,"message":"x"}}'],
+      ["a result without id", '{"jsonrpc":"2.0","result":{}}'],
+      ["params a string", '{"jsonrpc":"2.0","id":1,"method":"ping","params":"x"}'],
+      ["an unknown member", '{"jsonrpc":"2.0","id":1,"method":"ping","extra":true}'],
+      ["a string", '"ping"'],
+      ["a number", "7"],
+      ["null", "null"],
+      ["true", "true"],
+      ["an empty object", "{}"],
+    ];
+    for (const [label, body] of cases) assertInvalid(await post(body), label);
+    // Without a session id, the shape is checked before the session requirement.
+    const noSession = await raw(gw.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: '{"jsonrpc":"2.0","id":null,"method":"initialize"}' });
+    assertInvalid(noSession, "initialize with id null, no session");
+  });
+
+  it("batches are not part of MCP 2025-06-18 and later: an empty batch, a batch of one and a batch of notifications are -32600", async () => {
+    const cases: [string, string][] = [
+      ["empty batch", "[]"],
+      ["batch of one request", '[{"jsonrpc":"2.0","id":1,"method":"ping"}]'],
+      ["batch of notifications", '[{"jsonrpc":"2.0","method":"notifications/initialized"}]'],
+      ["batch of answers", '[{"jsonrpc":"2.0","id":1,"result":{}}]'],
+      ["nested empty batch", "[[]]"],
+    ];
+    for (const [label, body] of cases) assertInvalid(await post(body), label);
+    const init = '[{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}]';
+    assertInvalid(await raw(gw.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: init }), "batched initialize, no session");
+  });
+
+  it("notifications and a client's answers (no id, or result/error members) are accepted with 202 and no body", async () => {
+    for (const body of [
+      '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+      '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":99,"reason":"gone"}}',
+      '{"jsonrpc":"2.0","method":"notifications/unknown-to-cordon"}',
+      '{"jsonrpc":"2.0","id":77,"result":{}}',
+      '{"jsonrpc":"2.0","id":"x","error":{"code":-1,"message":"no"}}',
+      '{"jsonrpc":"2.0","error":{"code":-1,"message":"no"}}',
+    ]) {
+      const r = await post(body);
+      assert.equal(r.status, 202, body);
+      assert.equal(r.text, "", body);
     }
-    for (const id of [-7, 0, Number.MAX_SAFE_INTEGER, "x".repeat(100_000), "", "__proto__"]) {
+  });
+
+  it("integer and string ids, huge ones included, are echoed", async () => {
+    for (const id of [-7, 0, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, "x".repeat(100_000), "", "__proto__", "null"]) {
       const r = await post(JSON.stringify({ jsonrpc: "2.0", id, method: "ping" }));
       assert.equal(r.status, 200, String(id).slice(0, 20));
       assert.equal(first(r).id, id);
+      assert.deepEqual(first(r).result, {});
     }
-    const nullId = await post('{"jsonrpc":"2.0","id":null,"method":"ping"}');
-    assert.ok(nullId.status === 400 || nullId.status === 202, String(nullId.status));
   });
 
   it("methods named __proto__, constructor and friends are -32601, and pollution attempts stay inert", async () => {
@@ -111,7 +178,7 @@ for (const jsonResponse of [false, true]) describe(`gateway robustness (${jsonRe
 
   it("a batch of 10,000 requests and a wrong content type are refused", async () => {
     const batch = await post(JSON.stringify(Array.from({ length: 10_000 }, (_, i) => ({ jsonrpc: "2.0", id: i, method: "ping" }))));
-    assert.equal(batch.status, 400);
+    assertInvalid(batch, "batch of 10,000");
     const text = await post('{"jsonrpc":"2.0","id":1,"method":"ping"}', { "content-type": "text/plain" });
     assert.equal(text.status, 415);
   });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { EXAMPLE_POLICY } from "../cli/defaults.js";
 import { loadPolicy } from "../policy/load-policy.js";
-import { parseListen, restrictToRole } from "./serve-command.js";
+import { parseListen, restrictToRole, serveCommand } from "./serve-command.js";
 import { SessionTable, principalKey } from "./session-table.js";
 
 describe("serve helpers", () => {
@@ -10,6 +10,14 @@ describe("serve helpers", () => {
     assert.deepEqual(parseListen("127.0.0.1:8787"), { host: "127.0.0.1", port: 8787 });
     assert.deepEqual(parseListen("[::1]:0"), { host: "::1", port: 0 });
     for (const bad of ["8787", "127.0.0.1", "host:99999", "a b:1", "http://127.0.0.1:8787"]) assert.throws(() => parseListen(bad), { code: "ERR_USAGE" }, bad);
+  });
+
+  it("refuses a --max-connections-per-address that is not a positive integer before starting anything", async () => {
+    const io = { out: () => undefined, err: () => undefined };
+    for (const bad of ["0", "-1", "1.5", "many", ""]) {
+      const opts = { policy: EXAMPLE_POLICY, audit: "/nonexistent/audit.jsonl", strict: true, isolation: "cell" as const, http: "127.0.0.1:0", stdio: false, maxConnectionsPerAddress: bad };
+      await assert.rejects(serveCommand(opts, io), { code: "ERR_USAGE" }, bad);
+    }
   });
 
   it("a one-role process holds that role and its tools only", () => {

@@ -22,6 +22,14 @@ export interface ServeOptions extends CommonOptions {
   readonly role?: string | undefined;
   readonly tokenFile?: string | undefined;
   readonly granularity?: Granularity | undefined;
+  /** `--max-connections-per-address N` (HTTP only); every other connection limit keeps its default. */
+  readonly maxConnectionsPerAddress?: string | undefined;
+}
+
+/** A positive integer flag value, or a usage error naming the flag. */
+function positiveFlag(value: string, flag: string): number {
+  if (!/^[1-9][0-9]{0,8}$/.test(value)) throw new UsageError(`${flag} must be a positive integer (got ${JSON.stringify(value)})`);
+  return Number(value);
 }
 
 /** Parses "127.0.0.1:8787" or "[::1]:8787". */
@@ -87,10 +95,11 @@ export async function serveCommand(opts: ServeOptions, io: Io): Promise<number> 
     return 0;
   }
   const { host, port } = parseListen(opts.http ?? "");
+  const perAddress = opts.maxConnectionsPerAddress === undefined ? {} : { maxConnectionsPerAddress: positiveFlag(opts.maxConnectionsPerAddress, "--max-connections-per-address") };
   const { runtime, verifier, issuers } = await startTrusted(opts, null, 1);
   try {
     await runtime.warm();
-    const gw = await startHttpGateway({ runtime, verifierFor: () => verifier, issuers, host, port });
+    const gw = await startHttpGateway({ runtime, verifierFor: () => verifier, issuers, host, port, ...perAddress });
     io.out(`cordon: MCP endpoint ${gw.url}\ncordon: resource metadata ${gw.metadataUrl}\ncordon: metrics ${new URL("/metrics", gw.url).href}`);
     await untilSignal();
     await gw.close();

@@ -17,7 +17,7 @@ import { DEV_ISSUER } from "../cli/dev-init.js";
 import { loadSigningKey } from "../identity/keys.js";
 import { mintToken } from "../identity/mint-token.js";
 import { makeIssuer, startCellRuntime, verifierFor, writeTokenFile } from "./gateway.fixture.js";
-import { serveStdio } from "./stdio-gateway.js";
+import { serveStdio, stdioMessages } from "./stdio-gateway.js";
 
 /** The audience `cordon init` puts in the dev trust bundle (the default listen address). */
 const AUDIENCE = "http://127.0.0.1:8787/mcp";
@@ -146,5 +146,83 @@ describe("serveStdio", () => {
     assert.ok(gw.session.ended);
     const closed = audit.recordsAfter(seq).filter((x) => x.type === "session.closed");
     assert.deepEqual(closed.map((x) => x["reason"]), ["lifetime"]);
+  });
+});
+
+describe("stdio: what is not one JSON-RPC message", () => {
+  let runtime: Runtime;
+  before(async () => ({ runtime } = await startCellRuntime()));
+  after(async () => runtime.close());
+
+  it("answers -32700 for non-JSON and -32600 (id null) for JSON that is no message, a batch included, and keeps serving", async () => {
+    const iss = makeIssuer();
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const lines: unknown[] = [];
+    let text = "";
+    stdout.on("data", (c: Buffer) => {
+      text += c.toString("utf8");
+      for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n")) {
+        lines.push(JSON.parse(text.slice(0, nl)) as unknown);
+        text = text.slice(nl + 1);
+      }
+    });
+    const gw = await serveStdio({ runtime, role: "analyst", tokenFile: writeTokenFile(await iss.mint({ aud: AUDIENCE })), verifier: verifierFor(iss)(AUDIENCE), stdin, stdout });
+    const answerTo = async (id: number) => {
+      for (let i = 0; i < 500; i++) {
+        const found = lines.find((l) => (l as { id?: unknown }).id === id);
+        if (found !== undefined) return found;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.fail(`no answer to ${id}`);
+    };
+    try {
+      stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } })}\n`);
+      await answerTo(1);
+      stdin.write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
+      const invalid = [
+        "[]",
+        '[{"jsonrpc":"2.0","id":2,"method":"ping"}]',
+        '{"jsonrpc":"2.0","id":null,"method":"ping"}',
+        '{"jsonrpc":"2.0","id":1.5,"method":"ping"}',
+        '{"jsonrpc":"2.0","id":{},"method":"ping"}',
+        '{"jsonrpc":"2.0","id":true,"method":"ping"}',
+        '{"jsonrpc":"1.0","id":3,"method":"ping"}',
+        '{"jsonrpc":"2.0","id":4,"method":7}',
+        '{"jsonrpc":"2.0","id":5}',
+        '"ping"',
+      ];
+      const notJson = ["{", "nul", '{"jsonrpc":"2.0",'];
+      // A line over the 1 MiB cap, sent in pieces, is skipped to its newline without being buffered.
+      const huge = `{"jsonrpc":"2.0","id":6,"method":"ping","params":{"pad":"${"x".repeat(600 * 1024)}`;
+      stdin.write(`${invalid.join("\n")}\n${notJson.join("\n")}\n`);
+      stdin.write(Buffer.concat([Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), Buffer.from("\r\n\n   \n")]));
+      stdin.write(huge);
+      stdin.write(huge);
+      stdin.write('"}}\n{"jsonrpc":"2.0","id":7,"method":"ping"}\n');
+      // A client's answer and a notification are accepted and answer nothing.
+      stdin.write('{"jsonrpc":"2.0","id":99,"result":{}}\n{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":98}}\n');
+      assert.deepEqual(await answerTo(7), { jsonrpc: "2.0", id: 7, result: {} });
+      const errors = lines.filter((l) => (l as { id?: unknown }).id === null) as { error: { code: number; data?: { code: string } } }[];
+      assert.deepEqual(errors.map((e) => e.error.code), [...invalid.map(() => -32600), ...notJson.map(() => -32700), -32700, -32600]);
+      assert.equal(errors.at(-1)?.error.data?.code, "ERR_GATEWAY_MESSAGE_TOO_LARGE");
+      assert.ok(!lines.some((l) => [2, 3, 4, 5, 6, 99].includes((l as { id?: number }).id ?? -1)), "nothing invalid reached the server");
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it("stdioMessages passes valid lines through unchanged, split across chunks", async () => {
+    const input = new PassThrough();
+    const answers: object[] = [];
+    const out = stdioMessages(input, (a) => answers.push(a), 64);
+    let passed = "";
+    out.on("data", (c: Buffer) => (passed += c.toString()));
+    input.write('{"jsonrpc":"2.0",');
+    input.write('"id":1,"method":"ping"}\r\n{"jsonrpc":"2.0","method":"x"}\n');
+    input.end();
+    await new Promise((resolve) => out.on("end", resolve));
+    assert.equal(passed, '{"jsonrpc":"2.0","id":1,"method":"ping"}\n{"jsonrpc":"2.0","method":"x"}\n');
+    assert.deepEqual(answers, []);
   });
 });

@@ -85,6 +85,17 @@ describe("cordon keys / sign / verify / trust / token", () => {
     const verify = createTokenVerifier(loadTrustBundle({ dataDir: home }).bundle, { roles: new Set(["analyst"]) });
     const principal = await verify(minted.out.trim());
     assert.deepEqual([principal.subject, principal.role, principal.issuer], ["dev", "analyst", "https://cordon.local"]);
+
+    // The issuer's maxTokenAgeSec (3600 here) caps --ttl: a longer token would only be refused.
+    const tooLong = cordon(["token", "mint", "--issuer-key", join(home, "issuer.key"), "--role", "analyst", "--sub", "dev", "--ttl", "3601"], home);
+    assert.equal(tooLong.code, 2, tooLong.err);
+    assert.match(tooLong.err, /maximum token lifetime of 3600 s/);
+    assert.equal(tooLong.out, "");
+    const foreign = cordon(["token", "mint", "--issuer-key", join(home, "issuer.key"), "--role", "analyst", "--sub", "dev", "--iss", "https://elsewhere.example", "--aud", "https://elsewhere.example/mcp", "--ttl", "86401"], home);
+    assert.equal(foreign.code, 2, "a foreign issuer gets the schema's cap of 86400 s");
+    const longest = cordon(["token", "mint", "--issuer-key", join(home, "issuer.key"), "--role", "analyst", "--sub", "dev", "--ttl", "3600"], home);
+    assert.equal(longest.code, 0, longest.err);
+    assert.equal((await verify(longest.out.trim())).subject, "dev");
   });
 
   it("ignores a trust root or key offered through the environment and records the names, not the values, once", () => {

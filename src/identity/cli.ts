@@ -17,7 +17,7 @@ import { loadTrustBundle, type LoadedTrustBundle } from "./load-trust-bundle.js"
 import { mintToken, publicJwk } from "./mint-token.js";
 import { signFile } from "./sign-file.js";
 import { isArtifactKind } from "./statement.js";
-import type { TrustBundle } from "./trust-bundle.js";
+import { MAX_TOKEN_AGE_SEC, type TrustBundle } from "./trust-bundle.js";
 import { verifyFile } from "./verify-file.js";
 
 export const IDENTITY_VERBS: ReadonlySet<string> = new Set(["keys", "sign", "verify", "trust", "token"]);
@@ -222,25 +222,47 @@ async function trust(values: Values, positionals: readonly string[], home: strin
   }
 }
 
+/** `cordon token mint`'s default lifetime, when the issuer allows that long. */
+const DEFAULT_TTL_SEC = 3600;
+
+/** The verified trust bundle, or null where none is set up (minting for a foreign verifier). */
+function loadBundleIfAny(home: string): TrustBundle | null {
+  try {
+    return loadTrustBundle({ dataDir: home }).bundle;
+  } catch {
+    return null;
+  }
+}
+
 async function tokenMint(values: Values, positionals: readonly string[], home: string, io: Io): Promise<number> {
   if (positionals[0] !== "mint") throw new UsageError("unknown token verb; try: cordon token mint --issuer-key KEY --role R --sub S");
   const { role, sub } = values;
   if (values["issuer-key"] === undefined || role === undefined || sub === undefined) throw new UsageError("token mint needs --issuer-key KEY, --role R and --sub S");
   const key = loadSigningKey(values["issuer-key"]);
-  const ttlSec = positiveInt(values.ttl ?? "3600", "--ttl");
   let issuer = values.iss;
   let audience = values.aud;
   let roleClaim = "role";
   let tenantClaim = "tenant";
-  if (issuer === undefined || audience === undefined) {
-    const { kid } = await publicJwk(key.privateKey);
-    const found = loadTrustBundle({ dataDir: home }).bundle.issuers.find((i) => i.jwks.keys.some((k) => k.kid === kid));
-    if (found === undefined) throw new UsageError("no issuer in the trust bundle lists this key; give --iss and --aud");
+  // A token never lives longer than its issuer's maximum age (the verifier refuses it): the
+  // bundle's entry for this key says how long that is; a foreign issuer gets the schema's cap.
+  let maxTtlSec = MAX_TOKEN_AGE_SEC;
+  const { kid } = await publicJwk(key.privateKey);
+  const explicit = issuer !== undefined && audience !== undefined;
+  const bundle = explicit ? loadBundleIfAny(home) : loadTrustBundle({ dataDir: home }).bundle;
+  const found = bundle?.issuers.find((i) => i.jwks.keys.some((k) => k.kid === kid) && (issuer === undefined || i.issuer === issuer));
+  if (found === undefined && !explicit) throw new UsageError("no issuer in the trust bundle lists this key; give --iss and --aud");
+  if (found !== undefined) {
     issuer ??= found.issuer;
     audience ??= found.audience;
     roleClaim = found.roleClaim;
     tenantClaim = found.tenantClaim ?? tenantClaim;
+    maxTtlSec = found.maxTokenAgeSec;
   }
+  const ttlSec = values.ttl === undefined ? Math.min(DEFAULT_TTL_SEC, maxTtlSec) : positiveInt(values.ttl, "--ttl");
+  if (ttlSec > maxTtlSec) {
+    throw new UsageError(`--ttl ${ttlSec} is over the issuer's maximum token lifetime of ${maxTtlSec} s (maxTokenAgeSec); the verifier would refuse the token (ERR_AUTHN_TOKEN_LIFETIME)`);
+  }
+  if (issuer === undefined || audience === undefined) throw new UsageError("give --iss and --aud");
   const token = await mintToken({
     privateKey: key.privateKey, issuer, audience, subject: sub, role, roleClaim, tenantClaim, ttlSec,
     ...(values.tenant === undefined ? {} : { tenant: values.tenant }),

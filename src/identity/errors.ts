@@ -134,6 +134,32 @@ export class CritUnsupported extends TokenRefused {
   }
 }
 
+/** A protected header parameter outside the closed set cordon reads (alg, typ, kid). */
+export class HeaderRefused extends TokenRefused {
+  readonly code = "ERR_AUTHN_HEADER_REFUSED";
+  /** `parameters` are the refused names, shortened, at most 8. */
+  constructor(tokenDigest: string, readonly parameters: readonly string[], readonly allowed: readonly string[]) {
+    super(tokenDigest, `token header carries parameters cordon does not accept (only ${allowed.join(", ")})`, { parameters: [...parameters], allowed: [...allowed] },
+      "issue tokens whose protected header holds only alg, typ and kid; keys come from the trust bundle, never from the token");
+  }
+}
+
+/** Why a token's time claims are refused although jose's own checks passed. */
+export type LifetimeFault = "not-a-safe-integer" | "lifetime-over-max" | "exp-too-far";
+
+/**
+ * A token that lives longer than its issuer allows: `exp - iat` over the issuer's maximum, an
+ * `exp` further ahead of now than that maximum plus the skew, or an exp/iat/nbf that is not a
+ * safe integer (1e300, 1.5). Only the claim and the limit are carried, never the values.
+ */
+export class TokenLifetimeExcessive extends TokenRefused {
+  readonly code = "ERR_AUTHN_TOKEN_LIFETIME";
+  constructor(tokenDigest: string, readonly claim: "exp" | "iat" | "nbf", readonly reason: LifetimeFault, readonly maxLifetimeSec: number) {
+    super(tokenDigest, `token lifetime refused (${claim}: ${reason}; at most ${maxLifetimeSec} s from iat)`, { claim, reason, maxLifetimeSec },
+      "ask the issuer for a token whose exp is at most maxTokenAgeSec after its iat, both integer seconds");
+  }
+}
+
 export class ClaimInvalid extends TokenRefused {
   readonly code = "ERR_AUTHN_CLAIM_INVALID";
   constructor(tokenDigest: string, readonly claim: string, readonly reason: string) {
@@ -162,6 +188,8 @@ export type AuthnErrorCode =
   | TypeMismatch["code"]
   | CritUnsupported["code"]
   | ClaimInvalid["code"]
+  | HeaderRefused["code"]
+  | TokenLifetimeExcessive["code"]
   | RoleUnknown["code"];
 
 export interface BundleIssue {

@@ -13,7 +13,7 @@ import { AuthnError } from "./errors.js";
 import { mintToken, publicJwk } from "./mint-token.js";
 import type { TokenVerifier } from "./principal.js";
 import { parseTrustBundle, type TokenAlgorithm, type TrustBundleDocument } from "./trust-bundle.js";
-import { createTokenVerifier, MAX_TOKEN_BYTES, tokenDigest } from "./verify-token.js";
+import { checkLifetime, createTokenVerifier, MAX_TOKEN_BYTES, tokenDigest } from "./verify-token.js";
 
 const NOW_MS = 1_750_000_000_000;
 const NOW = NOW_MS / 1000;
@@ -163,9 +163,10 @@ describe("createTokenVerifier: negative corpus (frozen clock)", () => {
       }
     }
     const embedded = await publicJwk(attacker.publicKey);
-    await expectCode(verify, craft(header(ed, { jwk: embedded }), claims(), attacker.privateKey), "ERR_AUTHN_SIGNATURE_INVALID", "embedded jwk, our kid");
-    await expectCode(verify, craft(header(attacker, { jwk: embedded }), claims(), attacker.privateKey), "ERR_AUTHN_KEY_UNKNOWN", "embedded jwk, its own kid");
-    await expectCode(verify, craft(without(header(ed, { jwk: embedded, x5c: ["MIIB"] }), "kid"), claims(), attacker.privateKey), "ERR_AUTHN_SIGNATURE_INVALID", "embedded jwk, no kid");
+    await expectCode(verify, craft(header(ed, { jwk: embedded }), claims(), attacker.privateKey), "ERR_AUTHN_HEADER_REFUSED", "embedded jwk, our kid");
+    await expectCode(verify, craft(header(attacker, { jwk: embedded }), claims(), attacker.privateKey), "ERR_AUTHN_HEADER_REFUSED", "embedded jwk, its own kid");
+    const both = await expectCode(verify, craft(without(header(ed, { jwk: embedded, x5c: ["MIIB"] }), "kid"), claims(), attacker.privateKey), "ERR_AUTHN_HEADER_REFUSED", "embedded jwk, no kid");
+    assert.deepEqual(both.fields()["parameters"], ["jwk", "x5c"]);
     await expectCode(verify, craft(header(es, { alg: "EdDSA" }), claims(), attacker.privateKey), "ERR_AUTHN_KEY_UNKNOWN", "EdDSA token naming the P-256 key");
     const edOnly = verifierFor(bundleDocument([ed]));
     await expectCode(edOnly, craft(header(es), claims(), es.privateKey), "ERR_AUTHN_ALGORITHM_REFUSED", "ES256 for an EdDSA-only issuer");
@@ -223,9 +224,44 @@ describe("createTokenVerifier: negative corpus (frozen clock)", () => {
     await expectCode(noSkew, t({ nbf: NOW + 1 }), "ERR_AUTHN_TOKEN_NOT_YET_VALID", "nbf one second ahead without skew");
 
     await expectCode(verify, t({ iat: NOW - MAX_AGE - SKEW - 1, exp: NOW + 600 }), "ERR_AUTHN_TOKEN_TOO_OLD", "iat beyond max age + skew");
-    assert.ok(await verify(t({ iat: NOW - MAX_AGE - SKEW })), "iat at max age + skew");
+    // At max age + skew a token can no longer be valid: its exp is past, or its lifetime over the cap.
+    await expectCode(verify, t({ iat: NOW - MAX_AGE - SKEW, exp: NOW - SKEW }), "ERR_AUTHN_TOKEN_EXPIRED", "iat at max age + skew, exp at the cap");
+    await expectCode(verify, t({ iat: NOW - MAX_AGE - SKEW, exp: NOW + 1 }), "ERR_AUTHN_TOKEN_LIFETIME", "iat at max age + skew, exp ahead");
+    assert.ok(await verify(t({ iat: NOW - MAX_AGE + 1, exp: NOW + 1 })), "the oldest token that can still be valid");
     const future = await expectCode(verify, t({ iat: NOW + SKEW + 1 }), "ERR_AUTHN_CLAIM_INVALID", "iat in the future");
     assert.equal(future.fields()["claim"], "iat");
+  });
+
+  it("caps a token's lifetime at the issuer's maximum age: exp - iat, exp - now, and safe-integer time claims", async () => {
+    const { ed, verify } = await setup();
+    const t = (over: Obj) => craft(header(ed), claims(over), ed.privateKey);
+    const lifetime = async (over: Obj, claim: string, reason: string, label: string) => {
+      const err = await expectCode(verify, t(over), "ERR_AUTHN_TOKEN_LIFETIME", label);
+      assert.deepEqual([err.fields()["claim"], err.fields()["reason"], err.fields()["maxLifetimeSec"]], [claim, reason, MAX_AGE], label);
+    };
+    // The attack run's two tokens: a fresh iat with exp two days (here: twice the maximum) ahead, and exp = 1e300.
+    await lifetime({ iat: NOW, exp: NOW + 2 * MAX_AGE }, "exp", "lifetime-over-max", "exp = iat + 2 x max");
+    await lifetime({ iat: NOW, exp: 1e300 }, "exp", "not-a-safe-integer", "exp = 1e300");
+    await lifetime({ iat: NOW, exp: Number.MAX_SAFE_INTEGER }, "exp", "lifetime-over-max", "exp = MAX_SAFE_INTEGER");
+    await lifetime({ iat: NOW, exp: NOW + 600.5 }, "exp", "not-a-safe-integer", "fractional exp");
+    await lifetime({ iat: NOW - 10.25 }, "iat", "not-a-safe-integer", "fractional iat");
+    await lifetime({ nbf: -1e300 }, "nbf", "not-a-safe-integer", "nbf = -1e300");
+    await lifetime({ nbf: NOW - 0.5 }, "nbf", "not-a-safe-integer", "fractional nbf");
+    // Boundaries: exactly the maximum is accepted, one second more is not.
+    assert.ok(await verify(t({ iat: NOW - 100, exp: NOW - 100 + MAX_AGE })), "exp - iat = max");
+    await lifetime({ iat: NOW - 100, exp: NOW - 100 + MAX_AGE + 1 }, "exp", "lifetime-over-max", "exp - iat = max + 1");
+    assert.ok(await verify(t({ iat: NOW + SKEW, exp: NOW + SKEW + MAX_AGE })), "iat at the skew's edge, exp - now = max + skew");
+    // Wrong types are still jose's claim errors, with their claim named.
+    const typed = await expectCode(verify, t({ exp: "1e300" }), "ERR_AUTHN_CLAIM_INVALID", "exp as a string");
+    assert.equal(typed.fields()["claim"], "exp");
+  });
+
+  it("checkLifetime: exp ahead of now by more than max + skew is refused on its own, whatever iat says", () => {
+    const trust = { maxTokenAgeSec: MAX_AGE, clockSkewSec: SKEW };
+    const digest = "0123456789abcdef";
+    assert.doesNotThrow(() => checkLifetime({ iat: NOW + 500, exp: NOW + 500 + MAX_AGE - 500 + SKEW }, trust, NOW, digest));
+    assert.throws(() => checkLifetime({ iat: NOW + 500, exp: NOW + MAX_AGE + SKEW + 1 }, trust, NOW, digest), (e: unknown) => e instanceof AuthnError && e.code === "ERR_AUTHN_TOKEN_LIFETIME" && e.fields()["reason"] === "exp-too-far");
+    assert.doesNotThrow(() => checkLifetime({ iat: NOW, exp: NOW + MAX_AGE }, trust, NOW + 0.999, digest));
   });
 
   it("requires exp, iat, sub and the role claim, each of the right type", async () => {
@@ -263,6 +299,30 @@ describe("createTokenVerifier: negative corpus (frozen clock)", () => {
     await assert.rejects(jwtVerify(token, ed.publicKey, { crit: {}, currentDate: new Date(NOW_MS) }), joseErrors.JOSENotSupported);
   });
 
+  it("accepts only alg, typ and kid in the protected header: b64 without crit, jku, x5u, x5c, x5t, jwk, zip and unknown names are refused", async () => {
+    const { ed, verify } = await setup();
+    const ours = await publicJwk(ed.publicKey);
+    const extras: Obj[] = [
+      { b64: false }, { b64: true }, { jku: "https://attacker.example/jwks.json" }, { x5u: "https://attacker.example/c.pem" },
+      { x5c: ["MIIB"] }, { x5t: "AAAA" }, { "x5t#S256": "AAAA" }, { jwk: ours }, { zip: "DEF" }, { cty: "JWT" },
+      { enc: "A256GCM" }, { epk: {} }, { nonce: "n" }, { url: "https://x" }, { foo: 1 }, { ALG: "none" }, { Kid: ed.kid }, { "": 1 },
+      JSON.parse('{"__proto__": {"alg": "none"}}') as Obj,
+    ];
+    for (const extra of extras) {
+      // Signed by the trusted key, every claim valid: only the extra parameter is wrong.
+      const err = await expectCode(verify, craft(header(ed, extra), claims(), ed.privateKey), "ERR_AUTHN_HEADER_REFUSED", JSON.stringify(extra));
+      assert.deepEqual(err.fields()["parameters"], Object.keys(extra), JSON.stringify(extra));
+      assert.deepEqual(err.fields()["allowed"], ["alg", "typ", "kid"]);
+    }
+    const many = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`p${i}-${"x".repeat(40)}`, i]));
+    const capped = await expectCode(verify, craft(header(ed, many), claims(), ed.privateKey), "ERR_AUTHN_HEADER_REFUSED", "twenty long names");
+    assert.equal((capped.fields()["parameters"] as string[]).length, 8);
+    assert.ok((capped.fields()["parameters"] as string[]).every((p) => p.length <= 32));
+    await expectCode(verify, craft(header(ed, { typ: 7 }), claims(), ed.privateKey), "ERR_AUTHN_TOKEN_MALFORMED", "numeric typ");
+    assert.ok(await verify(craft(header(ed), claims(), ed.privateKey)), "alg, typ, kid only");
+    assert.ok(await verify(craft(without(header(ed), "kid"), claims(), ed.privateKey)), "alg and typ only");
+  });
+
   it("refuses a role the policy does not have", async () => {
     const { ed, verify } = await setup();
     const err = await expectCode(verify, craft(header(ed), claims({ role: "admin" }), ed.privateKey), "ERR_AUTHN_ROLE_UNKNOWN", "role admin");
@@ -292,7 +352,7 @@ describe("createTokenVerifier: negative corpus (frozen clock)", () => {
     await expectCode(verify, `${h}.${p}.`, "ERR_AUTHN_TOKEN_MALFORMED", "empty signature");
   });
 
-  it("ignores jku and x5u: nothing connects to a loopback canary, and the key still comes from the bundle", async () => {
+  it("refuses jku and x5u before any key lookup: nothing connects to a loopback canary", async () => {
     const { ed, attacker, verify } = await setup();
     let connections = 0;
     const canary = createServer((socket) => {
@@ -303,9 +363,9 @@ describe("createTokenVerifier: negative corpus (frozen clock)", () => {
     try {
       const { port } = canary.address() as { port: number };
       const urls = { jku: `http://127.0.0.1:${port}/jwks.json`, x5u: `http://127.0.0.1:${port}/cert.pem` };
-      await expectCode(verify, craft(header(attacker, urls), claims(), attacker.privateKey), "ERR_AUTHN_KEY_UNKNOWN", "jku to attacker keys");
-      await expectCode(verify, craft(header(ed, urls), claims(), attacker.privateKey), "ERR_AUTHN_SIGNATURE_INVALID", "jku with our kid");
-      assert.equal((await verify(craft(header(ed, urls), claims(), ed.privateKey))).subject, "agent-7");
+      await expectCode(verify, craft(header(attacker, urls), claims(), attacker.privateKey), "ERR_AUTHN_HEADER_REFUSED", "jku to attacker keys");
+      await expectCode(verify, craft(header(ed, urls), claims(), attacker.privateKey), "ERR_AUTHN_HEADER_REFUSED", "jku with our kid");
+      await expectCode(verify, craft(header(ed, urls), claims(), ed.privateKey), "ERR_AUTHN_HEADER_REFUSED", "jku on a token our key signed");
       // Let any connection attempt made during verification reach the listener before counting.
       await new Promise<void>((resolve) => setImmediate(resolve));
       assert.equal(connections, 0);
@@ -328,6 +388,24 @@ describe("createTokenVerifier: property", () => {
         await refusal(verify, flipped, false);
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it("a token whose protected header has any parameter outside alg, typ, kid is never accepted, however it is signed", async () => {
+    const { ed, verify } = await setup();
+    const allowed = new Set(["alg", "typ", "kid"]);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(fc.string({ maxLength: 12 }).filter((k) => !allowed.has(k)), fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 4 }),
+        fc.boolean(),
+        async (extra, dropKid) => {
+          const h = { ...header(ed), ...extra };
+          const token = craft(dropKid ? without(h, "kid") : h, claims(), ed.privateKey, "EdDSA");
+          const err = await refusal(verify, token, false);
+          assert.ok(["ERR_AUTHN_HEADER_REFUSED", "ERR_AUTHN_CRIT_UNSUPPORTED"].includes(err.code), err.code);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 

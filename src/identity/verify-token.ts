@@ -1,10 +1,12 @@
 // Verifies a caller's bearer token (a JWT access token) against the signed trust bundle, with
 // jose configured strictly. Before jose sees the token, cordon refuses what must never reach a
 // key lookup: an oversized token, a non-canonical encoding, `alg` none or HMAC or anything off
-// the allowlist, any `crit`, a kid that is not a short plain name, an issuer the bundle does
-// not list. The key always comes from that issuer's JWKS in the bundle: `jku`, `x5u` and an
-// embedded `jwk` are ignored, and nothing is ever fetched. Errors carry a short digest of the
-// token, never the token.
+// the allowlist, any `crit`, any protected header parameter besides alg, typ and kid (`jku`,
+// `x5u`, `x5c`, `jwk`, `b64`, `zip`, unknown names), a kid that is not a short plain name, an
+// issuer the bundle does not list. The key always comes from that issuer's JWKS in the bundle
+// and nothing is ever fetched. After jose's checks, the token's lifetime is capped: `exp - iat`
+// and `exp - now` at most the issuer's maximum age (plus skew for the latter), every time claim
+// a safe integer. Errors carry a short digest of the token, never the token.
 import { createHash } from "node:crypto";
 import { createLocalJWKSet, errors as jose, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import {
@@ -12,10 +14,12 @@ import {
   AudienceMismatch,
   ClaimInvalid,
   CritUnsupported,
+  HeaderRefused,
   IssuerUnknown,
   KeyUnknown,
   RoleUnknown,
   TokenExpired,
+  TokenLifetimeExcessive,
   TokenMalformed,
   TokenNotYetValid,
   TokenSignatureInvalid,
@@ -32,6 +36,15 @@ import { KID_PATTERN, TOKEN_ALGORITHMS, type IssuerTrust, type TokenAlgorithm, t
 export const MAX_TOKEN_BYTES = 8 * 1024;
 const B64URL = /^[A-Za-z0-9_-]+$/;
 const MAX_CLAIM_CHARS = 256;
+const MAX_TYP_CHARS = 64;
+
+/**
+ * The only protected header parameters a token may carry. Everything else is refused, not
+ * ignored: a parameter cordon does not read (b64, zip, jku, x5u, x5c, x5t, jwk, ...) can only
+ * mean that the token was made for a verifier that reads it differently.
+ */
+export const HEADER_PARAMETERS: readonly string[] = Object.freeze(["alg", "typ", "kid"]);
+const HEADER_ALLOWED: ReadonlySet<string> = new Set(HEADER_PARAMETERS);
 
 export interface TokenVerifierOptions {
   /** The roles of the policy: a token naming any other role is refused. */
@@ -95,8 +108,12 @@ function precheck(token: string, digest: string, issuers: ReadonlyMap<string, Pr
     const crit = Array.isArray(header["crit"]) ? header["crit"].map((c) => String(c).slice(0, 32)).slice(0, 8) : ["(not an array)"];
     throw new CritUnsupported(digest, crit);
   }
+  const refused = Object.keys(header).filter((name) => !HEADER_ALLOWED.has(name));
+  if (refused.length > 0) throw new HeaderRefused(digest, refused.slice(0, 8).map((name) => name.slice(0, 32)), HEADER_PARAMETERS);
   const kid = header["kid"];
   if (kid !== undefined && (typeof kid !== "string" || !KID_PATTERN.test(kid))) throw new TokenMalformed(digest, "kid", "kid must match [A-Za-z0-9._-]{1,128}");
+  const typ = header["typ"];
+  if (typ !== undefined && (typeof typ !== "string" || typ.length > MAX_TYP_CHARS)) throw new TokenMalformed(digest, "header", `typ must be a string of at most ${MAX_TYP_CHARS} characters`);
   const payload = decodeSegment(p, "payload", digest, true) as Json;
   const iss = payload["iss"];
   const issuer = typeof iss === "string" ? issuers.get(iss) : undefined;
@@ -147,6 +164,24 @@ function refusal(err: unknown, digest: string, c: Checked): AuthnError {
   return new TokenMalformed(digest, "unsupported", "the token could not be verified");
 }
 
+/**
+ * The lifetime cap, on claims jose has already checked for type, expiry, nbf and age. The
+ * issuer's maximum token age also bounds how long a token may live: a token valid for longer
+ * than it may be old is refused whatever its iat, and so is one whose exp is further ahead of
+ * now than that (plus the skew). Time claims must be safe integers (1e300 is not). Pure.
+ */
+export function checkLifetime(payload: Readonly<Record<string, unknown>>, trust: Pick<IssuerTrust, "maxTokenAgeSec" | "clockSkewSec">, nowSec: number, digest: string): void {
+  const max = trust.maxTokenAgeSec;
+  for (const claim of ["iat", "exp", "nbf"] as const) {
+    const v = payload[claim];
+    if (v !== undefined && !Number.isSafeInteger(v)) throw new TokenLifetimeExcessive(digest, claim, "not-a-safe-integer", max);
+  }
+  const exp = payload["exp"] as number;
+  const iat = payload["iat"] as number;
+  if (exp - iat > max) throw new TokenLifetimeExcessive(digest, "exp", "lifetime-over-max", max);
+  if (exp - Math.floor(nowSec) > max + trust.clockSkewSec) throw new TokenLifetimeExcessive(digest, "exp", "exp-too-far", max);
+}
+
 function stringClaim(payload: JWTPayload, claim: string, digest: string): string {
   const v = payload[claim];
   if (typeof v !== "string" || v.length === 0 || v.length > MAX_CLAIM_CHARS) throw new ClaimInvalid(digest, claim, `must be a string of 1 to ${MAX_CLAIM_CHARS} characters`);
@@ -169,6 +204,7 @@ export function createTokenVerifier(bundle: Pick<TrustBundle, "issuers">, opts: 
     const digest = tokenDigest(token);
     const checked = precheck(token, digest, issuers, maxBytes);
     const { trust } = checked.issuer;
+    const nowMs = now();
     const options: JWTVerifyOptions = {
       algorithms: [checked.alg],
       issuer: trust.issuer,
@@ -176,7 +212,7 @@ export function createTokenVerifier(bundle: Pick<TrustBundle, "issuers">, opts: 
       requiredClaims: ["exp", "iat", "sub", trust.roleClaim, ...(trust.tenantClaim === null ? [] : [trust.tenantClaim])],
       maxTokenAge: trust.maxTokenAgeSec,
       clockTolerance: trust.clockSkewSec,
-      currentDate: new Date(now()),
+      currentDate: new Date(nowMs),
       crit: {},
       ...(trust.requireTyp === null ? {} : { typ: trust.requireTyp }),
     };
@@ -186,6 +222,8 @@ export function createTokenVerifier(bundle: Pick<TrustBundle, "issuers">, opts: 
     } catch (err) {
       throw refusal(err, digest, checked);
     }
+    // exp and iat are required claims: jose has refused a token without them or with non-numbers.
+    checkLifetime(payload, trust, nowMs / 1000, digest);
     const subject = stringClaim(payload, "sub", digest);
     const role = stringClaim(payload, trust.roleClaim, digest);
     if (!roles.has(role)) throw new RoleUnknown(digest, role.slice(0, 64));

@@ -85,6 +85,7 @@ export type Subject =
   | "gateway.origin"
   | "gateway.session"
   | "gateway.sessions"
+  | "gateway.connections"
   | "trust.bundle"
   | "artifact.signature"
   | "key.source"
@@ -337,10 +338,12 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
         "token-expired",
         "token-nbf-future",
         "token-id-token",
+        "token-lifetime-excessive",
+        "token-exp-huge",
       ],
       "gateway.authn": ["gateway-no-token"],
     },
-    mechanism: "jose, configured strictly, over the signed trust bundle's issuers: algorithm allowlist, no crit, plain kids, exact iss and aud, exp/nbf/iat with bounded skew and age, typ at+jwt; jku, x5u and jwk headers are never used; every refusal is one authn.denied record with a token digest",
+    mechanism: "jose, configured strictly, over the signed trust bundle's issuers: algorithm allowlist, a closed set of header parameters (alg, typ, kid: jku, x5u, jwk, b64, crit and the rest are refused), plain kids, exact iss and aud, exp/nbf/iat with bounded skew and age, a lifetime (exp - iat, exp - now) capped at the issuer's maximum age with safe-integer time claims, typ at+jwt; every refusal is one authn.denied record with a token digest",
   },
   {
     name: "origin-check",
@@ -362,6 +365,13 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
     covers: ["gateway.sessions"],
     probes: { "gateway.sessions": ["gateway-session-cap"] },
     mechanism: "concurrent sessions are capped per principal and in total, counting sessions still being opened",
+  },
+  {
+    name: "connection-limits",
+    tier: "control-plane",
+    covers: ["gateway.connections"],
+    probes: { "gateway.connections": ["gateway-slowloris-headers", "gateway-slow-body", "gateway-connection-cap"] },
+    mechanism: "node:http's header, request and keep-alive clocks, a body clock (idle and total) and a socket idle clock; concurrent connections capped per remote address (IPv6 by /64) and in total; 408, 429 or 503, then the socket is closed; records throttled per reason with one summary record carrying the count",
   },
   {
     name: "trust-bundle",

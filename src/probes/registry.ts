@@ -13,11 +13,13 @@ import {
   procReadShadow, procSocketInet, procTimeout, procUnshare, procWriteGranted, procWriteReadonly, procWriteSystem, scriptTampered,
 } from "./process-probes.js";
 import { auditEdited, auditRewritten, auditTruncated, lockFileTampered } from "./audit-probes.js";
-import { gatewayForeignOrigin, gatewayForeignSession, gatewayNoToken, gatewaySessionCap } from "./gateway-probes.js";
+import {
+  gatewayConnectionCap, gatewayForeignOrigin, gatewayForeignSession, gatewayNoToken, gatewaySessionCap, gatewaySlowBody, gatewaySlowlorisHeaders,
+} from "./gateway-probes.js";
 import { keyEnvOffered, moduleSwapRace, policyRollback, policyTampered, signedModuleTampered, trustBundleTampered } from "./supply-chain-probes.js";
 import {
-  tokenAlgNone, tokenAlgNoneCase, tokenEmbeddedJwk, tokenExpired, tokenForgedSignature, tokenHs256PublicKey, tokenIdToken, tokenJkuCanary,
-  tokenKidOversized, tokenKidPath, tokenNbfFuture, tokenWrongAud, tokenWrongIss,
+  tokenAlgNone, tokenAlgNoneCase, tokenEmbeddedJwk, tokenExpHuge, tokenExpired, tokenForgedSignature, tokenHs256PublicKey, tokenIdToken, tokenJkuCanary,
+  tokenKidOversized, tokenKidPath, tokenLifetimeExcessive, tokenNbfFuture, tokenWrongAud, tokenWrongIss,
 } from "./token-probes.js";
 import type { Probe } from "./types.js";
 
@@ -100,10 +102,15 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["token-expired", tokenExpired],
   ["token-nbf-future", tokenNbfFuture],
   ["token-id-token", tokenIdToken],
+  ["token-lifetime-excessive", tokenLifetimeExcessive],
+  ["token-exp-huge", tokenExpHuge],
   ["gateway-no-token", gatewayNoToken],
   ["gateway-foreign-origin", gatewayForeignOrigin],
   ["gateway-foreign-session", gatewayForeignSession],
   ["gateway-session-cap", gatewaySessionCap],
+  ["gateway-slowloris-headers", gatewaySlowlorisHeaders],
+  ["gateway-slow-body", gatewaySlowBody],
+  ["gateway-connection-cap", gatewayConnectionCap],
   ["trust-bundle-tampered", trustBundleTampered],
   ["policy-tampered", policyTampered],
   ["signed-module-tampered", signedModuleTampered],

@@ -49,7 +49,7 @@ describe("cordon prove's runtime rows on a development trust setup", () => {
     const lines = runtimeLines();
     assert.ok(lines.every((l) => l.scope.kind === "runtime" && l.status === "enforced" && l.checks.length > 0 && l.tier === "control-plane"));
     const enforcers = new Set(lines.map((l) => l.enforcer));
-    for (const name of ["authn-token", "origin-check", "session-binding", "session-limits", "key-source", "artifact-signature", "trust-bundle", "audit-chain", "audit-checkpoint", "runtime-lock"]) {
+    for (const name of ["authn-token", "origin-check", "session-binding", "session-limits", "connection-limits", "key-source", "artifact-signature", "trust-bundle", "audit-chain", "audit-checkpoint", "runtime-lock"]) {
       assert.ok(enforcers.has(name), `no runtime line for ${name}`);
     }
   });
@@ -87,7 +87,7 @@ describe("cordon prove's runtime rows on a development trust setup", () => {
     cpSync(home, bare, { recursive: true });
     rmSync(join(bare, "issuer.key"));
     rmSync(join(bare, "publisher.key"));
-    const needKeys = ["token-wrong-iss", "token-wrong-aud", "token-expired", "token-nbf-future", "token-id-token", "gateway-foreign-session", "gateway-session-cap", "policy-rollback"];
+    const needKeys = ["token-wrong-iss", "token-wrong-aud", "token-expired", "token-nbf-future", "token-id-token", "token-lifetime-excessive", "token-exp-huge", "gateway-foreign-session", "gateway-session-cap", "gateway-slow-body", "policy-rollback"];
     const probes = new Map([...PROBES].filter(([id]) => needKeys.includes(id)));
     const rows = runtimeRows(await prove(started.runtime, undefined, probes, { ...trust, dataDir: bare })).filter((r) => needKeys.includes(r.check ?? ""));
     assert.equal(rows.length, needKeys.length);

@@ -16,6 +16,8 @@ import type { Probe, ProbeEnv, ProbeOutcome, TrustContext } from "./types.js";
 const REFUSED_ALG = "ERR_AUTHN_ALGORITHM_REFUSED";
 const BAD_SIGNATURE = "ERR_AUTHN_SIGNATURE_INVALID";
 const MALFORMED = "ERR_AUTHN_TOKEN_MALFORMED";
+const HEADER_REFUSED = "ERR_AUTHN_HEADER_REFUSED";
+const LIFETIME = "ERR_AUTHN_TOKEN_LIFETIME";
 
 type Json = Record<string, unknown>;
 
@@ -95,14 +97,18 @@ export const tokenHs256PublicKey = attack([REFUSED_ALG], (s) => {
   const pem = createPublicKey({ key: s.listed, format: "jwk" }).export({ type: "spki", format: "pem" });
   return forgeToken({ ...AT, ...trustedKid(s) }, claims(s), { alg: "HS256", secret: Buffer.from(pem) });
 });
-export const tokenEmbeddedJwk = attack([BAD_SIGNATURE], (s) => {
+/** The attacker's own public key embedded as `jwk`: refused as a header parameter, before any key lookup. */
+export const tokenEmbeddedJwk = attack([HEADER_REFUSED], (s) => {
   const signer = attackerSigner(s);
   return forgeToken({ ...AT, ...trustedKid(s), jwk: signer.jwk }, claims(s), signer);
 });
 export const tokenKidPath = attack([MALFORMED], (s) => forgeToken({ ...AT, kid: "../../../../../../dev/null" }, claims(s), attackerSigner(s)));
 export const tokenKidOversized = attack([MALFORMED], (s) => forgeToken({ ...AT, kid: "k".repeat(2048) }, claims(s), attackerSigner(s)));
 
-/** `jku` and `x5u` pointing at a loopback port that counts connections: nothing may connect. */
+/**
+ * `jku` and `x5u` pointing at a loopback port that counts connections: refused as header
+ * parameters, and nothing may connect.
+ */
 export const tokenJkuCanary: Probe = async (env) => {
   const s = scene(env);
   if ("unavailable" in s) return { stopped: false, detail: s.unavailable, unavailable: s.unavailable };
@@ -117,7 +123,7 @@ export const tokenJkuCanary: Probe = async (env) => {
   try {
     const url = `http://127.0.0.1:${(canary.address() as AddressInfo).port}/jwks.json`;
     const signer = attackerSigner(s);
-    const outcome = await present(env, s.trust, forgeToken({ ...AT, jku: url, x5u: url }, claims(s), signer), [BAD_SIGNATURE, "ERR_AUTHN_KEY_UNKNOWN"]);
+    const outcome = await present(env, s.trust, forgeToken({ ...AT, jku: url, x5u: url }, claims(s), signer), [HEADER_REFUSED]);
     // Any connection the verifier made would have been accepted before it could answer.
     await new Promise((resolve) => setImmediate(resolve));
     const stopped = outcome.stopped && connections === 0;
@@ -177,4 +183,15 @@ export const tokenIdToken = signedAttack(["ERR_AUTHN_TYPE_MISMATCH"], (h, p, s) 
   p["auth_time"] = s.nowSec - 30;
   p["azp"] = "cordon-prove";
   delete p["client_id"];
+});
+
+/** Signed by the trusted issuer with a fresh iat, but valid for twice the issuer's maximum age. */
+export const tokenLifetimeExcessive = signedAttack([LIFETIME], (_h, p, s) => {
+  p["iat"] = s.nowSec;
+  p["exp"] = s.nowSec + 2 * s.issuer.maxTokenAgeSec;
+});
+/** Signed by the trusted issuer with a fresh iat and exp = 1e300 (not a safe integer, and forever). */
+export const tokenExpHuge = signedAttack([LIFETIME], (_h, p, s) => {
+  p["iat"] = s.nowSec;
+  p["exp"] = 1e300;
 });
