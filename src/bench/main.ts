@@ -25,6 +25,7 @@ import { benchPerRoleMemory, benchPerRoleStart, SESSION_COUNTS } from "./per-rol
 import { benchDocument, formatReport, loadAverage, machineFacts, type RunFacts } from "./report.js";
 import type { Row } from "./rows.js";
 import { benchSrt } from "./srt-baseline.js";
+import { benchSeccompSupervision } from "./seccomp-cases.js";
 
 const NOTES = [
   "Every figure is wall time from process.hrtime.bigint() around one call, after a warm-up; p50/p99 are nearest-rank percentiles.",
@@ -106,6 +107,9 @@ async function run(): Promise<void> {
     rows.push(...bwrapRows);
     const bwrapTrue = bwrapRows.find((r) => r.id === "cells.bwrap.true");
     rows.push(...(await benchSrt(bwrapTrue?.kind === "timing" ? bwrapTrue.stats : undefined)));
+    await settle();
+    progress("cells: the cost of recording every seccomp denial (supervised vs plain filter)");
+    rows.push(...benchSeccompSupervision());
     await settle();
     progress("identity: token verification, signed artifacts");
     rows.push(...(await benchIdentity()));

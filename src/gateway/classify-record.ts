@@ -23,6 +23,6 @@ export function formatDenial(record: AuditRecord): string {
     const v = record[k];
     return typeof v === "string" || typeof v === "number" ? `${k}=${String(v)}` : null;
   };
-  const extra = ["code", "tool", "role", "session", "tokenDigest", "header", "limit", "reason"].map(pick).filter((x) => x !== null);
+  const extra = ["code", "tool", "syscall", "role", "session", "tokenDigest", "header", "limit", "reason"].map(pick).filter((x) => x !== null);
   return [record.time, `seq=${record.seq}`, record.type, `enforcer=${record.enforcer ?? "-"}`, ...extra].join(" ");
 }
