@@ -93,19 +93,13 @@ export class WitnessClient {
 }
 
 async function readCapped(res: Response): Promise<string> {
-  const reader = res.body?.getReader();
-  if (reader === undefined) return "";
+  if (res.body === null) return "";
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > MAX_ANSWER_BYTES) {
-      await reader.cancel();
-      throw new Error("answer-too-large");
-    }
-    chunks.push(value);
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > MAX_ANSWER_BYTES) throw new Error("answer-too-large");
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString("utf8");
 }
