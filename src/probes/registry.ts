@@ -10,7 +10,7 @@ import {
   procConnect, procEnviron, procFds, procForkBomb, procLeftovers, procMemHog, procMount, procOutputFlood, procPtrace, procReadHome,
   procReadShadow, procSocketInet, procTimeout, procUnshare, procWriteGranted, procWriteReadonly, procWriteSystem, scriptTampered,
 } from "./process-probes.js";
-import { auditEdited, auditRewritten, auditTruncated, lockFileTampered } from "./audit-probes.js";
+import { auditEdited, auditRewritten, auditTruncated, auditWitnessFork, auditWitnessTruncated, lockFileTampered } from "./audit-probes.js";
 import { gatewayForeignOrigin, gatewayForeignSession, gatewayNoToken, gatewaySessionCap } from "./gateway-probes.js";
 import { keyEnvOffered, moduleSwapRace, policyRollback, policyTampered, signedModuleTampered, trustBundleTampered } from "./supply-chain-probes.js";
 import {
@@ -104,5 +104,7 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["audit-edited", auditEdited],
   ["audit-truncated", auditTruncated],
   ["audit-rewritten", auditRewritten],
+  ["audit-witness-truncated", auditWitnessTruncated],
+  ["audit-witness-fork", auditWitnessFork],
   ["lock-file-tampered", lockFileTampered],
 ]);

@@ -29,7 +29,7 @@ import {
 } from "../audit-errors.js";
 import { CHECKPOINT_PAYLOAD_TYPE, decodeCheckpoint, type Checkpoint } from "../checkpoint-payload.js";
 import { FileSink } from "../file-sink.js";
-import { GENESIS_HASH } from "../types.js";
+import { GENESIS_HASH, type AuditEvent } from "../types.js";
 import { verifyChain } from "../verify-chain.js";
 import {
   checkpointDigest, COSIGNATURE_PAYLOAD_TYPE, encodeCosignature, LOG_NAME, MAX_SEGMENT_RECORDS, MAX_WITNESS_REQUEST_BYTES, WITNESS_ENFORCER, type WitnessLatest,
@@ -52,6 +52,17 @@ export interface WitnessOptions {
   readonly maxLogs?: number;
   readonly maxRequestBytes?: number;
   readonly maxSegmentRecords?: number;
+  /**
+   * Where the witness records its decisions (default: its own hash-chained log,
+   * `<dataDir>/witness-audit.jsonl`). `cordon prove` points a throwaway witness at the
+   * runtime's log, so that its refusal is counted like any enforcer's.
+   */
+  readonly audit?: WitnessAudit;
+}
+
+/** The log a witness records into. */
+export interface WitnessAudit {
+  append(event: AuditEvent): Promise<unknown>;
 }
 
 /** A failure the witness answers with; the HTTP layer maps each code to a status. */
@@ -72,17 +83,20 @@ export class Witness {
   readonly #opts: WitnessOptions;
   readonly #key: SigningKey;
   readonly #states: Map<string, LogState>;
-  readonly #audit: AuditLog;
+  readonly #audit: WitnessAudit;
+  /** The witness's own log, when it opened one (closed with it). */
+  readonly #ownLog: AuditLog | null;
   readonly #evidence: FileSink;
   readonly #now: () => Date;
   /** One submission at a time: each reads and replaces the state of its log. */
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(opts: WitnessOptions, key: SigningKey, states: Map<string, LogState>, audit: AuditLog, evidence: FileSink) {
+  private constructor(opts: WitnessOptions, key: SigningKey, states: Map<string, LogState>, audit: WitnessAudit, ownLog: AuditLog | null, evidence: FileSink) {
     this.#opts = opts;
     this.#key = key;
     this.#states = states;
     this.#audit = audit;
+    this.#ownLog = ownLog;
     this.#evidence = evidence;
     this.#now = opts.now ?? (() => new Date());
   }
@@ -95,9 +109,16 @@ export class Witness {
     const key = loadSigningKey(keyPath);
     const publicKey = createPublicKey(key.privateKey);
     const states = loadLogStates(opts.dataDir, new Map([[key.keyid, publicKey]]), opts.logs ?? new Map());
-    const audit = await AuditLog.open(join(opts.dataDir, WITNESS_AUDIT_FILE), opts.now === undefined ? {} : { now: opts.now });
+    let audit: WitnessAudit;
+    let ownLog: AuditLog | null = null;
+    if (opts.audit === undefined) {
+      ownLog = await AuditLog.open(join(opts.dataDir, WITNESS_AUDIT_FILE), opts.now === undefined ? {} : { now: opts.now });
+      audit = ownLog;
+    } else {
+      audit = opts.audit;
+    }
     const evidence = await FileSink.open(join(opts.dataDir, WITNESS_EVIDENCE_FILE));
-    const witness = new Witness(opts, key, states, audit, evidence);
+    const witness = new Witness(opts, key, states, audit, ownLog, evidence);
     await audit.append({ type: "witness.started", keyId: key.keyid, logs: states.size, pinning: (opts.logs?.size ?? 0) > 0 ? "configured" : "first-use" });
     return witness;
   }
@@ -136,7 +157,7 @@ export class Witness {
 
   async close(): Promise<void> {
     await this.#queue;
-    await this.#audit.close();
+    await this.#ownLog?.close();
     await this.#evidence.close();
   }
 
