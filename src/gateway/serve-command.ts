@@ -2,7 +2,7 @@
 // log, the policy (audited if refused), a cell runtime, and a token verifier.
 import type { Io, CommonOptions } from "../cli/commands.js";
 import { dataDir } from "../cli/defaults.js";
-import { trustedStart, type TrustedStart } from "../cli/trusted-start.js";
+import { trustedStart, type TrustedStart, type WitnessFlags } from "../cli/trusted-start.js";
 import { UsageError } from "../errors.js";
 import { loadTrustAudited } from "../identity/load-trust-audited.js";
 import type { TokenVerifier } from "../identity/principal.js";
@@ -22,6 +22,8 @@ export interface ServeOptions extends CommonOptions {
   readonly role?: string | undefined;
   readonly tokenFile?: string | undefined;
   readonly granularity?: Granularity | undefined;
+  /** Send the audit log's signed checkpoints to this witness. */
+  readonly witness?: WitnessFlags | undefined;
 }
 
 /** Parses "127.0.0.1:8787" or "[::1]:8787". */
@@ -51,6 +53,7 @@ async function startTrusted(opts: ServeOptions, restrict: string | null, poolSiz
     isolation: opts.isolation,
     poolSize,
     ...(opts.granularity === undefined ? {} : { granularity: opts.granularity }),
+    ...(opts.witness === undefined ? {} : { witness: opts.witness }),
     ...(restrict === null ? {} : { restrict: (p: LoadedPolicy) => restrictToRole(p, restrict) }),
   });
   // Tokens are always verified against the signed trust bundle, --no-strict or not.
