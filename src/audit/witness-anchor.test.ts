@@ -5,7 +5,10 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { AuditLog } from "./audit-log.js";
 import { Checkpointer, type CheckpointerOptions } from "./checkpoint.js";
-import { checkpointPath } from "./checkpoint-payload.js";
+import { CHECKPOINT_PAYLOAD_TYPE, checkpointPath, encodeCheckpoint } from "./checkpoint-payload.js";
+import { encodeRecord } from "./build-record.js";
+import { signEnvelope } from "../identity/dsse.js";
+import { createPublicKey } from "node:crypto";
 import { MemorySink } from "./memory-sink.js";
 import type { AuditRecord } from "./types.js";
 import { auditVerdictOk, verifyAuditFile } from "./verify-audit-file.js";
@@ -192,6 +195,32 @@ describe("the checkpointer's witness", () => {
     for (let i = 1; i < seqs.length; i++) assert.ok((seqs[i] ?? 0) - (seqs[i - 1] ?? 0) <= 4, `a step over the cap: ${seqs.join(",")}`);
     assert.ok(seqs.length >= 6, seqs.join(","));
     await assert.rejects(Checkpointer.start(AuditLog.memory(), { auditPath: "/x/a.jsonl", key: signer.key, everyRecords: 5, startTimer: noTimer, sink: new MemorySink(), witness: { url: w.url, keys: w.keys, maxSegmentRecords: 4, sink: new MemorySink() } }), RangeError);
+    await log.close();
+    await cp.close();
+    await w.close();
+  });
+
+  it("when the witness moved on without it (a lost answer, another start), it asks again and goes on from there", async () => {
+    const w = await startTestWitness();
+    const c = controls();
+    const log = AuditLog.memory({ now: c.now });
+    const cp = await Checkpointer.start(log, { auditPath: "/x/audit.jsonl", key: signer.key, everyRecords: 1000, now: c.now, sink: new MemorySink(), startTimer: noTimer, witness: { url: w.url, keys: w.keys, schedule: c.schedule, sink: new MemorySink() } });
+    await append(log, 3);
+    await cp.checkpoint();
+    await cp.anchor?.idle();
+    await append(log, 3);
+    // Someone else with the same records and key takes the witness to seq 6 first.
+    const six = log.recordsAfter(3);
+    const head = six[2] ?? assert.fail();
+    const envelope = signEnvelope(CHECKPOINT_PAYLOAD_TYPE, encodeCheckpoint({ log: "audit.jsonl", seq: 6, head: head.hash, at: c.now().toISOString() }), signer.key);
+    const pem = createPublicKey(signer.key.privateKey).export({ type: "spki", format: "pem" }).toString();
+    await w.witness.cosign(Buffer.from(`${JSON.stringify({ checkpoint: envelope, logPublicKey: pem })}\n${six.map(encodeRecord).join("")}`));
+    await append(log, 2);
+    await cp.checkpoint();
+    await cp.anchor?.idle();
+    assert.equal(witnessedSeq(w), 8);
+    assert.equal(log.witness?.up, true);
+    assert.deepEqual(log.recordsAfter(0).filter((r) => r.type.startsWith("audit.witness-")), [], "a stale view is not an outage");
     await log.close();
     await cp.close();
     await w.close();

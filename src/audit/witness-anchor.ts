@@ -94,6 +94,9 @@ export class WitnessAnchor {
   #failures = 0;
   #outage: Outage | null = null;
   #closing = false;
+  /** Checkpoints offered, and how many had been when the last exchange began. */
+  #offers = 0;
+  #offersSent = 0;
 
   private constructor(setup: AnchorSetup, target: WitnessTarget, sink: AuditSink) {
     this.#setup = setup;
@@ -123,6 +126,7 @@ export class WitnessAnchor {
   /** A durable signed checkpoint to witness; returns at once. */
   offer(cp: Checkpoint, envelope: Envelope): void {
     if (this.#newest === null || cp.seq > this.#newest.cp.seq) this.#newest = { cp, envelope };
+    this.#offers += 1;
     this.#kick();
   }
 
@@ -138,9 +142,10 @@ export class WitnessAnchor {
     this.#cancelRetry?.();
     this.#cancelRetry = null;
     await this.idle();
-    // The log is closed by now, so how this last exchange went cannot be recorded; the next
-    // start asks the witness first and sends whatever it lacks.
-    if (this.#behind()) {
+    // A checkpoint no exchange has tried yet (a retry was pending): one attempt. The log is
+    // closed by now, so how it went cannot be recorded; the next start asks the witness first
+    // and sends whatever it lacks.
+    if (this.#behind() && this.#offersSent < this.#offers) {
       this.#kick();
       await this.idle();
     }
@@ -161,6 +166,7 @@ export class WitnessAnchor {
   }
 
   async #exchange(): Promise<void> {
+    this.#offersSent = this.#offers;
     try {
       let resynced = false;
       for (;;) {

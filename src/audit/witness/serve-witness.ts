@@ -80,8 +80,14 @@ async function handle(witness: Witness, maxBytes: number, req: IncomingMessage, 
   const m = /^\/v1\/logs\/([^/]+)$/.exec(path);
   if (m !== null) {
     if (req.method !== "GET") return answer(res, 405, { error: { code: "ERR_METHOD" } }, { allow: "GET" });
+    let log: string;
     try {
-      const latest = witness.latest(decodeURIComponent(m[1] ?? ""));
+      log = decodeURIComponent(m[1] ?? "");
+    } catch {
+      return answer(res, 400, { error: { code: "ERR_AUDIT_WITNESS_MALFORMED", reason: "the log name is not URL-encoded" } });
+    }
+    try {
+      const latest = witness.latest(log);
       return answer(res, 200, { cosignature: latest.cosignature, checkpoint: latest.checkpoint });
     } catch (err) {
       if (err instanceof CordonError && err.code in STATUS) return refusal(res, err as WitnessRefusal);
