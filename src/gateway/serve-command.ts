@@ -2,7 +2,7 @@
 // log, the policy (audited if refused), a cell runtime, and a token verifier.
 import type { Io, CommonOptions } from "../cli/commands.js";
 import { dataDir } from "../cli/defaults.js";
-import { trustedStart, type TrustedStart } from "../cli/trusted-start.js";
+import { trustedStart, type TrustedStart, type WitnessFlags } from "../cli/trusted-start.js";
 import { UsageError } from "../errors.js";
 import { loadTrustAudited } from "../identity/load-trust-audited.js";
 import type { TokenVerifier } from "../identity/principal.js";
@@ -24,6 +24,8 @@ export interface ServeOptions extends CommonOptions {
   readonly granularity?: Granularity | undefined;
   /** `--max-connections-per-address N` (HTTP only); every other connection limit keeps its default. */
   readonly maxConnectionsPerAddress?: string | undefined;
+  /** Send the audit log's signed checkpoints to this witness. */
+  readonly witness?: WitnessFlags | undefined;
 }
 
 /** A positive integer flag value, or a usage error naming the flag. */
@@ -59,6 +61,7 @@ async function startTrusted(opts: ServeOptions, restrict: string | null, poolSiz
     isolation: opts.isolation,
     poolSize,
     ...(opts.granularity === undefined ? {} : { granularity: opts.granularity }),
+    ...(opts.witness === undefined ? {} : { witness: opts.witness }),
     ...(restrict === null ? {} : { restrict: (p: LoadedPolicy) => restrictToRole(p, restrict) }),
   });
   // Tokens are always verified against the signed trust bundle, --no-strict or not.
