@@ -33,8 +33,8 @@ const { Runtime } = await dist("runtime/runtime.js");
 const { watToWasm } = await dist("testing/policy-fixture.js");
 const { sha256Hex } = await dist("artifacts/verify-digest.js");
 const { startHttpGateway } = await dist("gateway/http-gateway.js");
-const { parseTrustBundle } = await dist("identity/trust-bundle.js");
-const { createTokenVerifier } = await dist("identity/verify-token.js");
+const { parseTrustBundle } = await dist("artifacts/trust-bundle.js");
+const { createTokenVerifier } = await dist("authn/verify-token.js");
 
 const ISSUER = "https://conformance.cordon.invalid";
 const ROLE = "conformance";

@@ -10,7 +10,7 @@
 // With a witness (`witness`), each durable checkpoint is then offered to a WitnessAnchor
 // (witness-anchor.ts), which sends it to the witness, also off the append path.
 import { basename } from "node:path";
-import { signEnvelope, type SigningKey } from "../identity/dsse.js";
+import { signEnvelope, type SigningKey } from "../crypto/dsse.js";
 import type { AuditLog } from "./audit-log.js";
 import { CHECKPOINT_PAYLOAD_TYPE, checkpointPath, encodeCheckpoint, type Checkpoint } from "./checkpoint-payload.js";
 import { FileSink } from "./file-sink.js";

@@ -3,8 +3,8 @@
 // writer holds, pins (seq, head hash) so that cutting records off the end (truncation) or
 // replacing the whole chain with another valid one shows too.
 import type { KeyObject } from "node:crypto";
-import { verifyEnvelope } from "../identity/dsse.js";
-import { SignatureInvalid } from "../identity/errors.js";
+import { verifyEnvelope } from "../crypto/dsse.js";
+import { SignatureInvalid } from "../crypto/errors.js";
 import { AuditCheckpointInvalid, AuditCheckpointMismatch, AuditCheckpointMissing, AuditTruncated } from "./audit-errors.js";
 import { CHECKPOINT_PAYLOAD_TYPE, decodeCheckpoint, type Checkpoint } from "./checkpoint-payload.js";
 

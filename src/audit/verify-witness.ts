@@ -3,12 +3,12 @@
 // log still verifies on its own; the witness's latest cosignature does not move back with it,
 // so a log shorter than it is truncated, and one with another hash at its seq was rewritten.
 import type { KeyObject } from "node:crypto";
-import { verifyEnvelope } from "../identity/dsse.js";
-import { SignatureInvalid } from "../identity/errors.js";
+import { verifyEnvelope } from "../crypto/dsse.js";
+import { SignatureInvalid } from "../crypto/errors.js";
 import { AuditTruncated, AuditWitnessInvalid, AuditWitnessMismatch, type AuditWitnessUnreachable } from "./audit-errors.js";
 import { CHECKPOINT_PAYLOAD_TYPE, decodeCheckpoint } from "./checkpoint-payload.js";
 import { checkpointDigest, openCosignature, type Cosignature } from "./witness-payload.js";
-import type { Envelope } from "../identity/dsse.js";
+import type { Envelope } from "../crypto/dsse.js";
 
 export type WitnessVerdict =
   | {

@@ -7,7 +7,7 @@ import { AuditLog } from "./audit-log.js";
 import { Checkpointer, type CheckpointerOptions } from "./checkpoint.js";
 import { CHECKPOINT_PAYLOAD_TYPE, checkpointPath, encodeCheckpoint } from "./checkpoint-payload.js";
 import { encodeRecord } from "./build-record.js";
-import { signEnvelope } from "../identity/dsse.js";
+import { signEnvelope } from "../crypto/dsse.js";
 import { createPublicKey } from "node:crypto";
 import { MemorySink } from "./memory-sink.js";
 import type { AuditRecord } from "./types.js";

@@ -18,7 +18,7 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { basename } from "node:path";
-import { keyId, signEnvelope, type Envelope, type SigningKey } from "../identity/dsse.js";
+import { keyId, signEnvelope, type Envelope, type SigningKey } from "../crypto/dsse.js";
 import { CordonError } from "../errors.js";
 import type { AuditLog } from "./audit-log.js";
 import { AuditTruncated, AuditWitnessInvalid, AuditWitnessMismatch, AuditWitnessRejected, AuditWitnessUnreachable } from "./audit-errors.js";

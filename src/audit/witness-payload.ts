@@ -6,8 +6,8 @@
 // log `log` (checkpoints signed by `logKeyId`) reach record `seq` with hash `head`, and every
 // record since my previous cosignature links to it".
 import { createHash, type KeyObject } from "node:crypto";
-import { verifyEnvelope, type Envelope } from "../identity/dsse.js";
-import { SignatureInvalid } from "../identity/errors.js";
+import { verifyEnvelope, type Envelope } from "../crypto/dsse.js";
+import { SignatureInvalid } from "../crypto/errors.js";
 import { canonicalJson } from "./canonical-json.js";
 
 /** The enforcer every witness record names: the witness refusing, and a log contradicting it. */

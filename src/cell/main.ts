@@ -6,7 +6,7 @@
 // exits. A frame for another session makes it exit too.
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { Socket } from "node:net";
-import { checkLaunch, sha256Of } from "../identity/launch-format.js";
+import { checkLaunch, sha256Of } from "../attest/launch-format.js";
 import { CordonError, ToolRefused, type Json } from "../errors.js";
 import { WasmCell } from "../wasm/engine/wasm-cell.js";
 import { encodeFrame, FrameDecoder } from "./frames.js";

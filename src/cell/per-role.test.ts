@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { AuditLog } from "../audit/index.js";
-import { EXAMPLE_POLICY } from "../cli/defaults.js";
+import { EXAMPLE_POLICY } from "../config/defaults.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { Runtime } from "../runtime/runtime.js";
 import { RoleCellHost, SessionHost } from "./tool-host.js";

@@ -2,14 +2,14 @@
 // run commands without a process.
 import { existsSync } from "node:fs";
 import { checkpointPath, verifyAuditFile } from "../audit/index.js";
-import { loadTrustedKeyFile } from "../identity/load-key-file.js";
+import { loadTrustedKeyFile } from "../crypto/load-key-file.js";
 import { UsageError, type CordonError, type Json } from "../errors.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { trustedStart, type TrustedStart } from "./trusted-start.js";
 import { lockRows } from "../lock/verify-lock.js";
 import { prove, type ProveRow } from "../probes/prove.js";
 import { PROBES } from "../probes/registry.js";
-import { dataDir } from "./defaults.js";
+import { dataDir } from "../config/defaults.js";
 import type { Isolation } from "../cell/tool-host.js";
 import { guestLogged, type GuestLogged } from "../runtime/channels.js";
 import type { Runtime } from "../runtime/runtime.js";

@@ -5,10 +5,10 @@ import { CordonError, UsageError } from "../errors.js";
 import { auditVerify, policyCheck, proveCommand, reportError, runTool, type Io } from "./commands.js";
 import { attestShow } from "./attest-show.js";
 import { DEFAULT_LISTEN, granularityOf, initCommand, upCommand } from "./up-command.js";
-import { defaultAuditPath, EXAMPLE_POLICY, PACKAGE_ROOT } from "./defaults.js";
+import { defaultAuditPath, EXAMPLE_POLICY, PACKAGE_ROOT } from "../config/defaults.js";
 import { lockCommand, lockVerifyCommand, sbomCommand } from "./lock-commands.js";
-import { IDENTITY_USAGE, IDENTITY_VERBS, identityMain } from "../identity/cli.js";
-import { serveCommand, watchCommand } from "../gateway/serve-command.js";
+import { IDENTITY_USAGE, IDENTITY_VERBS, identityMain } from "./identity-commands.js";
+import { serveCommand, watchCommand } from "./serve-command.js";
 import type { WitnessFlags } from "./trusted-start.js";
 import { witnessCommand } from "./witness-command.js";
 

@@ -7,25 +7,25 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { AuditLog, type AuditEvent } from "../audit/index.js";
 import { Checkpointer } from "../audit/checkpoint.js";
-import { sha256Hex } from "../artifacts/verify-digest.js";
-import { loadSigningKeyFile, loadTrustedKeyFile } from "../identity/load-key-file.js";
+import { sha256Hex } from "../crypto/digest.js";
+import { loadSigningKeyFile, loadTrustedKeyFile } from "../crypto/load-key-file.js";
 import { parseWitnessUrl } from "../audit/witness-client.js";
-import { readEnvelopeFile } from "../identity/load-trust-bundle.js";
+import { readEnvelopeFile } from "../artifacts/load-trust-bundle.js";
 import { assertRuntimeLock, type RuntimeLockResult } from "../lock/verify-lock.js";
 import { CHECKPOINT_KEY_FILE, RUNTIME_LOCK_FILE } from "./dev-init.js";
 import { policyTrust } from "../artifacts/policy-trust.js";
-import { recordEnvKeyOffers } from "../identity/env-key-offers.js";
-import { loadTrustAudited } from "../identity/load-trust-audited.js";
-import type { TokenVerifier } from "../identity/principal.js";
-import type { TrustBundle } from "../identity/trust-bundle.js";
-import { createTokenVerifier } from "../identity/verify-token.js";
+import { recordEnvKeyOffers } from "../artifacts/env-key-offers.js";
+import { loadTrustAudited } from "../artifacts/load-trust-audited.js";
+import type { TokenVerifier } from "../authn/principal.js";
+import type { TrustBundle } from "../artifacts/trust-bundle.js";
+import { createTokenVerifier } from "../authn/verify-token.js";
 import type { LoadedPolicy } from "../policy/load-policy.js";
 import { IN_PROCESS_STAMP, Runtime, type Granularity } from "../runtime/runtime.js";
 import { CordonError, UsageError } from "../errors.js";
-import { errorFields } from "../runtime/audit-fields.js";
+import { errorFields } from "../audit/fields.js";
 import { loadAudited } from "../artifacts/load-policy-audited.js";
 import type { CommonOptions } from "./commands.js";
-import { dataDir, PACKAGE_ROOT } from "./defaults.js";
+import { dataDir, PACKAGE_ROOT } from "../config/defaults.js";
 
 export interface TrustedStart {
   /** The runtime lock check at start (null with --no-strict). */

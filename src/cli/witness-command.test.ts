@@ -11,8 +11,8 @@ import { fileURLToPath } from "node:url";
 import { checkpointPath } from "../audit/checkpoint-payload.js";
 import { cosignaturePath } from "../audit/witness-payload.js";
 import { freshSigningKey, writeWitnessedLog } from "../audit/witness/witness.fixture.js";
-import { loadTrustedKeyFile } from "../identity/load-key-file.js";
-import { EXAMPLE_POLICY } from "./defaults.js";
+import { loadTrustedKeyFile } from "../crypto/load-key-file.js";
+import { EXAMPLE_POLICY } from "../config/defaults.js";
 import { trustedStart } from "./trusted-start.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));

@@ -7,11 +7,11 @@
 import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import { loadPublicKey } from "../identity/keys.js";
+import { loadPublicKey } from "../crypto/keys.js";
 import { LOG_NAME } from "../audit/witness-payload.js";
 import { startWitnessServer } from "../audit/witness/serve-witness.js";
 import { Witness, WITNESS_KEY_FILE } from "../audit/witness/witness.js";
-import { parseListen } from "../gateway/serve-command.js";
+import { parseListen } from "./serve-command.js";
 import type { Io } from "./commands.js";
 
 export interface WitnessCommandOptions {

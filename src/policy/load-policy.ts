@@ -7,7 +7,7 @@ import { readFileSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve, sep } from "node:path";
 import { parseDocument } from "yaml";
-import { sha256Hex } from "../artifacts/verify-digest.js";
+import { sha256Hex } from "../crypto/digest.js";
 import { ArtifactUnreadable, ModuleMalformed, ModuleRefused, PolicyInvalid, ToolRefused, type PolicyIssue } from "../errors.js";
 import { vetModule } from "../wasm/module/vet-module.js";
 import type { Tier } from "./enforcers.js";

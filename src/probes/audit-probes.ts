@@ -15,8 +15,8 @@ import {
 import { verifyAuditFileAudited } from "../audit/verify-audited.js";
 import { startWitnessServer, type WitnessServer } from "../audit/witness/serve-witness.js";
 import { Witness, WITNESS_EVIDENCE_FILE, type WitnessOptions } from "../audit/witness/witness.js";
-import { PACKAGE_ROOT } from "../cli/defaults.js";
-import { keyId, signEnvelope, type SigningKey } from "../identity/dsse.js";
+import { PACKAGE_ROOT } from "../config/defaults.js";
+import { keyId, signEnvelope, type SigningKey } from "../crypto/dsse.js";
 import { verifyRuntimeLockAudited } from "../lock/verify-lock-audited.js";
 import { verifyRuntimeLock } from "../lock/verify-lock.js";
 import { writeRuntimeLock } from "../lock/write-lock.js";

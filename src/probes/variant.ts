@@ -1,6 +1,6 @@
 // Probe tools are variants of a real tool: same limits and tier, with a hostile fixture's
 // bytes and (for filesystem probes) a throwaway directory in place of the real grant.
-import { sha256Hex } from "../artifacts/verify-digest.js";
+import { sha256Hex } from "../crypto/digest.js";
 import { CordonError, type Json } from "../errors.js";
 import type { Grant, LoadedTool, WasmTool } from "../policy/load-policy.js";
 import type { CallOptions } from "../wasm/engine/wasm-cell.js";

@@ -6,9 +6,9 @@
 import { mkdirSync, readdirSync } from "node:fs";
 import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
-import { ed25519PublicKey, keyId, verifyEnvelope, type Envelope } from "../../identity/dsse.js";
-import { currentUid, readCheckedFile } from "../../identity/file-trust.js";
-import { writeFileAtomic } from "../../identity/write-atomic.js";
+import { ed25519PublicKey, keyId, verifyEnvelope, type Envelope } from "../../crypto/dsse.js";
+import { currentUid, readCheckedFile } from "../../crypto/file-trust.js";
+import { writeFileAtomic } from "../../crypto/write-atomic.js";
 import { AuditWitnessStateInvalid } from "../audit-errors.js";
 import { CHECKPOINT_PAYLOAD_TYPE, decodeCheckpoint } from "../checkpoint-payload.js";
 import { checkpointDigest, LOG_NAME, openCosignature } from "../witness-payload.js";

@@ -4,7 +4,7 @@ import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { keyId, type SigningKey } from "../../identity/dsse.js";
+import { keyId, type SigningKey } from "../../crypto/dsse.js";
 import { AuditLog } from "../audit-log.js";
 import { Checkpointer } from "../checkpoint.js";
 import type { Fetch } from "../witness-client.js";

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { keyId, signEnvelope, type Envelope, type SigningKey } from "../../identity/dsse.js";
+import { keyId, signEnvelope, type Envelope, type SigningKey } from "../../crypto/dsse.js";
 import { buildRecord, encodeRecord } from "../build-record.js";
 import { CHECKPOINT_PAYLOAD_TYPE, encodeCheckpoint } from "../checkpoint-payload.js";
 import type { ChainHead } from "../types.js";

@@ -18,9 +18,9 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { ed25519PublicKey, keyId, signEnvelope, verifyEnvelope, type Envelope, type SigningKey } from "../../identity/dsse.js";
-import { SignatureInvalid } from "../../identity/errors.js";
-import { initKey, loadSigningKey } from "../../identity/keys.js";
+import { ed25519PublicKey, keyId, signEnvelope, verifyEnvelope, type Envelope, type SigningKey } from "../../crypto/dsse.js";
+import { SignatureInvalid } from "../../crypto/errors.js";
+import { initKey, loadSigningKey } from "../../crypto/keys.js";
 import { CordonError } from "../../errors.js";
 import { AuditLog } from "../audit-log.js";
 import {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { loadAudited } from "../../artifacts/load-policy-audited.js";
-import { sha256Hex } from "../../artifacts/verify-digest.js";
+import { sha256Hex } from "../../crypto/digest.js";
 import { AuditLog } from "../../audit/index.js";
 import { ModuleCapExceeded, ToolRefused } from "../../errors.js";
 import { loadPolicy, type WasmTool } from "../../policy/load-policy.js";

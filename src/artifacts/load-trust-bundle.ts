@@ -6,10 +6,10 @@
 import type { KeyObject } from "node:crypto";
 import { dirname, join } from "node:path";
 import { acceptArtifactVersion, versionsPath } from "./artifact-versions.js";
-import { MAX_ENVELOPE_BYTES } from "./dsse.js";
-import { KeyUnusable } from "./errors.js";
-import { currentUid, directoryProblem } from "./file-trust.js";
-import { loadPublicKey, type PublicKeyInfo } from "./keys.js";
+import { MAX_ENVELOPE_BYTES } from "../crypto/dsse.js";
+import { KeyUnusable } from "../crypto/errors.js";
+import { currentUid, directoryProblem } from "../crypto/file-trust.js";
+import { loadPublicKey, type PublicKeyInfo } from "../crypto/keys.js";
 import { verifyTrustBundle, type TrustBundle } from "./trust-bundle.js";
 import { readCapped } from "./verify-file.js";
 

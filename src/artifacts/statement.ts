@@ -3,7 +3,7 @@
 // artifact it is (policy, module, file...) and, optionally, its version for rollback checks.
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { SignatureInvalid } from "./errors.js";
+import { SignatureInvalid } from "../crypto/errors.js";
 
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";

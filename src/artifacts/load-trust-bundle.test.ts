@@ -5,11 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { checkArtifactVersion, readVersionState, versionsPath } from "./artifact-versions.js";
-import { bundleDocument, signBundle, testIssuer, testRoot, type TestRoot } from "./bundle-fixture.js";
-import type { Envelope } from "./dsse.js";
-import { ArtifactRollback, KeyUnusable, TrustBundleInvalid } from "./errors.js";
-import { initTrust } from "./init-trust.js";
-import { initKey } from "./keys.js";
+import { bundleDocument, signBundle, testIssuer, testRoot, type TestRoot } from "../testing/bundle-fixture.js";
+import type { Envelope } from "../crypto/dsse.js";
+import { ArtifactRollback, TrustBundleInvalid } from "./errors.js"
+import { KeyUnusable } from "../crypto/errors.js";
+import { initTrust } from "../cli/init-trust.js";
+import { initKey } from "../crypto/keys.js";
 import { loadTrustBundle, trustBundlePath, trustRootPath } from "./load-trust-bundle.js";
 import { parseTrustBundle, type TrustBundleDocument } from "./trust-bundle.js";
 

@@ -2,8 +2,8 @@
 // `cordon up`, where cordon is its own issuer. Production tokens come from a real issuer.
 import { randomUUID, createPublicKey, type KeyObject } from "node:crypto";
 import { calculateJwkThumbprint, SignJWT, type JWK } from "jose";
-import { KeyUnusable } from "./errors.js";
-import type { TokenAlgorithm } from "./trust-bundle.js";
+import { KeyUnusable } from "../crypto/errors.js";
+import type { TokenAlgorithm } from "../artifacts/trust-bundle.js";
 
 /** The JWS algorithm cordon uses for a key of this type. */
 export function algorithmFor(key: KeyObject): TokenAlgorithm {

@@ -1,30 +1,6 @@
-// Failures of identity and supply-chain checks: signatures, keys, trust bundles, tokens,
-// launch statements and the runtime lock. Codes are stable; fields never carry a secret,
-// a token or a private key.
+// A caller's token was refused: one class per reason, each with a stable ERR_AUTHN_* code;
+// no field ever holds the token, only a short digest of it.
 import { CordonError, type Json } from "../errors.js";
-
-/** A signature envelope is malformed, unsigned by a trusted key, or for other bytes/type. */
-export class SignatureInvalid extends CordonError {
-  readonly code = "ERR_SIGNATURE_INVALID";
-  constructor(readonly artifact: string, readonly reason: string) {
-    super(`signature of ${artifact} is not valid: ${reason}`);
-  }
-  fields(): Record<string, Json> {
-    return { artifact: this.artifact, reason: this.reason };
-  }
-}
-
-/** A key file is missing, malformed, exposed (group/world-readable) or would be overwritten. */
-export class KeyUnusable extends CordonError {
-  readonly code = "ERR_KEY_UNUSABLE";
-  constructor(readonly key: string, readonly reason: string) {
-    super(`key ${key} cannot be used: ${reason}`);
-  }
-  fields(): Record<string, Json> {
-    // Named keyFile: the audit log refuses any field called "key".
-    return { keyFile: this.key, reason: this.reason };
-  }
-}
 
 /**
  * A caller's token was refused. Subclasses carry stable ERR_AUTHN_* codes; no field ever holds
@@ -191,76 +167,3 @@ export type AuthnErrorCode =
   | HeaderRefused["code"]
   | TokenLifetimeExcessive["code"]
   | RoleUnknown["code"];
-
-export interface BundleIssue {
-  readonly path: string;
-  readonly problem: string;
-}
-
-/** A trust bundle's payload does not match the schema or its cross-checks. */
-export class TrustBundleInvalid extends CordonError {
-  readonly code = "ERR_TRUST_BUNDLE_INVALID";
-  constructor(readonly issues: readonly BundleIssue[]) {
-    super(`trust bundle is invalid: ${issues.map((i) => `${i.path}: ${i.problem}`).join("; ")}`);
-  }
-  fields(): Record<string, Json> {
-    return { issues: this.issues.map((i) => ({ path: i.path, problem: i.problem })) };
-  }
-}
-
-/** A validly signed artifact older than one already accepted: a rollback, refused. */
-export class ArtifactRollback extends CordonError {
-  readonly code = "ERR_ARTIFACT_ROLLBACK";
-  constructor(readonly kind: string, readonly version: number, readonly highest: number) {
-    super(`${kind} version ${version} is older than version ${highest}, already accepted`,
-      `sign a ${kind} with a version of at least ${highest}`);
-  }
-  fields(): Record<string, Json> {
-    return { kind: this.kind, version: this.version, highest: this.highest };
-  }
-}
-
-/** The state file that remembers accepted versions is unreadable, malformed or exposed. */
-export class VersionStateUnusable extends CordonError {
-  readonly code = "ERR_VERSION_STATE_UNUSABLE";
-  constructor(readonly path: string, readonly reason: string) {
-    super(`version state ${path} cannot be used: ${reason}`);
-  }
-  fields(): Record<string, Json> {
-    return { path: this.path, reason: this.reason };
-  }
-}
-
-export type LockFault = "changed" | "missing" | "extra" | "moved" | "absent" | "unlocked";
-
-/**
- * The runtime on disk differs from its signed lock: a file changed, appeared or vanished, a
- * component moved, or something runs that was never locked. `component` and `file` name the
- * first difference (components and files in sorted order); `file` is null when the whole
- * component differs (e.g. a locked binary that is gone).
- */
-export class RuntimeLockMismatch extends CordonError {
-  readonly code = "ERR_RUNTIME_LOCK_MISMATCH";
-  constructor(readonly component: string, readonly file: string | null, readonly reason: LockFault, readonly mismatches: number) {
-    super(`runtime lock mismatch in ${component}${file === null ? "" : ` at ${file}`} (${reason}); ${mismatches} component(s) differ`,
-      "reinstall the locked runtime, or, if this change is intended, run `cordon lock --key KEY` again");
-  }
-  fields(): Record<string, Json> {
-    return { component: this.component, file: this.file, reason: this.reason, mismatches: this.mismatches };
-  }
-}
-
-/**
- * `cordon lock` will not sign this runtime: it is not a clean install (a file cannot be read,
- * a required component is missing, or node_modules holds something package-lock.json does not list).
- */
-export class RuntimeLockRefused extends CordonError {
-  readonly code = "ERR_RUNTIME_LOCK_REFUSED";
-  constructor(readonly component: string, readonly file: string | null, readonly reason: "unreadable" | "absent" | "stray") {
-    super(`cannot lock the runtime: ${component}${file === null ? "" : ` at ${file}`} is ${reason}`,
-      reason === "stray" ? "run `npm ci` so node_modules matches package-lock.json" : "build and install cordon completely (`npm ci && npm run build`) before locking");
-  }
-  fields(): Record<string, Json> {
-    return { component: this.component, file: this.file, reason: this.reason };
-  }
-}

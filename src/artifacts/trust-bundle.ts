@@ -5,8 +5,9 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import type { JWK } from "jose";
 import { z } from "zod";
-import { ed25519PublicKey, keyId, verifyEnvelope } from "./dsse.js";
-import { SignatureInvalid, TrustBundleInvalid, type BundleIssue } from "./errors.js";
+import { ed25519PublicKey, keyId, verifyEnvelope } from "../crypto/dsse.js";
+import { SignatureInvalid } from "../crypto/errors.js"
+import { TrustBundleInvalid, type BundleIssue } from "./errors.js";
 import { sha256Hex } from "./statement.js";
 
 export const TRUST_BUNDLE_PAYLOAD_TYPE = "application/vnd.cordon.trust-bundle+json";

@@ -6,8 +6,8 @@
 import { readFileSync, statSync } from "node:fs";
 import type { KeyObject } from "node:crypto";
 import { ArtifactUnreadable } from "../errors.js";
-import { MAX_ENVELOPE_BYTES, verifyEnvelope } from "./dsse.js";
-import { SignatureInvalid } from "./errors.js";
+import { MAX_ENVELOPE_BYTES, verifyEnvelope } from "../crypto/dsse.js";
+import { SignatureInvalid } from "../crypto/errors.js";
 import { IN_TOTO_PAYLOAD_TYPE, parseArtifactStatement, sha256Hex } from "./statement.js";
 
 export interface VerifiedArtifact {

@@ -3,8 +3,8 @@
 import { createHash, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { canonicalJson } from "../audit/canonical-json.js";
 import type { Json } from "../errors.js";
-import type { Principal } from "./principal.js";
-import { keyId, signEnvelope, type SigningKey } from "./dsse.js";
+import type { Principal } from "../authn/principal.js";
+import { keyId, signEnvelope, type SigningKey } from "../crypto/dsse.js";
 import { IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_TYPE, LAUNCH_PREDICATE_TYPE, type LaunchPredicate, type LaunchStatement, type LaunchSubject } from "./launch-format.js";
 
 export interface LaunchKey extends SigningKey {

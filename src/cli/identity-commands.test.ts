@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { loadTrustBundle } from "./load-trust-bundle.js";
-import { createTokenVerifier } from "./verify-token.js";
+import { loadTrustBundle } from "../artifacts/load-trust-bundle.js";
+import { createTokenVerifier } from "../authn/verify-token.js";
 
 const MAIN = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 

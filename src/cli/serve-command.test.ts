@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { EXAMPLE_POLICY } from "../cli/defaults.js";
+import { EXAMPLE_POLICY } from "../config/defaults.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { parseListen, restrictToRole, serveCommand } from "./serve-command.js";
-import { SessionTable, principalKey } from "./session-table.js";
+import { SessionTable, principalKey } from "../gateway/session-table.js";
 
 describe("serve helpers", () => {
   it("parses HOST:PORT and refuses anything else", () => {

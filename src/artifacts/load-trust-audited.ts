@@ -2,7 +2,7 @@
 // directory, with a refusal recorded once (enforcer trust-bundle) before it is rethrown.
 import type { AuditEvent, AuditRecord } from "../audit/index.js";
 import { CordonError } from "../errors.js";
-import { errorFields } from "../runtime/audit-fields.js";
+import { errorFields } from "../audit/fields.js";
 import { loadTrustBundle } from "./load-trust-bundle.js";
 import type { TrustBundle } from "./trust-bundle.js";
 

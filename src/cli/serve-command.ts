@@ -1,18 +1,18 @@
 // The `serve` and `watch` verbs. `serve --http` and `serve --stdio` share one setup: the audit
 // log, the policy (audited if refused), a cell runtime, and a token verifier.
-import type { Io, CommonOptions } from "../cli/commands.js";
-import { dataDir } from "../cli/defaults.js";
-import { trustedStart, type TrustedStart, type WitnessFlags } from "../cli/trusted-start.js";
+import type { Io, CommonOptions } from "./commands.js";
+import { dataDir } from "../config/defaults.js";
+import { trustedStart, type TrustedStart, type WitnessFlags } from "./trusted-start.js";
 import { UsageError } from "../errors.js";
-import { loadTrustAudited } from "../identity/load-trust-audited.js";
-import type { TokenVerifier } from "../identity/principal.js";
-import { createTokenVerifier } from "../identity/verify-token.js";
+import { loadTrustAudited } from "../artifacts/load-trust-audited.js";
+import type { TokenVerifier } from "../authn/principal.js";
+import { createTokenVerifier } from "../authn/verify-token.js";
 import type { LoadedPolicy } from "../policy/load-policy.js";
 import type { Granularity } from "../runtime/runtime.js";
-import { classifyRecord, formatDenial } from "./classify-record.js";
-import { startHttpGateway } from "./http-gateway.js";
-import { serveStdio } from "./stdio-gateway.js";
-import { tailAudit } from "./tail-audit.js";
+import { classifyRecord, formatDenial } from "../gateway/classify-record.js";
+import { startHttpGateway } from "../gateway/http-gateway.js";
+import { serveStdio } from "../gateway/stdio-gateway.js";
+import { tailAudit } from "../gateway/tail-audit.js";
 
 
 export interface ServeOptions extends CommonOptions {

@@ -2,7 +2,7 @@
 // control plane's per-boot launch key. This file needs only node:crypto: the cell imports it to
 // check the statement against the bytes it actually received before it serves anything.
 import { createHash, verify, type KeyObject } from "node:crypto";
-import { pae } from "./dsse-core.js";
+import { pae } from "../crypto/dsse-core.js";
 
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 export const IN_TOTO_STATEMENT_TYPE = "https://in-toto.io/Statement/v1";

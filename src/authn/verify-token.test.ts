@@ -6,13 +6,13 @@ import { createServer } from "node:net";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { errors as joseErrors, jwtVerify } from "jose";
-import { bundleDocument, testIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from "./bundle-fixture.js";
+import { bundleDocument, testIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from "../testing/bundle-fixture.js";
 import { AuditLog } from "../audit/index.js";
 import { authnDeniedEvent } from "./authn-event.js";
 import { AuthnError } from "./errors.js";
 import { mintToken, publicJwk } from "./mint-token.js";
 import type { TokenVerifier } from "./principal.js";
-import { parseTrustBundle, type TokenAlgorithm, type TrustBundleDocument } from "./trust-bundle.js";
+import { parseTrustBundle, type TokenAlgorithm, type TrustBundleDocument } from "../artifacts/trust-bundle.js";
 import { checkLifetime, createTokenVerifier, MAX_TOKEN_BYTES, tokenDigest } from "./verify-token.js";
 
 const NOW_MS = 1_750_000_000_000;

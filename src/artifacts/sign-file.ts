@@ -3,11 +3,11 @@
 // one subject is the sha256 of those bytes.
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { signEnvelope, type Envelope, type SigningKey } from "./dsse.js";
+import { signEnvelope, type Envelope, type SigningKey } from "../crypto/dsse.js";
 import { ArtifactUnreadable } from "../errors.js";
-import { loadSigningKey } from "./keys.js";
+import { loadSigningKey } from "../crypto/keys.js";
 import { buildArtifactStatement, IN_TOTO_PAYLOAD_TYPE, sha256Hex, type ArtifactPredicate } from "./statement.js";
-import { writeFileAtomic } from "./write-atomic.js";
+import { writeFileAtomic } from "../crypto/write-atomic.js";
 
 /** Signs `bytes` (named `name` in the statement). Pure: no I/O. */
 export function signArtifact(bytes: Uint8Array, name: string, key: SigningKey, predicate: ArtifactPredicate): Envelope {

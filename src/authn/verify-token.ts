@@ -9,28 +9,9 @@
 // a safe integer. Errors carry a short digest of the token, never the token.
 import { createHash } from "node:crypto";
 import { createLocalJWKSet, errors as jose, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
-import {
-  AlgorithmRefused,
-  AudienceMismatch,
-  ClaimInvalid,
-  CritUnsupported,
-  HeaderRefused,
-  IssuerUnknown,
-  KeyUnknown,
-  RoleUnknown,
-  TokenExpired,
-  TokenLifetimeExcessive,
-  TokenMalformed,
-  TokenNotYetValid,
-  TokenSignatureInvalid,
-  TokenTooLarge,
-  TokenTooOld,
-  TypeMismatch,
-  type AuthnError,
-  type TokenPart,
-} from "./errors.js";
+import { AlgorithmRefused, AudienceMismatch, ClaimInvalid, CritUnsupported, HeaderRefused, IssuerUnknown, KeyUnknown, RoleUnknown, TokenExpired, TokenLifetimeExcessive, TokenMalformed, TokenNotYetValid, TokenSignatureInvalid, TokenTooLarge, TokenTooOld, TypeMismatch, type AuthnError, type TokenPart } from "./errors.js";
 import type { Principal, TokenVerifier } from "./principal.js";
-import { KID_PATTERN, TOKEN_ALGORITHMS, type IssuerTrust, type TokenAlgorithm, type TrustBundle } from "./trust-bundle.js";
+import { KID_PATTERN, TOKEN_ALGORITHMS, type IssuerTrust, type TokenAlgorithm, type TrustBundle } from "../artifacts/trust-bundle.js";
 
 /** A bearer token larger than this is refused before it is parsed. */
 export const MAX_TOKEN_BYTES = 8 * 1024;

@@ -8,15 +8,16 @@ import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, wr
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { join, resolve } from "node:path";
 import { ArtifactUnreadable } from "../errors.js";
-import { checkArtifactVersion, readVersionState, versionsPath } from "./artifact-versions.js";
-import { signEnvelope } from "./dsse.js";
-import { KeyUnusable, TrustBundleInvalid } from "./errors.js";
-import { currentUid, directoryProblem } from "./file-trust.js";
-import { initKey, loadSigningKey } from "./keys.js";
-import { loadTrustBundle, loadTrustRoot, trustBundlePath, trustRootPath, type LoadedTrustBundle } from "./load-trust-bundle.js";
-import { publicJwk } from "./mint-token.js";
-import { parseTrustBundle, TRUST_BUNDLE_PAYLOAD_TYPE } from "./trust-bundle.js";
-import { writeFileAtomic } from "./write-atomic.js";
+import { checkArtifactVersion, readVersionState, versionsPath } from "../artifacts/artifact-versions.js";
+import { signEnvelope } from "../crypto/dsse.js";
+import { KeyUnusable } from "../crypto/errors.js"
+import { TrustBundleInvalid } from "../artifacts/errors.js";
+import { currentUid, directoryProblem } from "../crypto/file-trust.js";
+import { initKey, loadSigningKey } from "../crypto/keys.js";
+import { loadTrustBundle, loadTrustRoot, trustBundlePath, trustRootPath, type LoadedTrustBundle } from "../artifacts/load-trust-bundle.js";
+import { publicJwk } from "../authn/mint-token.js";
+import { parseTrustBundle, TRUST_BUNDLE_PAYLOAD_TYPE } from "../artifacts/trust-bundle.js";
+import { writeFileAtomic } from "../crypto/write-atomic.js";
 
 export const ROOT_KEY_FILE = "trust-root.key";
 

@@ -9,16 +9,16 @@ import type { KeyObject } from "node:crypto";
 import { parse as parseYaml } from "yaml";
 import { AuditLog } from "../audit/index.js";
 import { ArtifactUnreadable, UsageError } from "../errors.js";
-import { dataDir as defaultDataDir, defaultAuditPath } from "../cli/defaults.js";
-import { envKeyOffers, envKeyOffersEvent } from "./env-key-offers.js";
+import { dataDir as defaultDataDir, defaultAuditPath } from "../config/defaults.js";
+import { envKeyOffers, envKeyOffersEvent } from "../artifacts/env-key-offers.js";
 import { initTrust } from "./init-trust.js";
-import { initKey, loadPublicKey, loadSigningKey } from "./keys.js";
-import { loadTrustBundle, type LoadedTrustBundle } from "./load-trust-bundle.js";
-import { mintToken, publicJwk } from "./mint-token.js";
-import { signFile } from "./sign-file.js";
-import { isArtifactKind } from "./statement.js";
-import { MAX_TOKEN_AGE_SEC, type TrustBundle } from "./trust-bundle.js";
-import { verifyFile } from "./verify-file.js";
+import { initKey, loadPublicKey, loadSigningKey } from "../crypto/keys.js";
+import { loadTrustBundle, type LoadedTrustBundle } from "../artifacts/load-trust-bundle.js";
+import { mintToken, publicJwk } from "../authn/mint-token.js";
+import { signFile } from "../artifacts/sign-file.js";
+import { isArtifactKind } from "../artifacts/statement.js";
+import { MAX_TOKEN_AGE_SEC, type TrustBundle } from "../artifacts/trust-bundle.js";
+import { verifyFile } from "../artifacts/verify-file.js";
 
 export const IDENTITY_VERBS: ReadonlySet<string> = new Set(["keys", "sign", "verify", "trust", "token"]);
 

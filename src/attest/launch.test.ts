@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { AuditLog } from "../audit/index.js";
-import { EXAMPLE_POLICY } from "../cli/defaults.js";
+import { EXAMPLE_POLICY } from "../config/defaults.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { Runtime } from "../runtime/runtime.js";
 import { checkLaunch } from "./launch-format.js";

@@ -2,9 +2,9 @@
 // cordon itself.
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import type { JWK } from "jose";
-import { keyId, signEnvelope, type SigningKey } from "./dsse.js";
-import { publicJwk } from "./mint-token.js";
-import { TRUST_BUNDLE_PAYLOAD_TYPE, type TokenAlgorithm, type TrustBundleDocument } from "./trust-bundle.js";
+import { keyId, signEnvelope, type SigningKey } from "../crypto/dsse.js";
+import { publicJwk } from "../authn/mint-token.js";
+import { TRUST_BUNDLE_PAYLOAD_TYPE, type TokenAlgorithm, type TrustBundleDocument } from "../artifacts/trust-bundle.js";
 
 export interface TestIssuer {
   readonly alg: TokenAlgorithm;

@@ -7,8 +7,8 @@
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { ArtifactRollback, VersionStateUnusable } from "./errors.js";
-import { currentUid, directoryProblem, readCheckedFile } from "./file-trust.js";
-import { writeFileAtomic } from "./write-atomic.js";
+import { currentUid, directoryProblem, readCheckedFile } from "../crypto/file-trust.js";
+import { writeFileAtomic } from "../crypto/write-atomic.js";
 
 export const VERSIONS_FILE = "versions.json";
 export type ArtifactKind = "trust-bundle" | "policy";
