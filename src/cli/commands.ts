@@ -10,7 +10,7 @@ import { lockRows } from "../lock/verify-lock.js";
 import { prove, type ProveRow } from "../probes/prove.js";
 import { PROBES } from "../probes/registry.js";
 import { dataDir } from "../config/defaults.js";
-import type { Isolation } from "../cell/tool-host.js";
+import type { Isolation } from "../tier/tool-host.js";
 import { guestLogged, type GuestLogged } from "../runtime/channels.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { DEFAULT_RULES, describeRules } from "../sandbox/seccomp/index.js";

@@ -9,7 +9,7 @@ import { AuditLog } from "../audit/index.js";
 import { PolicyInvalid } from "../errors.js";
 import { loadPolicy, type ProcessTool } from "../policy/load-policy.js";
 import { Runtime } from "../runtime/runtime.js";
-import type { SessionHost } from "../cell/tool-host.js";
+import type { SessionHost } from "../runtime/session-host.js";
 import { makePolicyDir, type PolicyDir } from "../testing/policy-fixture.js";
 import { PROCESS_ENV, processArgv, processPlan } from "./process-plan.js";
 

@@ -6,7 +6,7 @@ import { CordonError, GuestOutputInvalid, InputInvalid, LimitExceeded, SessionEx
 import { evaluate } from "../policy/evaluate.js";
 import type { LoadedPolicy, LoadedTool } from "../policy/load-policy.js";
 import { sha256Hex } from "../crypto/digest.js";
-import type { ToolHost } from "../cell/tool-host.js";
+import type { ToolHost } from "../tier/tool-host.js";
 import type { Principal } from "../authn/principal.js";
 import type { CallOutcome } from "../wasm/engine/types.js";
 import type { CallOptions } from "../wasm/engine/wasm-cell.js";

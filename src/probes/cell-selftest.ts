@@ -1,4 +1,4 @@
-// Self-tests for probes: inside the cell's own sandbox (same namespaces, seccomp filter,
+// Self-tests for probes, run by the probe cell (hostile-cell.ts): inside the cell's own sandbox (same namespaces, seccomp filter,
 // cgroup and uid), run the native hostile fixture and report what it saw. Trusted code
 // attacking its own walls, so prove can show each wall holding on this host.
 import { spawnSync } from "node:child_process";

@@ -3,7 +3,7 @@
 // removed, so nothing a dead control plane started outlives it.
 import { existsSync, readdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
-import { CONTROLLERS, DEFAULT_CGROUP_ROOT, sweepStale } from "../sandbox/cgroups/index.js";
+import { CONTROLLERS, DEFAULT_CGROUP_ROOT, sweepStale } from "./index.js";
 
 const PARENT = /^cordon-cp-(\d+)$/;
 
