@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 # libclang-rt-dev-wasm32: build the C guest tools and fixtures. gcc/libc6-dev/linux-libc-dev:
 # build the native probe fixture and check syscall numbers. python3: seccomp self-check.
 # socat/ripgrep: what @anthropic-ai/sandbox-runtime (srt, a benchmark baseline) needs on Linux.
-APT_PACKAGES=(bubblewrap clang lld wasi-libc libclang-rt-dev-wasm32 gcc libc6-dev linux-libc-dev python3 socat ripgrep)
+# docker-registry: the CNCF distribution registry (2.8) that tests, probes and the bench run on
+# loopback to publish to and pull from. skopeo: an independent OCI client that reads what cordon
+# pushes (and pushes what cordon must refuse); the bench's baseline for pulls.
+APT_PACKAGES=(bubblewrap clang lld wasi-libc libclang-rt-dev-wasm32 gcc libc6-dev linux-libc-dev python3 socat ripgrep docker-registry skopeo)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

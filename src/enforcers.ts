@@ -93,7 +93,8 @@ export type Subject =
   | "audit.checkpoint"
   | "audit.witness"
   | "runtime.lock"
-  | "tier.watchdog";
+  | "tier.watchdog"
+  | "oci.artifact";
 
 export interface Enforcer {
   readonly name: string;
@@ -430,6 +431,26 @@ const REGISTRY = [
     covers: ["tier.watchdog"],
     probes: { "tier.watchdog": ["cell-hang"] },
     mechanism: "every call to a cell has a backstop deadline (the tool's wall clock plus a grace): a cell that has not answered by then is killed with its whole cgroup, and the call fails typed",
+  },
+  {
+    name: "oci-verify",
+    tier: "control-plane",
+    covers: ["oci.artifact"],
+    probes: {
+      "oci.artifact": [
+        "oci-blob-tampered",
+        "oci-manifest-swapped",
+        "oci-signature-untrusted",
+        "oci-rollback",
+        "oci-signature-misattached",
+        "oci-tag-moved",
+        "oci-manifest-oversized",
+        "oci-blob-oversized",
+        "oci-redirect-foreign",
+        "oci-registry-slow",
+      ],
+    },
+    mechanism: "a pull from an OCI registry (src/oci/): every manifest and blob hashed as it downloads and checked against the digest its parent names, under caps checked before the download completes; Sigstore bundles (OCI referrers, or the tag schema) verified offline by @sigstore/verify against the trust bundle's keys only (tlog/timestamp thresholds 0, the key hint never picks a key), each naming exactly the bytes it vouches for; the trust bundle only as signed by the pinned root; rollback refused; a tag pinned once; redirects only within the registry's origin; deadlines on every exchange",
   },
 ] as const satisfies readonly Enforcer[];
 

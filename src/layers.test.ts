@@ -15,6 +15,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["audit", "sandbox", "wasm", "tier"], // the hash chain; the OS sandbox; the Wasm toolkit and engine; what a tier's host is
   ["policy", "lock"], // the napkin and its loader; the hash-locked runtime
   ["artifacts"], // signed artifacts and the trust bundle
+  ["oci"], // distribution: signed artifacts as OCI artifacts in a registry
   ["authn"], // bearer tokens
   ["attest", "router"], // launch statements; the tier seam and routing
   ["cell", "process", "container", "microvm"], // the tier drivers

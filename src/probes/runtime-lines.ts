@@ -16,6 +16,7 @@ const RUNTIME_LINES: ReadonlyArray<readonly [RuntimeScope, Subject, string]> = [
   ["supply-chain", "trust.bundle", "the trust bundle is used only as signed by the pinned root"],
   ["supply-chain", "artifact.signature", "the policy and its modules run only as signed, never an older policy, never swapped bytes"],
   ["supply-chain", "key.source", "keys come from cordon's data directory, never from the environment"],
+  ["supply-chain", "oci.artifact", "an artifact pulled from an OCI registry runs only with the bytes its digest names, under its size caps, signed by a key of the trust bundle for exactly those bytes, never older, never through a moved tag, another host or a registry that stalls"],
   ["supply-chain", "runtime.lock", "a file of the locked runtime that differs from the signed lock is named and refused"],
   ["audit", "audit.chain", "an edited audit record breaks the hash chain"],
   ["audit", "audit.checkpoint", "a truncated or rewritten audit log contradicts its signed checkpoints"],

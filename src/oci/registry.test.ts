@@ -1,0 +1,76 @@
+// cordon against a real registry on loopback (Debian's docker-registry, distribution 2.8):
+// publish, then pull and verify; skopeo, an independent client, reads what cordon pushed.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { devHome, recorder, rootOnlyHome, skopeo, tempDir, type DevHome } from "../testing/oci-fixture.js";
+import { startLoopbackRegistry, type LoopbackRegistry } from "./loopback-registry.js";
+import { publishRelease } from "./publish-release.js";
+import { parseReference } from "./reference.js";
+import { RegistryClient } from "./registry-client.js";
+import { pullAudited } from "./start-from.js";
+import { trustBundlePath } from "../artifacts/load-trust-bundle.js";
+import { ContentCache } from "./content-cache.js";
+
+let dir: string;
+let reg: LoopbackRegistry;
+let home: DevHome;
+let client: RegistryClient;
+
+before(async () => {
+  dir = tempDir();
+  reg = await startLoopbackRegistry(join(dir, "registry"));
+  home = await devHome(dir);
+  client = new RegistryClient({ registry: reg.registry, scheme: "http:" });
+});
+
+after(async () => {
+  client.close();
+  await reg.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+void test("publish pushes the release; skopeo reads the index and each manifest cordon pushed", async () => {
+  const ref = parseReference(`${reg.registry}/cordon/example:v1`);
+  const published = await publishRelease({ dataDir: home.dataDir, policyPath: home.policy, reference: ref, client });
+  assert.match(published.digest, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(published.referrers, "tag-schema", "distribution 2.8 has no referrers API");
+  assert.equal(published.artifacts, 6, "the trust bundle, the policy, its three modules and its script");
+  const raw = skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${reg.registry}/cordon/example:v1`]);
+  assert.equal(raw.status, 0, raw.stderr);
+  assert.equal(`sha256:${createHash("sha256").update(raw.stdout).digest("hex")}`, published.digest);
+  const index = JSON.parse(raw.stdout) as { artifactType: string; manifests: Array<{ digest: string; artifactType: string }> };
+  assert.equal(index.artifactType, "application/vnd.cordon.release.v1+json");
+  const policy = index.manifests.find((m) => m.artifactType === "application/vnd.cordon.policy.v1");
+  assert.ok(policy !== undefined);
+  const m = skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${reg.registry}/cordon/example@${policy.digest}`]);
+  assert.equal(m.status, 0, m.stderr);
+  const manifest = JSON.parse(m.stdout) as { layers: Array<{ digest: string }>; annotations: Record<string, string> };
+  assert.equal(manifest.annotations["dev.cordon.kind"], "policy");
+  assert.equal(manifest.layers[0]?.digest, `sha256:${createHash("sha256").update(readFileSync(home.policy)).digest("hex")}`);
+  // The signature, through the referrers tag schema: sha256-<hex> is an index of Sigstore bundle manifests.
+  const sigs = skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${reg.registry}/cordon/example:${policy.digest.replace(":", "-")}`]);
+  assert.equal(sigs.status, 0, sigs.stderr);
+  assert.equal((JSON.parse(sigs.stdout) as { manifests: Array<{ artifactType: string }> }).manifests[0]?.artifactType, "application/vnd.dev.sigstore.bundle.v0.3+json");
+  // Publishing again changes nothing: the same digest, every blob already there.
+  const again = await publishRelease({ dataDir: home.dataDir, policyPath: home.policy, reference: ref, client });
+  assert.equal(again.digest, published.digest);
+  assert.equal(again.uploaded.monolithic + again.uploaded.chunked, 0);
+});
+
+void test("a fresh home that pins only the root pulls by digest: every artifact verified, the trust bundle installed, recorded", async () => {
+  const ref = parseReference(`${reg.registry}/cordon/fresh:v1`);
+  const published = await publishRelease({ dataDir: home.dataDir, policyPath: home.policy, reference: ref, client });
+  const fresh = rootOnlyHome(dir, home.dataDir, "fresh-pull");
+  const audit = recorder();
+  const pulled = await pullAudited({ dataDir: fresh, reference: published.pinned, audit, client });
+  assert.equal(pulled.digest, published.digest);
+  assert.equal(pulled.release.artifacts.length, 6);
+  assert.equal(pulled.trustBundleInstalled, true);
+  assert.ok(existsSync(trustBundlePath(fresh)));
+  const cache = ContentCache.open(fresh);
+  assert.equal(cache.verified(published.digest)?.policyVersion, 1);
+  assert.deepEqual(audit.records.map((r) => [r.type, r.enforcer ?? null]), [["oci.pulled", null]]);
+});
