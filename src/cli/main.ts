@@ -11,6 +11,8 @@ import { IDENTITY_USAGE, IDENTITY_VERBS, identityMain } from "./identity-command
 import { serveCommand, watchCommand } from "./serve-command.js";
 import type { WitnessFlags } from "./trusted-start.js";
 import { witnessCommand } from "./witness-command.js";
+import { publishCommand, pullCommand } from "./oci-commands.js";
+import { upFromCommand } from "./up-from.js";
 
 const USAGE = `usage:
   cordon run [--policy P] [--audit F] --role R TOOL [JSON]   run one tool call as role R
@@ -33,6 +35,15 @@ const USAGE = `usage:
 ${IDENTITY_USAGE}
   cordon up [--http HOST:PORT] [--granularity per-session|per-role] [--witness URL --witness-key PUB]
                                                              the main job: dev trust, signed examples, tokens, HTTP gateway
+  cordon up --from REGISTRY/REPO@sha256:DIGEST [--grants-dir DIR] [--http HOST:PORT]
+                                                             start from a release pulled from an OCI registry (verified; from the
+                                                             verified cache when the registry is down); DIR (default: the current
+                                                             directory) holds the policy's relative grant folders
+  cordon publish REGISTRY/REPO[:TAG] [--policy P]            push the signed policy, its modules and scripts, the trust bundle and
+                                                             their Sigstore signatures as OCI artifacts; prints REPO@sha256:DIGEST
+  cordon pull REGISTRY/REPO@sha256:DIGEST|:TAG [--repin]     fetch and verify a release into the data directory's cache; a tag is
+                                                             pinned on first pull and refused if it moves (--repin follows it)
+                                                             (registry credentials: $CORDON_HOME/registry-auth.json, mode 0600)
   cordon init [--http HOST:PORT]                             create the dev trust root, issuer and publisher keys; sign the policy
   cordon serve --http HOST:PORT [--granularity G] [--max-connections-per-address N]
                                                              serve every role over Streamable HTTP (tokens from the trust bundle);
@@ -78,6 +89,9 @@ async function main(argv: string[]): Promise<number> {
       listen: { type: "string" },
       data: { type: "string" },
       log: { type: "string", multiple: true },
+      from: { type: "string" },
+      repin: { type: "boolean", default: false },
+      "grants-dir": { type: "string" },
     },
   });
   const [verb, ...rest] = positionals;
@@ -121,7 +135,17 @@ async function main(argv: string[]): Promise<number> {
       return serveCommand({ ...common, witness: witnessFlags(values.witness, values["witness-key"]), http: values.http, stdio: values.stdio, role: values.role, tokenFile: values["token-file"], granularity: granularityOf(values.granularity), maxConnectionsPerAddress: values["max-connections-per-address"] }, io);
     case "init":
       return initCommand({ policy: common.policy, listen: values.http ?? DEFAULT_LISTEN }, io);
+    case "publish":
+      if (rest[0] === undefined) throw new UsageError("publish needs a reference: REGISTRY/REPOSITORY[:TAG]");
+      return publishCommand({ reference: rest[0], policy: common.policy, audit: common.audit }, io);
+    case "pull":
+      if (rest[0] === undefined) throw new UsageError("pull needs a reference: REGISTRY/REPOSITORY@sha256:DIGEST (or :TAG)");
+      return pullCommand({ reference: rest[0], audit: common.audit, repin: values.repin }, io);
     case "up":
+      if (values.from !== undefined) {
+        if (values.policy !== undefined) throw new UsageError("--from and --policy exclude each other: the policy comes from the release");
+        return upFromCommand({ ...common, from: values.from, grantsDir: values["grants-dir"] ?? process.cwd(), witness: witnessFlags(values.witness, values["witness-key"]), listen: values.http ?? DEFAULT_LISTEN, granularity: granularityOf(values.granularity) }, io);
+      }
       return upCommand({ ...common, witness: witnessFlags(values.witness, values["witness-key"]), listen: values.http ?? DEFAULT_LISTEN, granularity: granularityOf(values.granularity) }, io);
     case "watch":
       return watchCommand({ audit: common.audit, all: values.all }, io);

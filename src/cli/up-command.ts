@@ -41,30 +41,36 @@ function report(init: DevInit, io: Io): void {
   io.err(init.lockedComponents === null ? "cordon: runtime lock kept (verified at every start)" : `cordon: locked the runtime: ${init.lockedComponents} components (verified at every start)`);
 }
 
-export async function upCommand(opts: CommonOptions & { listen: string; granularity: Granularity | undefined; witness?: WitnessFlags | undefined }, io: Io): Promise<number> {
-  io.err("cordon: 1/4 development trust: root, token issuer and publisher keys");
-  const init = await devInit({ dataDir: dataDir(), policyPath: opts.policy, audience: audienceFor(opts.listen), packageRoot: PACKAGE_ROOT });
-  report(init, io);
-  io.err("cordon: 2/4 tokens for each role");
-  const issuerKey = loadSigningKey(init.issuerKeyPath).privateKey;
-  const roles = [...loadPolicy(opts.policy).roles.keys()];
+/** A token per role (in the data directory's tokens/, mode 0600) and ready-to-paste client configuration. */
+export async function mintRoleTokens(opts: { issuerKeyPath: string; issuer: string; audience: string; roles: readonly string[] }, io: Io): Promise<void> {
+  const issuerKey = loadSigningKey(opts.issuerKeyPath).privateKey;
   const tokenDir = join(dataDir(), "tokens");
   mkdirSync(tokenDir, { recursive: true, mode: 0o700 });
   const cli = join(PACKAGE_ROOT, "dist", "cli", "main.js");
   const lines: string[] = [];
   const servers: Record<string, unknown> = {};
-  for (const role of roles) {
-    const token = await mintToken({ privateKey: issuerKey, issuer: init.issuer, audience: init.audience, subject: `dev-${role}`, role, ttlSec: TOKEN_TTL_SEC, typ: "at+jwt" });
+  for (const role of opts.roles) {
+    const token = await mintToken({ privateKey: issuerKey, issuer: opts.issuer, audience: opts.audience, subject: `dev-${role}`, role, ttlSec: TOKEN_TTL_SEC, typ: "at+jwt" });
     const file = join(tokenDir, `${role}.jwt`);
     writeFileAtomic(file, token, 0o600);
     lines.push(
       `role ${role}: token in ${file}`,
-      `  npx @modelcontextprotocol/inspector --cli ${init.audience} --transport http --header "Authorization: Bearer $(cat ${file})" --method tools/list`,
+      `  npx @modelcontextprotocol/inspector --cli ${opts.audience} --transport http --header "Authorization: Bearer $(cat ${file})" --method tools/list`,
     );
     servers[`cordon-${role}`] = { command: process.execPath, args: [cli, "serve", "--stdio", "--role", role, "--token-file", file] };
   }
   io.out(lines.join("\n"));
   io.out(`\nstdio clients (mcpServers):\n${JSON.stringify({ mcpServers: servers }, null, 2)}`);
+}
+
+export async function upCommand(opts: CommonOptions & { listen: string; granularity: Granularity | undefined; witness?: WitnessFlags | undefined }, io: Io): Promise<number> {
+  io.err("cordon: 1/4 development trust: root, token issuer and publisher keys");
+  const init = await devInit({ dataDir: dataDir(), policyPath: opts.policy, audience: audienceFor(opts.listen), packageRoot: PACKAGE_ROOT });
+  report(init, io);
+  io.err("cordon: 2/4 tokens for each role");
+  const roles = [...loadPolicy(opts.policy).roles.keys()];
+  await mintRoleTokens({ issuerKeyPath: init.issuerKeyPath, issuer: init.issuer, audience: init.audience, roles }, io);
+  const cli = join(PACKAGE_ROOT, "dist", "cli", "main.js");
   if (opts.witness === undefined) {
     // Not started here on purpose: a witness in this process and data directory would be cut back along with the log.
     io.err(`cordon: audit checkpoints are not witnessed; to close that gap run a witness elsewhere (another host, or at least another user):\n  node ${cli} witness --listen 127.0.0.1:8788 --data ~/cordon-witness\n  then: node ${cli} up --witness http://127.0.0.1:8788 --witness-key ~/cordon-witness/witness.key.pub`);

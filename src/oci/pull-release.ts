@@ -258,7 +258,7 @@ export async function pullRelease(opts: PullOptions): Promise<PulledRelease> {
   if (policyBytes === null) throw new OciManifestInvalid("the policy", "too large to hold");
   const policySig = await verifiedSignature(f, policyMember.member.manifest, policyLayer.digest, IN_TOTO_PAYLOAD_TYPE, "policy", bundle.policySigners, "the policy");
   if (policySig.statementVersion === null) throw new SignatureInvalid("the policy", "a policy signature must carry a version");
-  state = checkArtifactVersion(state, "policy", policySig.statementVersion);
+  checkArtifactVersion(state, "policy", policySig.statementVersion);
   artifacts.push({ kind: "policy", path: "policy.yaml", digest: policyLayer.digest, size: policyLayer.size, manifest: policyMember.member.manifest.digest, bundle: policySig.bundleDigest });
 
   // 3. Every artifact the signed policy pins, found in the release by its digest and kind, each signed.

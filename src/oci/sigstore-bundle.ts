@@ -12,7 +12,7 @@
 //     key hint never picks one. A hint that is present must name the key that verified
 //     (cordon's hex keyid, or the same sha256 in base64); any other hint is refused.
 import type { KeyObject } from "node:crypto";
-import { bundleFromJSON, bundleToJSON, toDSSEBundle, type Bundle } from "@sigstore/bundle";
+import { bundleFromJSON, bundleToJSON, toDSSEBundle, type Bundle, type SerializedBundle } from "@sigstore/bundle";
 import { toSignedEntity, Verifier, type TrustMaterial } from "@sigstore/verify";
 import { keyId, type Envelope } from "../crypto/dsse.js";
 import { SignatureInvalid } from "../crypto/errors.js";
@@ -22,7 +22,7 @@ import { SIGSTORE_BUNDLE_MEDIA_TYPE } from "./media-types.js";
 export const VERIFY_THRESHOLDS = Object.freeze({ tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
 
 /** A Sigstore bundle (JSON) carrying `envelope`, with cordon's keyid of the signing key as the hint. */
-export function toSigstoreBundle(envelope: Envelope): Record<string, unknown> {
+export function toSigstoreBundle(envelope: Envelope): SerializedBundle {
   const [sig, ...more] = envelope.signatures;
   if (sig === undefined || more.length > 0) throw new SignatureInvalid("signature", "a Sigstore bundle carries exactly one signature");
   const bundle = toDSSEBundle({
@@ -31,7 +31,7 @@ export function toSigstoreBundle(envelope: Envelope): Record<string, unknown> {
     signature: Buffer.from(sig.sig, "base64"),
     keyHint: sig.keyid,
   });
-  return bundleToJSON(bundle) as unknown as Record<string, unknown>;
+  return bundleToJSON(bundle);
 }
 
 export interface VerifiedBundle {
