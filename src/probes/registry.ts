@@ -21,6 +21,7 @@ import {
   tokenAlgNone, tokenAlgNoneCase, tokenEmbeddedJwk, tokenExpHuge, tokenExpired, tokenForgedSignature, tokenHs256PublicKey, tokenIdToken, tokenJkuCanary,
   tokenKidOversized, tokenKidPath, tokenLifetimeExcessive, tokenNbfFuture, tokenWrongAud, tokenWrongIss,
 } from "./token-probes.js";
+import { OCI_PROBES } from "./oci-probes.js";
 import type { Probe } from "./types.js";
 
 export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
@@ -124,4 +125,6 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["audit-witness-truncated", auditWitnessTruncated],
   ["audit-witness-fork", auditWitnessFork],
   ["lock-file-tampered", lockFileTampered],
+  // Distribution through an OCI registry (oci-verify), each against a registry on loopback.
+  ...OCI_PROBES,
 ]);
