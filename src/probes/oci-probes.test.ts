@@ -58,7 +58,7 @@ void test("every oci-verify row is proven, each refusal one oci.refused record w
   }
   assert.match(rows.find((r) => r.check === "oci-signature-misattached")?.detail ?? "", /refused, ERR_SIGNATURE_INVALID/);
   const misattached = log.get(rows.find((r) => r.check === "oci-signature-misattached")?.auditSeq ?? -1);
-  assert.match(String(misattached?.["reason"]), /for other bytes/);
+  assert.match(JSON.stringify(misattached?.["reason"]), /for other bytes/);
   const redirect = log.get(rows.find((r) => r.check === "oci-redirect-foreign")?.auditSeq ?? -1);
-  assert.match(String(redirect?.["to"]), /^http:\/\/localhost:\d+$/);
+  assert.match(JSON.stringify(redirect?.["to"]), /^"http:\/\/localhost:\d+"$/);
 });
