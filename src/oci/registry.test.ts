@@ -74,3 +74,36 @@ void test("a fresh home that pins only the root pulls by digest: every artifact 
   assert.equal(cache.verified(published.digest)?.policyVersion, 1);
   assert.deepEqual(audit.records.map((r) => [r.type, r.enforcer ?? null]), [["oci.pulled", null]]);
 });
+
+void test("skopeo copies cordon's artifacts; its rewrite of the release index (skopeo 1.9 predates OCI 1.1's artifactType) is refused, and so are artifacts it carried without their signatures", async () => {
+  const published = await publishRelease({ dataDir: home.dataDir, policyPath: home.policy, reference: parseReference(`${reg.registry}/cordon/example:v1`), client });
+  const copied = skopeo(["copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false", `docker://${published.pinned}`, `docker://${reg.registry}/cordon/copy:v1`]);
+  assert.equal(copied.status, 0, copied.stderr);
+  const raw = skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${reg.registry}/cordon/copy:v1`]);
+  const rewritten = JSON.parse(raw.stdout) as { artifactType?: string; manifests: Array<{ digest: string }> };
+  assert.equal(rewritten.artifactType, undefined, "skopeo 1.9 drops the index's artifactType");
+  const original = await client.getManifest("cordon/example", published.digest);
+  const members = (JSON.parse(original.bytes.toString("utf8")) as { manifests: Array<{ digest: string }> }).manifests.map((m) => m.digest);
+  assert.deepEqual(rewritten.manifests.map((m) => m.digest), members, "each artifact manifest copied byte for byte");
+  const audit = recorder();
+  const fresh = rootOnlyHome(dir, home.dataDir, "fresh-copy");
+  await assert.rejects(pullAudited({ dataDir: fresh, reference: `${reg.registry}/cordon/copy:v1`, audit, client }), { code: "ERR_OCI_MANIFEST_INVALID" });
+  // cordon's own index beside the artifacts skopeo carried: they arrived without their signatures.
+  await client.putManifest("cordon/copy", published.digest, original.bytes, "application/vnd.oci.image.index.v1+json");
+  await assert.rejects(pullAudited({ dataDir: fresh, reference: `${reg.registry}/cordon/copy@${published.digest}`, audit, client }), { code: "ERR_OCI_UNSIGNED" });
+  assert.deepEqual(audit.records.map((r) => [r.type, r.enforcer, r.code]), [["oci.refused", "oci-verify", "ERR_OCI_MANIFEST_INVALID"], ["oci.refused", "oci-verify", "ERR_OCI_UNSIGNED"]]);
+});
+
+void test("a tag is pinned at its first pull; moved by skopeo to another release, it is refused and the pin holds; --repin follows it", async () => {
+  const a = await publishRelease({ dataDir: home.dataDir, policyPath: home.policy, reference: parseReference(`${reg.registry}/cordon/moving:v1`), client });
+  const fresh = rootOnlyHome(dir, home.dataDir, "fresh-tag");
+  const audit = recorder();
+  const first = await pullAudited({ dataDir: fresh, reference: `${reg.registry}/cordon/moving:v1`, audit, client });
+  assert.deepEqual([first.digest, first.pinnedNow], [a.digest, true]);
+  const retag = skopeo(["copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false", `docker://${reg.registry}/cordon/example:v1`, `docker://${reg.registry}/cordon/moving:v1`]);
+  assert.equal(retag.status, 0, retag.stderr);
+  await assert.rejects(pullAudited({ dataDir: fresh, reference: `${reg.registry}/cordon/moving:v1`, audit, client }), { code: "ERR_OCI_TAG_MOVED" });
+  assert.equal(ContentCache.open(fresh).pinned(`${reg.registry}/cordon/moving:v1`), a.digest);
+  await assert.rejects(pullAudited({ dataDir: fresh, reference: `${reg.registry}/cordon/moving:v1`, audit, client, repin: true }), { code: "ERR_OCI_MANIFEST_INVALID" }, "followed, the moved tag's release is then verified like any other");
+  assert.deepEqual(audit.records.map((r) => [r.type, r.code ?? null]), [["oci.pulled", null], ["oci.refused", "ERR_OCI_TAG_MOVED"], ["oci.refused", "ERR_OCI_MANIFEST_INVALID"]]);
+});
