@@ -27,6 +27,7 @@ import type { Row } from "./rows.js";
 import { benchSrt } from "./srt-baseline.js";
 import { benchSeccompSupervision } from "./seccomp-cases.js";
 
+import { benchDistribution } from "./oci-cases.js";
 const NOTES = [
   "Every figure is wall time from process.hrtime.bigint() around one call, after a warm-up; p50/p99 are nearest-rank percentiles.",
   "cordon rows run the instrumented (fuel-metered, memory-capped) module; baselines run the original bytes compiled once.",
@@ -117,6 +118,9 @@ async function run(): Promise<void> {
     rows.push(...(await benchCheckpoints()), ...(await benchLockVerify(REPO_ROOT)));
     await settle();
     rows.push(...(await benchGateway(progress)));
+    await settle();
+    progress("distribution: pull and verify from a loopback registry, cold and cached, against skopeo copy");
+    rows.push(...(await benchDistribution()));
   } finally {
     cell.close();
     bench.remove();
