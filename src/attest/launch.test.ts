@@ -7,6 +7,7 @@ import { loadPolicy } from "../policy/load-policy.js";
 import { Runtime } from "../runtime/runtime.js";
 import { checkLaunch } from "./launch-format.js";
 import { newLaunchKey, signLaunch } from "./launch-statement.js";
+import { itWithCells } from "../testing/host.js";
 
 const MODULES = new Map([
   ["a", "1".repeat(64)],
@@ -71,7 +72,7 @@ describe("launch statements", () => {
     );
   });
 
-  it("stamp their digest on every record of the session, and the cell checks them (live)", async () => {
+  itWithCells("stamp their digest on every record of the session, and the cell checks them (live)", async () => {
     const audit = AuditLog.memory();
     const runtime = await Runtime.start({ policy: loadPolicy(EXAMPLE_POLICY), audit, isolation: "cell" });
     try {

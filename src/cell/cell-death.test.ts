@@ -2,13 +2,14 @@
 // always ends with a record, and the record says what killed the cell. Nothing hangs.
 import assert from "node:assert/strict";
 import { chmodSync } from "node:fs";
-import { describe, it } from "node:test";
+import { it } from "node:test";
 import { AuditLog, type AuditRecord } from "../audit/index.js";
 import { CordonError } from "../errors.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { Runtime } from "../runtime/runtime.js";
 import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
 import type { CellProcess, CellStage } from "./cell-process.js";
+import { describeWithCells } from "../testing/host.js";
 
 /** A runtime whose cells are SIGKILLed (from outside, as an OOM killer or an operator would) on entering `stage`. */
 async function killingAt(stage: CellStage, poolSize = 0) {
@@ -35,7 +36,7 @@ async function until(audit: AuditLog, pred: (r: AuditRecord) => boolean, ms = 5_
   assert.fail("no such record");
 }
 
-describe("a cell killed at each stage of its life", () => {
+describeWithCells("a cell killed at each stage of its life", () => {
   for (const stage of ["starting", "loading"] as const) {
     it(`while ${stage}: the session is refused with a typed error and one record`, async () => {
       const { runtime, audit } = await killingAt(stage);

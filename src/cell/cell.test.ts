@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmodSync, existsSync } from "node:fs";
-import { describe, it } from "node:test";
+import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AuditLog } from "../audit/index.js";
 import type { Json } from "../errors.js";
@@ -13,6 +13,7 @@ import type { LoadedTool } from "../policy/load-policy.js";
 import { openProbeSession } from "../probes/probe-session.js";
 import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
 import type { CellHost } from "./cell-hosts.js";
+import { describeWithCells } from "../testing/host.js";
 
 async function cellRuntime() {
   const p = await makePolicyDir();
@@ -39,7 +40,7 @@ async function gone(pids: readonly number[], withinMs = 3000): Promise<boolean> 
 
 type Report = { report: { succeeded: boolean; errno: number; names?: string[]; fds?: Array<{ fd: number }>; forked?: number } | null; status: number | null; signal: string | null };
 
-describe("cells", () => {
+describeWithCells("cells", () => {
   it("the real cell does nothing a probe asks for: a selftest frame ends it as a bad frame", async () => {
     const { runtime } = await cellRuntime();
     try {

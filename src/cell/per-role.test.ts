@@ -2,7 +2,7 @@
 // session inside it. Sessions share the process but never state, and a frame naming another
 // open session is still a violation.
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { it } from "node:test";
 import { AuditLog } from "../audit/index.js";
 import { EXAMPLE_POLICY } from "../config/defaults.js";
 import { loadPolicy } from "../policy/load-policy.js";
@@ -11,6 +11,7 @@ import type { LoadedTool } from "../policy/load-policy.js";
 import { HOSTILE_CELL_MAIN } from "../probes/probe-session.js";
 import { RoleCellHost } from "./cell-hosts.js";
 import { SessionHost } from "../runtime/session-host.js";
+import { describeWithCells } from "../testing/host.js";
 
 async function perRoleRuntime() {
   const audit = AuditLog.memory();
@@ -24,7 +25,7 @@ function roleCell(host: unknown): RoleCellHost {
   return wasm;
 }
 
-describe("per-role cells", () => {
+describeWithCells("per-role cells", () => {
   it("share one cell per role, never state: each session's reactor starts empty and ends with it", async () => {
     const { runtime, audit } = await perRoleRuntime();
     try {

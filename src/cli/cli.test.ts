@@ -4,9 +4,10 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
+import { describeWithCells } from "../testing/host.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -27,7 +28,7 @@ function records(home: string): Array<Record<string, unknown>> {
   return readFileSync(join(home, "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-describe("cordon CLI on the example policy", () => {
+describeWithCells("cordon CLI on the example policy", () => {
   it("prove: every row of the example policy is proven on this host, each with its own audit record", () => {
     const home = signedHome();
     const r = cordon(["prove", "--json"], home);

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { it } from "node:test";
 import { EXAMPLE_POLICY } from "../config/defaults.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { parseListen, restrictToRole, serveCommand } from "./serve-command.js";
 import { SessionTable, principalKey } from "../gateway/session-table.js";
+import { describeWithCells } from "../testing/host.js";
 
-describe("serve helpers", () => {
+describeWithCells("serve helpers", () => {
   it("parses HOST:PORT and refuses anything else", () => {
     assert.deepEqual(parseListen("127.0.0.1:8787"), { host: "127.0.0.1", port: 8787 });
     assert.deepEqual(parseListen("[::1]:0"), { host: "::1", port: 0 });

@@ -2,10 +2,11 @@
 // the gateway load benchmark: when a session hit its call limit under concurrent load, the
 // SDK transport was closed with answers pending and those requests never got a response.)
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { it } from "node:test";
 import type { Session } from "../runtime/session.js";
 import { makeIssuer, MCP_HEADERS, openRawSession, raw, startCellRuntime, verifierFor, type RawResponse } from "./gateway.fixture.js";
 import { startHttpGateway, type GatewayRuntime } from "./http-gateway.js";
+import { describeWithCells } from "../testing/host.js";
 
 /** The cordon error code in a tools/call answer, or the HTTP status when there is none. */
 function answerOf(r: RawResponse): string {
@@ -15,7 +16,7 @@ function answerOf(r: RawResponse): string {
   return (JSON.parse(msg.result.content?.[0]?.text ?? "{}") as { error?: { code?: string } }).error?.code ?? "?";
 }
 
-describe("HTTP gateway, a session ending with a call in flight", () => {
+describeWithCells("HTTP gateway, a session ending with a call in flight", () => {
   it("answers the call in flight whether the session ended on its own or by DELETE", { timeout: 60_000 }, async () => {
     const { runtime } = await startCellRuntime();
     // Each session's calls wait at a gate, so that they are in flight when the session ends.

@@ -1,7 +1,7 @@
 // End to end over real loopback HTTP: the SDK's Client against the gateway, real cells behind it.
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { after, before, describe, it } from "node:test";
+import { after, before, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
@@ -13,6 +13,7 @@ import { Runtime } from "../runtime/runtime.js";
 import { tokenDigest as digestToken } from "../authn/verify-token.js";
 import { makeIssuer, MCP_HEADERS, openRawSession, raw, startCellRuntime, verifierFor, type TestIssuer } from "./gateway.fixture.js";
 import { startHttpGateway, type HttpGateway } from "./http-gateway.js";
+import { describeWithCells } from "../testing/host.js";
 
 async function connect(url: string, token: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
@@ -26,7 +27,7 @@ function textOf(result: object): string {
   return first?.type === "text" ? (first.text ?? "") : "";
 }
 
-describe("HTTP gateway", () => {
+describeWithCells("HTTP gateway", () => {
   let runtime: Runtime;
   let audit: AuditLog;
   let gw: HttpGateway;
@@ -217,7 +218,7 @@ describe("HTTP gateway", () => {
   });
 });
 
-describe("HTTP gateway, idle sessions", () => {
+describeWithCells("HTTP gateway, idle sessions", () => {
   it("an MCP session whose cordon session ended idle is swept; its id then gets 404", async () => {
     const audit = AuditLog.memory();
     const runtime = await Runtime.start({ policy: loadPolicy(EXAMPLE_POLICY), audit, isolation: "cell", sessionLimits: { idleMs: 100 } });

@@ -1,10 +1,11 @@
 // Malformed JSON-RPC over real HTTP: every request gets a spec error (or a tool error), the
 // gateway keeps serving, and Object.prototype is exactly what it was.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { after, before, it } from "node:test";
 import type { Runtime } from "../runtime/runtime.js";
 import { makeIssuer, MCP_HEADERS, openRawSession, raw, startCellRuntime, verifierFor, type RawResponse } from "./gateway.fixture.js";
 import { startHttpGateway, type HttpGateway } from "./http-gateway.js";
+import { describeWithCells } from "../testing/host.js";
 
 interface RpcError {
   readonly id?: unknown;
@@ -21,7 +22,7 @@ function nested(depth: number, open: string, close: string, inner = "0"): string
 }
 
 // Both transports: the SDK's (SSE answers, serve's default) and cordon's JSON-answer transport.
-for (const jsonResponse of [false, true]) describe(`gateway robustness (${jsonResponse ? "JSON" : "SSE"} answers)`, () => {
+for (const jsonResponse of [false, true]) describeWithCells(`gateway robustness (${jsonResponse ? "JSON" : "SSE"} answers)`, () => {
   let runtime: Runtime;
   let gw: HttpGateway;
   let token: string;

@@ -9,6 +9,7 @@ import { AuditWriteFailed, GuestTrap, LimitExceeded } from "../errors.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { startCellRuntime } from "./gateway.fixture.js";
 import { createSessionServer, toCallResult } from "./session-server.js";
+import { describeWithCells } from "../testing/host.js";
 
 async function connect(runtime: Runtime, role: string, streamsNotifications?: boolean): Promise<{ client: Client; close: () => Promise<void> }> {
   const session = await runtime.openSession(role);
@@ -25,7 +26,7 @@ function textOf(result: object): string {
   return first?.type === "text" ? (first.text ?? "") : "";
 }
 
-describe("session server", () => {
+describeWithCells("session server", () => {
   let runtime: Runtime;
   let audit: AuditLog;
   before(async () => ({ runtime, audit } = await startCellRuntime()));

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { after, before, describe, it } from "node:test";
+import { after, before, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -18,6 +18,7 @@ import { loadSigningKey } from "../crypto/keys.js";
 import { mintToken } from "../authn/mint-token.js";
 import { makeIssuer, startCellRuntime, verifierFor, writeTokenFile } from "./gateway.fixture.js";
 import { serveStdio, stdioMessages } from "./stdio-gateway.js";
+import { describeWithCells } from "../testing/host.js";
 
 /** The audience `cordon init` puts in the dev trust bundle (the default listen address). */
 const AUDIENCE = "http://127.0.0.1:8787/mcp";
@@ -40,7 +41,7 @@ function run(args: string[], home: string): Promise<{ code: number | null; stder
   });
 }
 
-describe("stdio gateway (cordon serve --stdio)", () => {
+describeWithCells("stdio gateway (cordon serve --stdio)", () => {
   let dir: string;
   let home: string;
   const args = (role: string, tokenFile: string, audit: string) => ["serve", "--stdio", "--role", role, "--token-file", tokenFile, "--audit", audit];
@@ -121,7 +122,7 @@ describe("stdio gateway (cordon serve --stdio)", () => {
   });
 });
 
-describe("serveStdio", () => {
+describeWithCells("serveStdio", () => {
   let runtime: Runtime;
   before(async () => ({ runtime } = await startCellRuntime()));
   after(async () => runtime.close());
@@ -149,7 +150,7 @@ describe("serveStdio", () => {
   });
 });
 
-describe("stdio: what is not one JSON-RPC message", () => {
+describeWithCells("stdio: what is not one JSON-RPC message", () => {
   let runtime: Runtime;
   before(async () => ({ runtime } = await startCellRuntime()));
   after(async () => runtime.close());

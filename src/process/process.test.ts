@@ -12,6 +12,7 @@ import { Runtime } from "../runtime/runtime.js";
 import type { SessionHost } from "../runtime/session-host.js";
 import { makePolicyDir, type PolicyDir } from "../testing/policy-fixture.js";
 import { PROCESS_ENV, processArgv, processPlan } from "./process-plan.js";
+import { describeWithCells } from "../testing/host.js";
 
 /** A python script: echoes its input, or misbehaves on request. */
 const SCRIPT = `import json, sys, os, time
@@ -126,7 +127,7 @@ describe("policy: process tools", () => {
   });
 });
 
-describe("process tier (live: bwrap, seccomp, a cgroup per call)", () => {
+describeWithCells("process tier (live: bwrap, seccomp, a cgroup per call)", () => {
   it("runs a call with JSON in and out, in the session's workspace, which lasts exactly as long as the session", async () => {
     const { runtime, audit } = await setup();
     try {

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { loadAudited } from "../../artifacts/load-policy-audited.js";
 import { sha256Hex } from "../../crypto/digest.js";
@@ -19,6 +19,7 @@ import { Runtime } from "../../runtime/runtime.js";
 import { makePolicyDir, policyYaml } from "../../testing/policy-fixture.js";
 import { capModule } from "../module/cap-modules.js";
 import { openProbeSession } from "../../probes/probe-session.js";
+import { describeWithCells } from "../../testing/host.js";
 
 const MAIN = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
 const HOSTILE = capModule("functions", 1_000_000);
@@ -30,7 +31,7 @@ async function hostilePolicy(): Promise<string> {
   return p.write(policyYaml(sha256Hex(HOSTILE)));
 }
 
-describe("a module declaring a million functions", () => {
+describeWithCells("a module declaring a million functions", () => {
   it("is refused by a real cell before compile, naming the cap, with one wasm-module-vetting record", async () => {
     const p = await makePolicyDir();
     chmodSync(p.dir, 0o755);
