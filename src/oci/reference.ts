@@ -42,6 +42,8 @@ export function parseReference(text: string): OciReference {
   const registry = rest.slice(0, slash).toLowerCase();
   let path = rest.slice(slash + 1);
   if (!HOST.test(registry)) throw bad("the registry must be a host name or address, with an optional port");
+  // As docker reads references: a first component without '.' or ':' (other than localhost) is a path, not a registry.
+  if (!/[.:[]/.test(registry) && registry !== "localhost") throw bad("name the registry (a host with a '.' or a port, or localhost): REGISTRY/REPOSITORY");
   const port = /:([0-9]+)$/.exec(registry)?.[1];
   if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) throw bad("the port is out of range");
   let tag: string | null = null;
