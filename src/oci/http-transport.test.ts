@@ -101,8 +101,8 @@ void test("a registry that sends no answer, or stops mid-body, ends at its deadl
 void test("a refused connection is ERR_OCI_UNREACHABLE", async () => {
   const s = await serve(() => undefined);
   const url = new URL("/v2/", s.url);
-  servers.pop()?.close();
-  await new Promise((r) => setTimeout(r, 50));
+  const closing = servers.pop();
+  await new Promise<void>((resolve) => (closing === undefined ? resolve() : closing.close(() => resolve())));
   const t = new Transport(fast);
   await assert.rejects(t.send({ method: "GET", url }), { code: "ERR_OCI_UNREACHABLE" });
   t.close();
