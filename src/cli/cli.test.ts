@@ -12,7 +12,7 @@ import { describeWithCells } from "../testing/host.js";
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
 function cordon(args: string[], home: string, env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", CORDON_HOME: home, ...env }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", CORDON_HOME: home, ...env }, timeout: 300_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
