@@ -31,10 +31,10 @@ const { AuditLog } = await dist("audit/index.js");
 const { loadPolicy } = await dist("policy/load-policy.js");
 const { Runtime } = await dist("runtime/runtime.js");
 const { watToWasm } = await dist("testing/policy-fixture.js");
-const { sha256Hex } = await dist("artifacts/verify-digest.js");
+const { sha256Hex } = await dist("crypto/digest.js");
 const { startHttpGateway } = await dist("gateway/http-gateway.js");
-const { parseTrustBundle } = await dist("identity/trust-bundle.js");
-const { createTokenVerifier } = await dist("identity/verify-token.js");
+const { parseTrustBundle } = await dist("artifacts/trust-bundle.js");
+const { createTokenVerifier } = await dist("authn/verify-token.js");
 
 const ISSUER = "https://conformance.cordon.invalid";
 const ROLE = "conformance";

@@ -9,7 +9,7 @@ import { ToolRefused } from "../errors.js";
 import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
 import { capModule } from "../wasm/module/cap-modules.js";
 import { loadAudited } from "./load-policy-audited.js";
-import { sha256Hex } from "./verify-digest.js";
+import { sha256Hex } from "../crypto/digest.js";
 
 describe("loadAudited", () => {
   it("records one policy.refused naming wasm-module-vetting for a module over a cap", async () => {

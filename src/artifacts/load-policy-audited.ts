@@ -5,7 +5,7 @@
 import type { AuditEvent, AuditRecord } from "../audit/index.js";
 import { CordonError, PolicyInvalid, ToolRefused } from "../errors.js";
 import { loadPolicy, type LoadedPolicy, type PolicyTrust } from "../policy/load-policy.js";
-import { errorFields } from "../runtime/audit-fields.js";
+import { errorFields } from "../audit/fields.js";
 
 export interface AuditAppend {
   append(event: AuditEvent): Promise<AuditRecord>;

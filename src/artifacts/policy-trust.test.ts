@@ -4,15 +4,16 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { keyId, type SigningKey } from "../identity/dsse.js";
-import { ArtifactRollback, SignatureInvalid } from "../identity/errors.js";
-import { signArtifact } from "../identity/sign-file.js";
-import type { TrustBundle } from "../identity/trust-bundle.js";
+import { keyId, type SigningKey } from "../crypto/dsse.js";
+import { ArtifactRollback } from "./errors.js"
+import { SignatureInvalid } from "../crypto/errors.js";
+import { signArtifact } from "./sign-file.js";
+import type { TrustBundle } from "./trust-bundle.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { makePolicyDir, policyYaml, watToWasm } from "../testing/policy-fixture.js";
 import { policyTrust, SIGNATURES_DIR } from "./policy-trust.js";
 import { startFileSwapper } from "./swap-race.js";
-import { sha256Hex } from "./verify-digest.js";
+import { sha256Hex } from "../crypto/digest.js";
 
 /** A module that would print something else: what an attacker swaps in. */
 const EVIL_WAT = `(module

@@ -5,13 +5,13 @@
 // (`signatures/<sha256>.sig.json`, what `cordon init` writes for the bundled examples).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { acceptArtifactVersion, versionsPath } from "../identity/artifact-versions.js";
-import { SignatureInvalid } from "../identity/errors.js";
-import { readEnvelopeFile } from "../identity/load-trust-bundle.js";
-import type { TrustBundle } from "../identity/trust-bundle.js";
-import { verifySignedArtifact, verifySignedDigest } from "../identity/verify-file.js";
+import { acceptArtifactVersion, versionsPath } from "./artifact-versions.js";
+import { SignatureInvalid } from "../crypto/errors.js";
+import { readEnvelopeFile } from "./load-trust-bundle.js";
+import type { TrustBundle } from "./trust-bundle.js";
+import { verifySignedArtifact, verifySignedDigest } from "./verify-file.js";
 import type { PolicyTrust } from "../policy/load-policy.js";
-import { sha256Hex } from "./verify-digest.js";
+import { sha256Hex } from "../crypto/digest.js";
 
 export const SIGNATURES_DIR = "signatures";
 

@@ -16,7 +16,7 @@ import { MemorySink } from "./memory-sink.js";
 import { readAuditFile } from "./read-audit-file.js";
 import { RecordRing } from "./record-ring.js";
 import { verifyChain } from "./verify-chain.js";
-import type { AuditEvent, AuditRecord, AuditSink, ChainHead } from "./types.js";
+import type { AuditEvent, AuditRecord, AuditSink, ChainHead, WitnessStatus } from "./types.js";
 
 export interface AuditLogOptions {
   /** The clock stamped on records (default: the system clock). */
@@ -51,6 +51,7 @@ export class AuditLog {
   /** Settles when the running drain loop has emptied the queue; null when idle. */
   #flight: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
+  #witness: WitnessStatus | null = null;
 
   private constructor(sink: AuditSink, options: AuditLogOptions, head: ChainHead | null) {
     this.#sink = sink;
@@ -86,6 +87,16 @@ export class AuditLog {
   /** The last durable record's link, or null for an empty log. */
   get head(): ChainHead | null {
     return this.#head;
+  }
+
+  /** How the witness anchoring this log is doing (null: the log has none). */
+  get witness(): WitnessStatus | null {
+    return this.#witness;
+  }
+
+  /** Called by the log's WitnessAnchor as its exchanges succeed or fail; read by /metrics. */
+  reportWitness(status: WitnessStatus): void {
+    this.#witness = Object.freeze({ ...status });
   }
 
   /**

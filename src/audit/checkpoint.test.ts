@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { keyId, signEnvelope, type SigningKey } from "../identity/dsse.js";
+import { keyId, signEnvelope, type SigningKey } from "../crypto/dsse.js";
 import { AuditLog } from "./audit-log.js";
 import { Checkpointer, type CheckpointerOptions } from "./checkpoint.js";
 import { CHECKPOINT_PAYLOAD_TYPE, checkpointPath, encodeCheckpoint } from "./checkpoint-payload.js";

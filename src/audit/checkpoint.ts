@@ -6,12 +6,17 @@
 // Signing never blocks an append: the record listener only notes the new head; signing and
 // writing run later, one checkpoint at a time, on a separate file. Requests that pile up while
 // a checkpoint is being written collapse into one for the newest head.
+//
+// With a witness (`witness`), each durable checkpoint is then offered to a WitnessAnchor
+// (witness-anchor.ts), which sends it to the witness, also off the append path.
 import { basename } from "node:path";
-import { signEnvelope, type SigningKey } from "../identity/dsse.js";
+import { signEnvelope, type SigningKey } from "../crypto/dsse.js";
 import type { AuditLog } from "./audit-log.js";
 import { CHECKPOINT_PAYLOAD_TYPE, checkpointPath, encodeCheckpoint, type Checkpoint } from "./checkpoint-payload.js";
 import { FileSink } from "./file-sink.js";
 import type { AuditSink, ChainHead } from "./types.js";
+import { WitnessAnchor, type WitnessTarget } from "./witness-anchor.js";
+import { MAX_SEGMENT_RECORDS } from "./witness-payload.js";
 
 export interface CheckpointerOptions {
   /** The log's file path: names the checkpoint file and, by its basename, the log in each checkpoint. */
@@ -28,6 +33,11 @@ export interface CheckpointerOptions {
   readonly sink?: AuditSink;
   /** Told about a checkpoint that could not be written; the log itself goes on. */
   readonly onError?: (err: unknown) => void;
+  /**
+   * Send every checkpoint to this witness. `everyRecords` must then be at most the witness's
+   * MAX_SEGMENT_RECORDS, so that one checkpoint's segment fits one request.
+   */
+  readonly witness?: WitnessTarget;
 }
 
 export const DEFAULT_CHECKPOINT_RECORDS = 1000;
@@ -40,6 +50,7 @@ export class Checkpointer {
   readonly #now: () => Date;
   readonly #unsubscribe: () => void;
   readonly #cancelTimer: () => void;
+  readonly #anchor: WitnessAnchor | null;
   #latest: ChainHead | null;
   /** The seq of the last durable checkpoint, and of the last one begun (durable or in flight). */
   #signedSeq = 0;
@@ -49,9 +60,10 @@ export class Checkpointer {
   #closing: Promise<void> | null = null;
   #written = 0;
 
-  private constructor(log: AuditLog, options: CheckpointerOptions, sink: AuditSink) {
+  private constructor(log: AuditLog, options: CheckpointerOptions, sink: AuditSink, anchor: WitnessAnchor | null) {
     this.#options = options;
     this.#sink = sink;
+    this.#anchor = anchor;
     this.#every = options.everyRecords ?? DEFAULT_CHECKPOINT_RECORDS;
     this.#now = options.now ?? (() => new Date());
     this.#latest = log.head;
@@ -68,8 +80,21 @@ export class Checkpointer {
   /** Starts checkpointing `log`, whose file is `options.auditPath`. */
   static async start(log: AuditLog, options: CheckpointerOptions): Promise<Checkpointer> {
     if (options.key.privateKey.asymmetricKeyType !== "ed25519") throw new TypeError("checkpoint key must be Ed25519");
+    const maxSegment = options.witness?.maxSegmentRecords ?? MAX_SEGMENT_RECORDS;
+    if (options.witness !== undefined && (options.everyRecords ?? DEFAULT_CHECKPOINT_RECORDS) > maxSegment) {
+      throw new RangeError(`with a witness, checkpoint at least every ${maxSegment} records (the witness's segment cap)`);
+    }
     const sink = options.sink ?? (await FileSink.open(checkpointPath(options.auditPath)));
-    return new Checkpointer(log, options, sink);
+    const now = options.now ?? (() => new Date());
+    const anchor = options.witness === undefined
+      ? null
+      : await WitnessAnchor.start({ log, auditPath: options.auditPath, key: options.key, now, ...(options.onError === undefined ? {} : { onError: options.onError }) }, options.witness);
+    return new Checkpointer(log, options, sink, anchor);
+  }
+
+  /** The witness exchange, if a witness is configured (tests wait on it with `idle()`). */
+  get anchor(): WitnessAnchor | null {
+    return this.#anchor;
   }
 
   /** Checkpoints written by this checkpointer. */
@@ -93,6 +118,7 @@ export class Checkpointer {
       this.#cancelTimer();
       await this.checkpoint();
       await this.#sink.close();
+      await this.#anchor?.close();
     })();
     return this.#closing;
   }
@@ -122,6 +148,7 @@ export class Checkpointer {
     }
     this.#signedSeq = head.seq;
     this.#written++;
+    this.#anchor?.offer(cp, envelope);
   }
 }
 

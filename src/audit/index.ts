@@ -8,12 +8,25 @@ export {
   AuditEventInvalid,
   AuditTruncated,
   AuditUnreadable,
+  AuditWitnessFork,
+  AuditWitnessInvalid,
+  AuditWitnessMalformed,
+  AuditWitnessMismatch,
+  AuditWitnessRejected,
+  AuditWitnessRollback,
+  AuditWitnessSignature,
+  AuditWitnessStale,
+  AuditWitnessStateInvalid,
+  AuditWitnessTooLarge,
+  AuditWitnessUnknownLog,
+  AuditWitnessUnlinked,
+  AuditWitnessUnreachable,
   NotCanonicalJson,
 } from "./audit-errors.js";
-export type { CheckpointFault } from "./audit-errors.js";
+export type { CheckpointFault, UnknownLogReason, WitnessFault } from "./audit-errors.js";
 export { Checkpointer, DEFAULT_CHECKPOINT_MS, DEFAULT_CHECKPOINT_RECORDS } from "./checkpoint.js";
 export type { CheckpointerOptions } from "./checkpoint.js";
-export { CHECKPOINT_PAYLOAD_TYPE, checkpointPath, encodeCheckpoint } from "./checkpoint-payload.js";
+export { CHECKPOINT_PAYLOAD_TYPE, checkpointPath, decodeCheckpoint, encodeCheckpoint } from "./checkpoint-payload.js";
 export type { Checkpoint } from "./checkpoint-payload.js";
 export { buildRecord, encodeRecord, hashRecord } from "./build-record.js";
 export { canonicalJson, MAX_JSON_DEPTH } from "./canonical-json.js";
@@ -22,9 +35,20 @@ export { FileSink } from "./file-sink.js";
 export { MemorySink } from "./memory-sink.js";
 export { readAuditFile } from "./read-audit-file.js";
 export { GENESIS_HASH } from "./types.js";
-export type { AuditEvent, AuditRecord, AuditSink, ChainFault, ChainHead, ChainVerdict } from "./types.js";
+export type { AuditEvent, AuditRecord, AuditSink, ChainFault, ChainHead, ChainVerdict, WitnessStatus } from "./types.js";
 export { auditVerdictOk, verifyAuditFile } from "./verify-audit-file.js";
-export type { AuditFileVerdict, VerifyAuditOptions } from "./verify-audit-file.js";
+export type { AuditFileVerdict, VerifyAuditOptions, WitnessSource } from "./verify-audit-file.js";
+export { verifyWitnessed } from "./verify-witness.js";
+export type { WitnessEntry, WitnessSubject, WitnessVerdict } from "./verify-witness.js";
+export { WitnessAnchor } from "./witness-anchor.js";
+export type { AnchorSetup, WitnessTarget } from "./witness-anchor.js";
+export { parseWitnessUrl, WitnessClient } from "./witness-client.js";
+export type { Fetch, WitnessClientOptions } from "./witness-client.js";
+export {
+  checkpointDigest, COSIGN_CONTENT_TYPE, COSIGN_PATH, COSIGNATURE_PAYLOAD_TYPE, cosignaturePath, decodeCosignature, encodeCosignature, latestPath,
+  LOG_NAME, MAX_SEGMENT_RECORDS, MAX_WITNESS_REQUEST_BYTES, openCosignature, WITNESS_ENFORCER,
+} from "./witness-payload.js";
+export type { Cosignature, CosignRequestHead, WitnessLatest } from "./witness-payload.js";
 export { verifyCheckpoints } from "./verify-checkpoints.js";
 export type { CheckpointSubject, CheckpointVerdict } from "./verify-checkpoints.js";
 export { verifyChain } from "./verify-chain.js";

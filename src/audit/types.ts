@@ -55,6 +55,21 @@ export type ChainVerdict =
   | { readonly ok: true; readonly count: number; readonly head: ChainHead | null }
   | { readonly ok: false; readonly firstBadSeq: number; readonly reason: ChainFault };
 
+/**
+ * How the log's witness is doing, as its WitnessAnchor last reported it (see witness-anchor.ts);
+ * /metrics shows it. Null on a log without a witness.
+ */
+export interface WitnessStatus {
+  /** The witness's URL. */
+  readonly witness: string;
+  /** Whether the last exchange with it succeeded (false until the first one has). */
+  readonly up: boolean;
+  /** Failed exchanges since this process started. */
+  readonly failures: number;
+  /** The highest seq the witness has cosigned for this log (0: none known yet). */
+  readonly cosignedSeq: number;
+}
+
 /** Where encoded records go. `write` resolves only once the bytes are durable. */
 export interface AuditSink {
   /** Append one or more complete `\n`-terminated lines; all or nothing. */

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { keyId } from "../identity/dsse.js";
+import { keyId } from "../crypto/dsse.js";
 import { AuditLog } from "./audit-log.js";
 import { Checkpointer } from "./checkpoint.js";
 import { verifyAuditFileAudited } from "./verify-audited.js";

@@ -12,11 +12,16 @@ import type { AuditRecord, ChainFault, ChainHead, ChainVerdict } from "./types.j
 const HEX64 = /^[0-9a-f]{64}$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-export function verifyChain(text: string): ChainVerdict {
+/**
+ * `from` verifies a segment instead of a whole log: its first record must be `from.seq + 1`
+ * and link to `from.hash` (a witness checks the records after the head it cosigned this way).
+ * The verdict's `count` is then the last seq reached, like a whole log's.
+ */
+export function verifyChain(text: string, from: ChainHead | null = null): ChainVerdict {
   const lines = text.split("\n");
   // A log that ends cleanly ends in "\n", so the last piece is "" and holds no record.
   const complete = lines.length - 1;
-  let head: ChainHead | null = null;
+  let head: ChainHead | null = from;
   for (let i = 0; i < complete; i++) {
     const expected = head === null ? 1 : head.seq + 1;
     const checked = checkLine(lines[i] ?? "", head);

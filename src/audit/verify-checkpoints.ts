@@ -3,11 +3,10 @@
 // writer holds, pins (seq, head hash) so that cutting records off the end (truncation) or
 // replacing the whole chain with another valid one shows too.
 import type { KeyObject } from "node:crypto";
-import { verifyEnvelope } from "../identity/dsse.js";
-import { SignatureInvalid } from "../identity/errors.js";
+import { verifyEnvelope } from "../crypto/dsse.js";
+import { SignatureInvalid } from "../crypto/errors.js";
 import { AuditCheckpointInvalid, AuditCheckpointMismatch, AuditCheckpointMissing, AuditTruncated } from "./audit-errors.js";
-import { canonicalJson } from "./canonical-json.js";
-import { CHECKPOINT_PAYLOAD_TYPE, type Checkpoint } from "./checkpoint-payload.js";
+import { CHECKPOINT_PAYLOAD_TYPE, decodeCheckpoint, type Checkpoint } from "./checkpoint-payload.js";
 
 export type CheckpointVerdict =
   | {
@@ -30,9 +29,6 @@ export interface CheckpointSubject {
   /** Hash of record `seq` (1 ≤ seq ≤ count). */
   readonly hashAt: (seq: number) => string;
 }
-
-const HEX64 = /^[0-9a-f]{64}$/;
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function verifyCheckpoints(text: string, trusted: ReadonlyMap<string, KeyObject>, subject: CheckpointSubject): CheckpointVerdict {
   const lines = text.split("\n");
@@ -71,19 +67,5 @@ function parseLine(line: string, n: number, trusted: ReadonlyMap<string, KeyObje
     throw err;
   }
   // Signed, so the writer meant these bytes; still refuse anything but the exact canonical shape.
-  let value: unknown;
-  try {
-    value = JSON.parse(payload.toString("utf8"));
-    if (canonicalJson(value) !== payload.toString("utf8")) return new AuditCheckpointInvalid(n, "malformed");
-  } catch {
-    return new AuditCheckpointInvalid(n, "malformed");
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return new AuditCheckpointInvalid(n, "malformed");
-  const { log, seq, head, at, ...rest } = value as Record<string, unknown>;
-  if (Object.keys(rest).length > 0) return new AuditCheckpointInvalid(n, "malformed");
-  if (typeof log !== "string" || typeof head !== "string" || !HEX64.test(head) || typeof at !== "string" || !ISO_UTC.test(at)) {
-    return new AuditCheckpointInvalid(n, "malformed");
-  }
-  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) return new AuditCheckpointInvalid(n, "malformed");
-  return { log, seq, head, at };
+  return decodeCheckpoint(payload) ?? new AuditCheckpointInvalid(n, "malformed");
 }

@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sha256Hex } from "../artifacts/verify-digest.js";
+import { sha256Hex } from "../crypto/digest.js";
 import { loadPolicy, type LoadedPolicy } from "../policy/load-policy.js";
 import type { ToolTemplate } from "../wasm/engine/types.js";
 import type { Guest } from "./guests.js";

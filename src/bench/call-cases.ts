@@ -1,7 +1,7 @@
 // Per-call latency of the echo tool through cordon: the engine alone (WasmCell.call), then the
 // control plane (Session.call: policy evaluation, input schema, audit chain) with an in-memory
 // and with a durable, file-backed audit log.
-import type { Isolation } from "../cell/tool-host.js";
+import type { Isolation } from "../tier/tool-host.js";
 import { join } from "node:path";
 import { AuditLog } from "../audit/index.js";
 import { Runtime } from "../runtime/runtime.js";

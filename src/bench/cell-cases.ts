@@ -4,7 +4,8 @@
 import { spawn } from "node:child_process";
 import { AuditLog } from "../audit/index.js";
 import type { CellProcess } from "../cell/cell-process.js";
-import { cellOf as cellHostOf, type Isolation } from "../cell/tool-host.js";
+import { cellOf as cellHostOf } from "../runtime/runtime.js";
+import { type Isolation } from "../tier/tool-host.js";
 import { Runtime, type Granularity } from "../runtime/runtime.js";
 import type { Session } from "../runtime/session.js";
 import { BENCH_ROLE, type BenchPolicy } from "./bench-policy.js";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { AuditLog } from "../audit/audit-log.js";
 import { Checkpointer } from "../audit/checkpoint.js";
 import { CHECKPOINT_PAYLOAD_TYPE, encodeCheckpoint } from "../audit/checkpoint-payload.js";
-import { keyId, signEnvelope, type SigningKey } from "../identity/dsse.js";
+import { keyId, signEnvelope, type SigningKey } from "../crypto/dsse.js";
 import { settle, timeSync } from "./measure.js";
 import { failedRow, type InfoRow, type Row } from "./rows.js";
 

@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sha256Hex } from "../artifacts/verify-digest.js";
+import { sha256Hex } from "../crypto/digest.js";
 import { loadPolicy, type LoadedPolicy } from "../policy/load-policy.js";
 import { fixturePath } from "../probes/fixtures.js";
 import { REPO_ROOT } from "./guests.js";

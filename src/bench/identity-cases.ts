@@ -2,14 +2,14 @@
 // src/identity/verify-token.ts on a frozen clock), and checking a detached DSSE signature over a
 // 1 MiB artifact (hash + envelope + statement), the per-module cost of signed loading.
 import { randomBytes } from "node:crypto";
-import { bundleDocument, testIssuer, testRoot, TEST_AUDIENCE, TEST_ISSUER } from "../identity/bundle-fixture.js";
-import { mintToken } from "../identity/mint-token.js";
-import { signArtifact } from "../identity/sign-file.js";
-import { parseTrustBundle, type TokenAlgorithm } from "../identity/trust-bundle.js";
-import { verifySignedArtifact } from "../identity/verify-file.js";
-import { createTokenVerifier } from "../identity/verify-token.js";
-import { checkLaunch } from "../identity/launch-format.js";
-import { newLaunchKey, signLaunch } from "../identity/launch-statement.js";
+import { bundleDocument, testIssuer, testRoot, TEST_AUDIENCE, TEST_ISSUER } from "../testing/bundle-fixture.js";
+import { mintToken } from "../authn/mint-token.js";
+import { signArtifact } from "../artifacts/sign-file.js";
+import { parseTrustBundle, type TokenAlgorithm } from "../artifacts/trust-bundle.js";
+import { verifySignedArtifact } from "../artifacts/verify-file.js";
+import { createTokenVerifier } from "../authn/verify-token.js";
+import { checkLaunch } from "../attest/launch-format.js";
+import { newLaunchKey, signLaunch } from "../attest/launch-statement.js";
 import { timeAsync, timeSync, type Plan } from "./measure.js";
 import { failedRow, type Row, type TimingRow } from "./rows.js";
 

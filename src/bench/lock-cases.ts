@@ -1,7 +1,7 @@
 // The runtime lock's start-up cost: verifying this installation (node binary, dist/, runtime
 // npm packages, sandbox binaries) against a lock signed in memory, as every start does.
 import { generateKeyPairSync } from "node:crypto";
-import { keyId } from "../identity/dsse.js";
+import { keyId } from "../crypto/dsse.js";
 import { collectRuntimeLock } from "../lock/collect-lock.js";
 import { verifyRuntimeLock } from "../lock/verify-lock.js";
 import { signRuntimeLock } from "../lock/write-lock.js";

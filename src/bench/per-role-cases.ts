@@ -2,7 +2,8 @@
 // inside it. How long a session waits when its role's cell is already running, what each
 // further session adds to that cell's memory (density.ts turns that into sessions per GiB).
 import type { CellProcess } from "../cell/cell-process.js";
-import { RoleCellHost, SessionHost } from "../cell/tool-host.js";
+import { RoleCellHost } from "../cell/cell-hosts.js";
+import { SessionHost } from "../runtime/session-host.js";
 import type { Session } from "../runtime/session.js";
 import { BENCH_ROLE, type BenchPolicy } from "./bench-policy.js";
 import { checkedEcho, checkFirst, timeSplit, WARM_START_P50_TARGET_US, withRuntime } from "./cell-cases.js";

@@ -2,7 +2,7 @@
 // processes left over after the runtime has closed (which must be none).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cgroupParentFor } from "../cell/reap-stale.js";
+import { cgroupParentFor } from "../sandbox/cgroups/control-plane.js";
 import { CONTROLLERS, DEFAULT_CGROUP_ROOT } from "../sandbox/cgroups/index.js";
 
 /** Lowest host uid cordon gives a cell or a process-tier call (CellFactory's default base). */

@@ -3,7 +3,7 @@
 // of the host: no home, no /etc beyond the loader's files, no host /proc, no secrets.
 import { join } from "node:path";
 import { buildSandboxPlan, runtimeBinds, type Bind, type SandboxPlan, type SupervisedSeccomp } from "../sandbox/bwrap-plan.js";
-import type { Grant } from "../policy/load-policy.js";
+import type { Grant } from "../types/tool.js";
 import type { ToolTemplate } from "../wasm/engine/types.js";
 
 export const CELL_ROOT = "/cordon";
@@ -52,7 +52,7 @@ export const CELL_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=2"];
  * `cellArgs` reach the cell on its command line, apart from the frame pipe: its id and the
  * control plane's launch public key, against which it checks each session's launch statement.
  */
-export function cellPlan(opts: { packageRoot: string; nodePath: string; binds: readonly Bind[]; seccomp: SupervisedSeccomp | null; heapMiB: number; cellArgs?: readonly string[] }): SandboxPlan {
+export function cellPlan(opts: { packageRoot: string; nodePath: string; binds: readonly Bind[]; seccomp: SupervisedSeccomp | null; heapMiB: number; cellArgs?: readonly string[]; main?: string }): SandboxPlan {
   const binds: Bind[] = [
     { host: join(opts.packageRoot, "dist"), guest: `${CELL_ROOT}/dist`, writable: false },
     { host: join(opts.packageRoot, "package.json"), guest: `${CELL_ROOT}/package.json`, writable: false },
@@ -61,7 +61,7 @@ export function cellPlan(opts: { packageRoot: string; nodePath: string; binds: r
   ];
   return buildSandboxPlan(
     {
-      argv: [opts.nodePath, `--max-old-space-size=${opts.heapMiB}`, "--disallow-code-generation-from-strings", ...CELL_NODE_FLAGS, `${CELL_ROOT}/dist/cell/main.js`, ...(opts.cellArgs ?? [])],
+      argv: [opts.nodePath, `--max-old-space-size=${opts.heapMiB}`, "--disallow-code-generation-from-strings", ...CELL_NODE_FLAGS, `${CELL_ROOT}/dist/${opts.main ?? "cell/main.js"}`, ...(opts.cellArgs ?? [])],
       binds,
       env: {},
       uid: CELL_INNER_ID,

@@ -15,6 +15,7 @@ import { spawnSandboxed } from "../sandbox/spawn-sandboxed.js";
 import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
 import type { CallOutcome, ToolTemplate } from "../wasm/engine/types.js";
 import { encodeFrame, FrameDecoder } from "./frames.js";
+import { parseFromCell, type FromCell, type Reply, type ToCell } from "./protocol.js";
 import { errorFromWire, outcomeFromWire, templateToWire, WireInvalid } from "./wire.js";
 
 /** Where in its life a cell was when it went away. */
@@ -69,8 +70,8 @@ export class LaunchRefused extends CordonError {
   }
 }
 
-function launchReply(reply: Record<string, Json>): void {
-  if (reply["t"] === "launch-refused") throw new LaunchRefused(typeof reply["reason"] === "string" ? reply["reason"].slice(0, 128) : "refused");
+function launchReply(reply: FromCell): void {
+  if (reply.t === "launch-refused") throw new LaunchRefused(reply.reason.slice(0, 128));
 }
 
 export type Violation = { readonly kind: "bad-frame" | "wrong-session" | "unexpected-message"; readonly detail: string };
@@ -107,7 +108,7 @@ interface Pending {
   readonly session: string;
   /** The tool, for a call. */
   readonly tool?: string;
-  readonly resolve: (m: Record<string, Json>) => void;
+  readonly resolve: (m: FromCell) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -264,11 +265,20 @@ export class CellProcess {
       this.violate({ kind: "bad-frame", detail: err instanceof CordonError ? err.code : "decode failed" });
       return;
     }
-    for (const m of messages) this.onMessage(m);
+    for (const raw of messages) {
+      let m: FromCell;
+      try {
+        m = parseFromCell(raw);
+      } catch (err) {
+        this.violate({ kind: "bad-frame", detail: err instanceof WireInvalid ? err.what : "unreadable message" });
+        return;
+      }
+      this.onMessage(m);
+    }
   }
 
-  private onMessage(m: Record<string, Json>): void {
-    const t = m["t"];
+  private onMessage(m: FromCell): void {
+    const t = m.t;
     if (t === "ready") {
       const w = this.readyWaiter;
       this.readyWaiter = null;
@@ -276,20 +286,20 @@ export class CellProcess {
       else w.resolve(m);
       return;
     }
-    const id = t === "loaded" || t === "refused" || t === "bound" ? 0 : m["id"];
-    const p = typeof id === "number" ? this.pending.get(id) : undefined;
+    const id = m.t === "loaded" || m.t === "refused" || m.t === "bound" ? 0 : m.id;
+    const p = this.pending.get(id);
     // An answer must name the session its request was for: in a per-role cell too, no session
     // can be answered for with another's identity.
-    if (m["session"] !== (p?.session ?? this.session ?? "")) {
+    if (m.session !== (p?.session ?? this.session ?? "")) {
       this.violate({ kind: "wrong-session", detail: "a frame claimed another session" });
       return;
     }
     const refusal = (p?.kind === "loaded" && t === "refused") || ((p?.kind === "bound" || p?.kind === "opened") && t === "launch-refused");
     if (p === undefined || (p.kind !== t && !refusal)) {
-      this.violate({ kind: "unexpected-message", detail: `unsolicited '${typeof t === "string" ? t.slice(0, 32) : typeof t}'` });
+      this.violate({ kind: "unexpected-message", detail: `unsolicited '${t}'` });
       return;
     }
-    this.pending.delete(id as number);
+    this.pending.delete(id);
     if (this.pending.size === 0) {
       this.socket.unref();
       this.child.unref();
@@ -308,16 +318,16 @@ export class CellProcess {
     return null;
   }
 
-  private request(kind: string, id: number, message: Record<string, Json>): Promise<Record<string, Json>> {
+  private request(kind: Reply, id: number, message: ToCell): Promise<FromCell> {
     if (this.exited !== null) return Promise.reject(this.exited);
     // An answer is awaited: its exit must reach us even if the frame socket closes first.
     this.child.ref();
-    const session = typeof message["session"] === "string" ? message["session"] : "";
-    const tool = kind === "result" && typeof message["tool"] === "string" ? message["tool"] : undefined;
+    const session = "session" in message ? message.session : "";
+    const tool = message.t === "call" ? message.tool : undefined;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { kind, session, ...(tool === undefined ? {} : { tool }), resolve, reject });
       this.socket.ref();
-      this.socket.write(encodeFrame(message));
+      this.socket.write(encodeFrame(message as unknown as Record<string, Json>));
     });
   }
 
@@ -327,13 +337,9 @@ export class CellProcess {
     this.mode = mode;
     this.enter("loading");
     const reply = await this.request("loaded", 0, { t: "load", mode, tools: templates.map(templateToWire) });
-    if (reply["t"] === "refused") {
-      const tool = typeof reply["tool"] === "string" ? reply["tool"] : "?";
-      const enforcer = typeof reply["enforcer"] === "string" ? reply["enforcer"] : "wasm-module-vetting";
-      throw new ToolRefused(tool, errorFromWire(reply["error"] ?? null), enforcer);
-    }
-    const tools = reply["tools"];
-    if (!Array.isArray(tools) || !tools.every((x) => typeof x === "string")) throw new WireInvalid("loaded.tools");
+    if (reply.t === "refused") throw new ToolRefused(reply.tool, errorFromWire(reply.error), reply.enforcer);
+    if (reply.t !== "loaded") throw new WireInvalid("load reply");
+    const tools = [...reply.tools];
     this.loadedTools = tools;
     this.enter(mode === "per-role" ? "bound" : "pooled");
     return tools;
@@ -378,8 +384,8 @@ export class CellProcess {
    */
   async call(tool: string, input: Uint8Array, opts: { fuelOverride?: number; backstopMs: number; maxOutputBytes: number; session?: string }): Promise<CallOutcome> {
     const id = this.nextId++;
-    const message: Record<string, Json> = { t: "call", session: opts.session ?? this.session ?? "", id, tool, input: Buffer.from(input).toString("base64") };
-    if (opts.fuelOverride !== undefined) message["fuelOverride"] = opts.fuelOverride;
+    const base = { t: "call", session: opts.session ?? this.session ?? "", id, tool, input: Buffer.from(input).toString("base64") } as const;
+    const message: ToCell = opts.fuelOverride === undefined ? base : { ...base, fuelOverride: opts.fuelOverride };
     let timer: NodeJS.Timeout | undefined;
     const backstop = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -391,7 +397,8 @@ export class CellProcess {
     this.enter("calling");
     try {
       const reply = await Promise.race([this.request("result", id, message), backstop]);
-      return outcomeFromWire(reply["outcome"] ?? null, opts.maxOutputBytes);
+      if (reply.t !== "result") throw new WireInvalid("call reply");
+      return outcomeFromWire(reply.outcome, opts.maxOutputBytes);
     } catch (err) {
       if (err instanceof WireInvalid) this.violate({ kind: "bad-frame", detail: err.what });
       throw err;
@@ -405,7 +412,7 @@ export class CellProcess {
   async selftest(probe: string): Promise<Json> {
     const id = this.nextId++;
     const reply = await this.request("selftest", id, { t: "selftest", session: this.session ?? "", id, probe });
-    return reply["result"] ?? null;
+    return reply.t === "selftest" ? reply.result : null;
   }
 
   /** False once the cell process has exited (or was killed). */

@@ -8,9 +8,11 @@ import { fileURLToPath } from "node:url";
 import { AuditLog } from "../audit/index.js";
 import type { Json } from "../errors.js";
 import { loadPolicy } from "../policy/load-policy.js";
-import { isAlive, Runtime } from "../runtime/runtime.js";
+import { cellOf, isAlive, Runtime } from "../runtime/runtime.js";
+import type { LoadedTool } from "../policy/load-policy.js";
+import { openProbeSession } from "../probes/probe-session.js";
 import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
-import type { CellHost } from "./tool-host.js";
+import type { CellHost } from "./cell-hosts.js";
 
 async function cellRuntime() {
   const p = await makePolicyDir();
@@ -19,6 +21,11 @@ async function cellRuntime() {
   const audit = AuditLog.memory();
   const runtime = await Runtime.start({ policy, audit, isolation: "cell" });
   return { runtime, audit };
+}
+
+/** A session in the probe cell (self-attacks and forged frames on request), over the real sandbox. */
+function probeCell(runtime: Runtime) {
+  return openProbeSession(runtime, "reader", [runtime.policy.tools.get("tool") as LoadedTool], { hostileCell: true });
 }
 
 async function gone(pids: readonly number[], withinMs = 3000): Promise<boolean> {
@@ -33,6 +40,17 @@ async function gone(pids: readonly number[], withinMs = 3000): Promise<boolean> 
 type Report = { report: { succeeded: boolean; errno: number; names?: string[]; fds?: Array<{ fd: number }>; forked?: number } | null; status: number | null; signal: string | null };
 
 describe("cells", () => {
+  it("the real cell does nothing a probe asks for: a selftest frame ends it as a bad frame", async () => {
+    const { runtime } = await cellRuntime();
+    try {
+      const session = await runtime.openSession("reader");
+      const cell = (cellOf(session.toolHost) as CellHost).process;
+      await assert.rejects(cell.selftest("socket-inet"), (e: Error & { code?: string; exitCode?: number | null }) => e.code === "ERR_CELL_EXITED" && e.exitCode === 2);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it("run a session's tools in a sandboxed process and record the isolation", async () => {
     const { runtime, audit } = await cellRuntime();
     const session = await runtime.openSession("reader");
@@ -46,8 +64,8 @@ describe("cells", () => {
 
   it("hold their walls: no network, no ptrace/mount/unshare, no host files, no env, no stray fds", async () => {
     const { runtime } = await cellRuntime();
-    const session = await runtime.openSession("reader");
-    const cell = (session.toolHost as CellHost).process;
+    const session = await probeCell(runtime);
+    const cell = (cellOf(session.toolHost) as CellHost).process;
     const test = async (probe: string) => (await cell.selftest(probe)) as unknown as Report;
     for (const probe of ["socket-inet", "connect-unix", "ptrace", "mount", "unshare"]) {
       const r = await test(probe);
@@ -65,8 +83,8 @@ describe("cells", () => {
 
   it("cap a fork bomb with the cgroup pids limit and leave no process behind", async () => {
     const { runtime } = await cellRuntime();
-    const session = await runtime.openSession("reader");
-    const cell = (session.toolHost as CellHost).process;
+    const session = await probeCell(runtime);
+    const cell = (cellOf(session.toolHost) as CellHost).process;
     const r = (await cell.selftest("fork-bomb")) as unknown as Report;
     assert.ok((r.report?.forked ?? 1e9) < 64, JSON.stringify(r));
     assert.ok((cell.cgroup?.events().pidsMaxHits ?? 0) > 0);
@@ -78,8 +96,8 @@ describe("cells", () => {
 
   it("OOM-kill a memory hog at the cell's cgroup limit", async () => {
     const { runtime } = await cellRuntime();
-    const session = await runtime.openSession("reader");
-    const cell = (session.toolHost as CellHost).process;
+    const session = await probeCell(runtime);
+    const cell = (cellOf(session.toolHost) as CellHost).process;
     const r = (await cell.selftest("mem-hog 2048")) as unknown as Report;
     assert.equal(r.signal, "SIGKILL", JSON.stringify(r));
     assert.ok((cell.cgroup?.events().oomKills ?? 0) > 0);
@@ -89,8 +107,8 @@ describe("cells", () => {
   it("kill a cell that forges a frame for another session, and audit it under frame-guard", async () => {
     for (const probe of ["forge-session", "oversized-frame"]) {
       const { runtime, audit } = await cellRuntime();
-      const session = await runtime.openSession("reader");
-      const cell = (session.toolHost as CellHost).process;
+      const session = await probeCell(runtime);
+      const cell = (cellOf(session.toolHost) as CellHost).process;
       await assert.rejects(cell.selftest(probe));
       assert.ok(await gone([cell.pid ?? 0]));
       await new Promise((r) => setTimeout(r, 20));
@@ -128,8 +146,8 @@ describe("cells", () => {
     await runtime.warm();
     const a = await runtime.openSession("reader");
     const b = await runtime.openSession("reader");
-    const pa = (a.toolHost as CellHost).process;
-    const pb = (b.toolHost as CellHost).process;
+    const pa = (cellOf(a.toolHost) as CellHost).process;
+    const pb = (cellOf(b.toolHost) as CellHost).process;
     assert.notEqual(pa.id, pb.id);
     assert.ok((await a.call("tool", {})).ok);
     assert.ok((await b.call("tool", {})).ok);
@@ -147,6 +165,8 @@ describe("cells", () => {
     await assert.rejects(Runtime.start({ policy, audit, isolation: "cell", packageRoot: "/nonexistent" }), (e: Error & { code?: string }) => e.code === "ERR_TIER_UNAVAILABLE");
     const rec = audit.recordsAfter(0).at(-1) as Record<string, Json> | undefined;
     assert.equal(rec?.["type"], "tier.refused");
-    assert.equal(rec?.["enforcer"], "os-sandbox");
+    assert.equal(rec?.["code"], "ERR_TIER_UNAVAILABLE");
+    assert.match(rec?.["missing"] as string, /launcher is missing/, "the record names the missing layer");
+    assert.equal(rec?.["enforcer"], undefined, "a host gap names no enforcer: none fired");
   });
 });

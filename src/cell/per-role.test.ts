@@ -4,10 +4,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { AuditLog } from "../audit/index.js";
-import { EXAMPLE_POLICY } from "../cli/defaults.js";
+import { EXAMPLE_POLICY } from "../config/defaults.js";
 import { loadPolicy } from "../policy/load-policy.js";
-import { Runtime } from "../runtime/runtime.js";
-import { RoleCellHost, SessionHost } from "./tool-host.js";
+import { localPrincipal, Runtime } from "../runtime/runtime.js";
+import type { LoadedTool } from "../policy/load-policy.js";
+import { HOSTILE_CELL_MAIN } from "../probes/probe-session.js";
+import { RoleCellHost } from "./cell-hosts.js";
+import { SessionHost } from "../runtime/session-host.js";
 
 async function perRoleRuntime() {
   const audit = AuditLog.memory();
@@ -52,8 +55,11 @@ describe("per-role cells", () => {
   it("kill the cell when it answers with the identity of another session open in it", async () => {
     const { runtime, audit } = await perRoleRuntime();
     try {
-      const a = await runtime.openSession("analyst");
-      const b = await runtime.openSession("analyst");
+      // The probe cell program, per role: the forging answer comes from it, over the real cell's protocol.
+      const tools = (runtime.policy.roles.get("analyst") ?? []).map((n) => runtime.policy.tools.get(n) as LoadedTool);
+      const spec = { role: "analyst", tools, principal: localPrincipal("analyst"), granularity: "per-role", cellMain: HOSTILE_CELL_MAIN } as const;
+      const a = await runtime.openSessionWith(spec);
+      const b = await runtime.openSessionWith(spec);
       const cell = roleCell(a.toolHost).process;
       const before = audit.head?.seq ?? 0;
       await assert.rejects(cell.selftest("forge-peer"));

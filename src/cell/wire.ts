@@ -19,7 +19,7 @@ import {
   type RefusalReason,
 } from "../errors.js";
 import { findEnforcer } from "../policy/enforcers.js";
-import type { Grant, Limits } from "../policy/load-policy.js";
+import type { Grant, Limits } from "../types/tool.js";
 import type { CallOutcome, DenialSummary, ToolTemplate } from "../wasm/engine/types.js";
 
 export class WireInvalid extends CordonError {

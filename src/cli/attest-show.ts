@@ -4,8 +4,8 @@ import { createPublicKey } from "node:crypto";
 import { readAuditFile } from "../audit/read-audit-file.js";
 import { verifyChain } from "../audit/verify-chain.js";
 import { AuditCorrupt, UsageError } from "../errors.js";
-import { keyId, verifyEnvelope } from "../identity/dsse.js";
-import { IN_TOTO_PAYLOAD_TYPE } from "../identity/launch-format.js";
+import { keyId, verifyEnvelope } from "../crypto/dsse.js";
+import { IN_TOTO_PAYLOAD_TYPE } from "../attest/launch-format.js";
 import type { Io } from "./commands.js";
 
 export async function attestShow(opts: { file: string; session: string }, io: Io): Promise<number> {

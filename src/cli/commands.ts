@@ -2,15 +2,15 @@
 // run commands without a process.
 import { existsSync } from "node:fs";
 import { checkpointPath, verifyAuditFile } from "../audit/index.js";
-import { loadTrustedKeyFile } from "../identity/load-key-file.js";
+import { loadTrustedKeyFile } from "../crypto/load-key-file.js";
 import { UsageError, type CordonError, type Json } from "../errors.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { trustedStart, type TrustedStart } from "./trusted-start.js";
 import { lockRows } from "../lock/verify-lock.js";
 import { prove, type ProveRow } from "../probes/prove.js";
 import { PROBES } from "../probes/registry.js";
-import { dataDir } from "./defaults.js";
-import type { Isolation } from "../cell/tool-host.js";
+import { dataDir } from "../config/defaults.js";
+import type { Isolation } from "../tier/tool-host.js";
 import { guestLogged, type GuestLogged } from "../runtime/channels.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { DEFAULT_RULES, describeRules } from "../sandbox/seccomp/index.js";
@@ -129,9 +129,24 @@ export function renderSeccompTable(): string {
   );
 }
 
-export async function auditVerify(opts: { file: string; key?: string | undefined }, io: Io): Promise<number> {
+export interface AuditVerifyOptions {
+  readonly file: string;
+  /** The log's checkpoint public key. */
+  readonly key?: string | undefined;
+  /** The witness's base URL, or a file of its cosignatures (JSONL). */
+  readonly witness?: string | undefined;
+  /** The witness's public key. */
+  readonly witnessKey?: string | undefined;
+}
+
+export async function auditVerify(opts: AuditVerifyOptions, io: Io): Promise<number> {
+  if ((opts.witness === undefined) !== (opts.witnessKey === undefined)) throw new UsageError("--witness and --witness-key go together");
+  if (opts.witness !== undefined && opts.key === undefined) throw new UsageError("--witness needs --key PUB as well: a cosignature names the log key it checked");
   const trusted = opts.key === undefined ? undefined : await loadTrustedKeyFile(opts.key);
-  const verdict = await verifyAuditFile(opts.file, trusted === undefined ? {} : { trusted });
+  const witness = opts.witness === undefined || opts.witnessKey === undefined
+    ? undefined
+    : { source: /^https?:\/\//i.test(opts.witness) ? { url: opts.witness } : { file: opts.witness }, keys: await loadTrustedKeyFile(opts.witnessKey) };
+  const verdict = await verifyAuditFile(opts.file, { ...(trusted === undefined ? {} : { trusted }), ...(witness === undefined ? {} : { witness }) });
   if (!verdict.ok) {
     io.out(`TAMPERED: first bad record is seq ${verdict.firstBadSeq} (${verdict.reason})`);
     return 1;
@@ -148,6 +163,19 @@ export async function auditVerify(opts: { file: string; key?: string | undefined
     return 1;
   }
   io.out(`checkpoints: ${cp.checkpoints} signed, the last at seq ${cp.lastSeq}; ${cp.unanchored} record(s) after it are not yet anchored`);
+  const w = verdict.witness;
+  if (w === undefined) {
+    io.out("note: not checked against a witness (the log and its checkpoints cut back together cannot be ruled out); pass --witness URL --witness-key PUB");
+    return 0;
+  }
+  if (!w.ok) {
+    // Truncated or rewritten is tampering; a witness that cannot vouch (unreachable, foreign, silent) is a failure to verify.
+    const tampered = w.error.code === "ERR_AUDIT_TRUNCATED" || w.error.code === "ERR_AUDIT_WITNESS_MISMATCH";
+    io.out(`${tampered ? "TAMPERED" : "NOT VERIFIED"}: ${w.error.message}`);
+    reportError(w.error, io);
+    return 1;
+  }
+  io.out(`witness: cosigned seq ${w.witnessedSeq} (${w.cosignatures} cosignature(s) checked), and this log holds it`);
   return 0;
 }
 

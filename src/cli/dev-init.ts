@@ -7,13 +7,13 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { SIGNATURES_DIR } from "../artifacts/policy-trust.js";
-import { sha256Hex } from "../artifacts/verify-digest.js";
-import { readVersionState, versionsPath } from "../identity/artifact-versions.js";
-import { initTrust } from "../identity/init-trust.js";
-import { initKey, loadSigningKey } from "../identity/keys.js";
-import { signArtifact, signDigest } from "../identity/sign-file.js";
-import { parseArtifactStatement } from "../identity/statement.js";
-import { writeFileAtomic } from "../identity/write-atomic.js";
+import { sha256Hex } from "../crypto/digest.js";
+import { readVersionState, versionsPath } from "../artifacts/artifact-versions.js";
+import { initTrust } from "./init-trust.js";
+import { initKey, loadSigningKey } from "../crypto/keys.js";
+import { signArtifact, signDigest } from "../artifacts/sign-file.js";
+import { parseArtifactStatement } from "../artifacts/statement.js";
+import { writeFileAtomic } from "../crypto/write-atomic.js";
 import { writeRuntimeLock } from "../lock/write-lock.js";
 import { loadPolicy } from "../policy/load-policy.js";
 

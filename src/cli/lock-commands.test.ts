@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AuditLog } from "../audit/audit-log.js";
 import { Checkpointer } from "../audit/checkpoint.js";
-import { keyId } from "../identity/dsse.js";
+import { keyId } from "../crypto/dsse.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 

@@ -1,7 +1,7 @@
 // CLI verbs of the hash-locked runtime: `cordon lock`, `cordon lock verify`, `cordon sbom`.
 import { readFile, writeFile } from "node:fs/promises";
-import { RuntimeLockMismatch } from "../identity/errors.js";
-import { loadSigningKeyFile, loadTrustedKeyFile } from "../identity/load-key-file.js";
+import { RuntimeLockMismatch } from "../lock/errors.js";
+import { loadSigningKeyFile, loadTrustedKeyFile } from "../crypto/load-key-file.js";
 import { buildSbom } from "../lock/build-sbom.js";
 import { lockRows, verifyRuntimeLock } from "../lock/verify-lock.js";
 import { defaultLockPath, writeRuntimeLock } from "../lock/write-lock.js";

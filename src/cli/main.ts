@@ -5,28 +5,40 @@ import { CordonError, UsageError } from "../errors.js";
 import { auditVerify, policyCheck, proveCommand, reportError, runTool, type Io } from "./commands.js";
 import { attestShow } from "./attest-show.js";
 import { DEFAULT_LISTEN, granularityOf, initCommand, upCommand } from "./up-command.js";
-import { defaultAuditPath, EXAMPLE_POLICY, PACKAGE_ROOT } from "./defaults.js";
+import { defaultAuditPath, EXAMPLE_POLICY, PACKAGE_ROOT } from "../config/defaults.js";
 import { lockCommand, lockVerifyCommand, sbomCommand } from "./lock-commands.js";
-import { IDENTITY_USAGE, IDENTITY_VERBS, identityMain } from "../identity/cli.js";
-import { serveCommand, watchCommand } from "../gateway/serve-command.js";
+import { IDENTITY_USAGE, IDENTITY_VERBS, identityMain } from "./identity-commands.js";
+import { serveCommand, watchCommand } from "./serve-command.js";
+import type { WitnessFlags } from "./trusted-start.js";
+import { witnessCommand } from "./witness-command.js";
 
 const USAGE = `usage:
   cordon run [--policy P] [--audit F] --role R TOOL [JSON]   run one tool call as role R
   cordon prove [--policy P] [--audit F] [--json]             run every probe for every policy line
   cordon policy check [FILE] [--no-strict]                   validate a policy, print its enforcer table
-  cordon audit verify [FILE] [--key PUB]                     check the audit chain, name the first bad record;
-                                                             with --key, also its signed checkpoints (truncation, rewrite)
+  cordon audit verify [FILE] [--key PUB] [--witness URL|FILE --witness-key PUB]
+                                                             check the audit chain, name the first bad record; with --key,
+                                                             also its signed checkpoints (truncation, rewrite); with --witness,
+                                                             that the log holds the witness's latest cosigned checkpoint (the
+                                                             log and its checkpoints cut back together). Exit 1 on any failure
+  cordon witness --listen HOST:PORT --data DIR [--log NAME=PUB ...]
+                                                             run a witness (on another host): cosigns each log's checkpoints
+                                                             while they stay consistent; its key is DIR/witness.key (made 0600).
+                                                             With --log, only those logs under those keys; else pinned on first use
   cordon lock --key KEY [--out FILE]                         sign a hash lock of this runtime (default: cordon.lock.json
                                                              in the package root); KEY is an Ed25519 PKCS#8 PEM, mode 0600
   cordon lock verify --key PUB [--lock FILE] [--json]        check the runtime against its lock, one row per component
   cordon sbom [--out FILE]                                   CycloneDX 1.5 SBOM of the runtime (npm packages, node, sandbox binaries)
   cordon attest show SESSION [--audit F]                     print a session's signed launch statement, verified
 ${IDENTITY_USAGE}
-  cordon up [--http HOST:PORT] [--granularity per-session|per-role]   the main job: dev trust, signed examples, tokens, HTTP gateway
+  cordon up [--http HOST:PORT] [--granularity per-session|per-role] [--witness URL --witness-key PUB]
+                                                             the main job: dev trust, signed examples, tokens, HTTP gateway
   cordon init [--http HOST:PORT]                             create the dev trust root, issuer and publisher keys; sign the policy
   cordon serve --http HOST:PORT [--granularity G] [--max-connections-per-address N]
                                                              serve every role over Streamable HTTP (tokens from the trust bundle);
                                                              N (default 64): raise it behind a reverse proxy
+  (serve, up) --witness URL --witness-key PUB                send every signed audit checkpoint to that witness; an outage is
+                                                             recorded (audit.witness-unreachable) and shown on /metrics
   cordon serve --stdio --role R --token-file F               serve one role's session on stdio
   cordon watch [--audit F] [--all]                           stream denials and limit hits as they are recorded
 Without --policy, the bundled example policy is used. --no-strict lets a policy with wishes load.
@@ -61,6 +73,11 @@ async function main(argv: string[]): Promise<number> {
       granularity: { type: "string" },
       "max-connections-per-address": { type: "string" },
       all: { type: "boolean", default: false },
+      witness: { type: "string" },
+      "witness-key": { type: "string" },
+      listen: { type: "string" },
+      data: { type: "string" },
+      log: { type: "string", multiple: true },
     },
   });
   const [verb, ...rest] = positionals;
@@ -87,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
       return policyCheck({ policy: rest[1] ?? common.policy, strict: common.strict }, io);
     case "audit":
       if (rest[0] !== "verify") throw new UsageError("unknown audit verb; try: cordon audit verify FILE");
-      return auditVerify({ file: rest[1] ?? common.audit, key: values.key }, io);
+      return auditVerify({ file: rest[1] ?? common.audit, key: values.key, witness: values.witness, witnessKey: values["witness-key"] }, io);
     case "lock":
       if (values.key === undefined) throw new UsageError("lock needs --key KEY (lock verify: --key PUB)");
       if (rest[0] === "verify") return lockVerifyCommand({ packageRoot: PACKAGE_ROOT, key: values.key, lock: values.lock, json: values.json }, io);
@@ -98,17 +115,26 @@ async function main(argv: string[]): Promise<number> {
     case "attest":
       if (rest[0] !== "show" || rest[1] === undefined) throw new UsageError("try: cordon attest show SESSION [--audit FILE]");
       return attestShow({ file: common.audit, session: rest[1] }, io);
+    case "witness":
+      return witnessCommand({ listen: values.listen, data: values.data, logs: values.log ?? [] }, io);
     case "serve":
-      return serveCommand({ ...common, http: values.http, stdio: values.stdio, role: values.role, tokenFile: values["token-file"], granularity: granularityOf(values.granularity), maxConnectionsPerAddress: values["max-connections-per-address"] }, io);
+      return serveCommand({ ...common, witness: witnessFlags(values.witness, values["witness-key"]), http: values.http, stdio: values.stdio, role: values.role, tokenFile: values["token-file"], granularity: granularityOf(values.granularity), maxConnectionsPerAddress: values["max-connections-per-address"] }, io);
     case "init":
       return initCommand({ policy: common.policy, listen: values.http ?? DEFAULT_LISTEN }, io);
     case "up":
-      return upCommand({ ...common, listen: values.http ?? DEFAULT_LISTEN, granularity: granularityOf(values.granularity) }, io);
+      return upCommand({ ...common, witness: witnessFlags(values.witness, values["witness-key"]), listen: values.http ?? DEFAULT_LISTEN, granularity: granularityOf(values.granularity) }, io);
     case "watch":
       return watchCommand({ audit: common.audit, all: values.all }, io);
     default:
       throw new UsageError(`unknown command '${verb}'`);
   }
+}
+
+/** `--witness URL --witness-key PUB` for serve and up: both or neither. */
+function witnessFlags(url: string | undefined, keyFile: string | undefined): WitnessFlags | undefined {
+  if (url === undefined && keyFile === undefined) return undefined;
+  if (url === undefined || keyFile === undefined) throw new UsageError("--witness URL and --witness-key PUB go together");
+  return { url, keyFile };
 }
 
 // A command whose work never settled (its event loop ran dry with an answer still awaited) did

@@ -7,24 +7,25 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { AuditLog, type AuditEvent } from "../audit/index.js";
 import { Checkpointer } from "../audit/checkpoint.js";
-import { sha256Hex } from "../artifacts/verify-digest.js";
-import { loadSigningKeyFile } from "../identity/load-key-file.js";
-import { readEnvelopeFile } from "../identity/load-trust-bundle.js";
+import { sha256Hex } from "../crypto/digest.js";
+import { loadSigningKeyFile, loadTrustedKeyFile } from "../crypto/load-key-file.js";
+import { parseWitnessUrl } from "../audit/witness-client.js";
+import { readEnvelopeFile } from "../artifacts/load-trust-bundle.js";
 import { assertRuntimeLock, type RuntimeLockResult } from "../lock/verify-lock.js";
 import { CHECKPOINT_KEY_FILE, RUNTIME_LOCK_FILE } from "./dev-init.js";
 import { policyTrust } from "../artifacts/policy-trust.js";
-import { recordEnvKeyOffers } from "../identity/env-key-offers.js";
-import { loadTrustAudited } from "../identity/load-trust-audited.js";
-import type { TokenVerifier } from "../identity/principal.js";
-import type { TrustBundle } from "../identity/trust-bundle.js";
-import { createTokenVerifier } from "../identity/verify-token.js";
+import { recordEnvKeyOffers } from "../artifacts/env-key-offers.js";
+import { loadTrustAudited } from "../artifacts/load-trust-audited.js";
+import type { TokenVerifier } from "../authn/principal.js";
+import type { TrustBundle } from "../artifacts/trust-bundle.js";
+import { createTokenVerifier } from "../authn/verify-token.js";
 import type { LoadedPolicy } from "../policy/load-policy.js";
 import { IN_PROCESS_STAMP, Runtime, type Granularity } from "../runtime/runtime.js";
-import { CordonError } from "../errors.js";
-import { errorFields } from "../runtime/audit-fields.js";
+import { CordonError, UsageError } from "../errors.js";
+import { errorFields } from "../audit/fields.js";
 import { loadAudited } from "../artifacts/load-policy-audited.js";
 import type { CommonOptions } from "./commands.js";
-import { dataDir, PACKAGE_ROOT } from "./defaults.js";
+import { dataDir, PACKAGE_ROOT } from "../config/defaults.js";
 
 export interface TrustedStart {
   /** The runtime lock check at start (null with --no-strict). */
@@ -43,6 +44,14 @@ export interface StartOptions extends CommonOptions {
   /** Serve only this role's tools (stdio). */
   readonly restrict?: (policy: LoadedPolicy) => LoadedPolicy;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Send every signed checkpoint to this witness (`--witness URL --witness-key PUB`). */
+  readonly witness?: WitnessFlags;
+}
+
+/** `--witness URL --witness-key PUB`, as given. */
+export interface WitnessFlags {
+  readonly url: string;
+  readonly keyFile: string;
 }
 
 export async function trustedStart(opts: StartOptions): Promise<TrustedStart> {
@@ -55,7 +64,11 @@ export async function trustedStart(opts: StartOptions): Promise<TrustedStart> {
     const home = dataDir(opts.env ?? process.env);
     // Checkpoints of the audit file, signed with the control plane's checkpoint key if it has one.
     const checkpointKey = join(home, CHECKPOINT_KEY_FILE);
-    checkpointer = existsSync(checkpointKey) ? await Checkpointer.start(log, { auditPath: opts.audit, key: await loadSigningKeyFile(checkpointKey) }) : null;
+    if (opts.witness !== undefined && !existsSync(checkpointKey)) throw new UsageError(`--witness needs signed checkpoints: no ${CHECKPOINT_KEY_FILE} in ${home} (cordon init makes one)`);
+    const witness = opts.witness === undefined ? undefined : { url: parseWitnessUrl(opts.witness.url).href, keys: await loadTrustedKeyFile(opts.witness.keyFile) };
+    checkpointer = existsSync(checkpointKey)
+      ? await Checkpointer.start(log, { auditPath: opts.audit, key: await loadSigningKeyFile(checkpointKey), ...(witness === undefined ? {} : { witness }) })
+      : null;
     // Never silently: without the key the log has its hash chain but no signed anchors.
     if (checkpointer === null) await audit.append({ type: "audit.unanchored", reason: "no checkpoint key in cordon's data directory (cordon init makes one)" });
     const started = checkpointer;

@@ -4,15 +4,16 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import { RuntimeLockMismatch } from "../identity/errors.js";
-import { loadSigningKey } from "../identity/keys.js";
-import { mintToken } from "../identity/mint-token.js";
-import { writeFileAtomic } from "../identity/write-atomic.js";
-import { parseListen, serveCommand } from "../gateway/serve-command.js";
+import { RuntimeLockMismatch } from "../lock/errors.js";
+import { loadSigningKey } from "../crypto/keys.js";
+import { mintToken } from "../authn/mint-token.js";
+import { writeFileAtomic } from "../crypto/write-atomic.js";
+import { parseListen, serveCommand } from "./serve-command.js";
 import type { Granularity } from "../runtime/runtime.js";
 import type { CommonOptions, Io } from "./commands.js";
-import { dataDir, PACKAGE_ROOT } from "./defaults.js";
+import { dataDir, PACKAGE_ROOT } from "../config/defaults.js";
 import { devInit, type DevInit } from "./dev-init.js";
+import type { WitnessFlags } from "./trusted-start.js";
 import { loadPolicy } from "../policy/load-policy.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:8787";
@@ -40,7 +41,7 @@ function report(init: DevInit, io: Io): void {
   io.err(init.lockedComponents === null ? "cordon: runtime lock kept (verified at every start)" : `cordon: locked the runtime: ${init.lockedComponents} components (verified at every start)`);
 }
 
-export async function upCommand(opts: CommonOptions & { listen: string; granularity: Granularity | undefined }, io: Io): Promise<number> {
+export async function upCommand(opts: CommonOptions & { listen: string; granularity: Granularity | undefined; witness?: WitnessFlags | undefined }, io: Io): Promise<number> {
   io.err("cordon: 1/4 development trust: root, token issuer and publisher keys");
   const init = await devInit({ dataDir: dataDir(), policyPath: opts.policy, audience: audienceFor(opts.listen), packageRoot: PACKAGE_ROOT });
   report(init, io);
@@ -64,6 +65,12 @@ export async function upCommand(opts: CommonOptions & { listen: string; granular
   }
   io.out(lines.join("\n"));
   io.out(`\nstdio clients (mcpServers):\n${JSON.stringify({ mcpServers: servers }, null, 2)}`);
+  if (opts.witness === undefined) {
+    // Not started here on purpose: a witness in this process and data directory would be cut back along with the log.
+    io.err(`cordon: audit checkpoints are not witnessed; to close that gap run a witness elsewhere (another host, or at least another user):\n  node ${cli} witness --listen 127.0.0.1:8788 --data ~/cordon-witness\n  then: node ${cli} up --witness http://127.0.0.1:8788 --witness-key ~/cordon-witness/witness.key.pub`);
+  } else {
+    io.err(`cordon: witnessing audit checkpoints at ${opts.witness.url}`);
+  }
   io.err("cordon: 3/4 verifying the runtime lock, starting cells; 4/4 serving (Ctrl-C to stop)");
   try {
     return await serveCommand({ ...opts, http: opts.listen, stdio: false, granularity: opts.granularity }, io);

@@ -10,6 +10,7 @@ import type { Bind } from "../sandbox/bwrap-plan.js";
 import type { SeccompRule } from "../sandbox/seccomp/rules.js";
 import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
 import type { CallOutcome, DenialSummary } from "../wasm/engine/types.js";
+import type { ToolHost } from "../tier/tool-host.js";
 import type { ContainerTier, WarmSlot } from "./container-tier.js";
 import type { ContainerRun } from "./run-container.js";
 
@@ -23,7 +24,7 @@ export interface ContainerHostOptions {
   readonly warm?: boolean;
 }
 
-export class ContainerHost {
+export class ContainerHost implements ToolHost {
   private readonly uid: number;
   private placesOf: SessionPlaces | null = null;
   private warm: WarmSlot | null = null;
@@ -67,9 +68,23 @@ export class ContainerHost {
     return this.placesOf;
   }
 
-  async call(name: string, input: Uint8Array, argv?: readonly string[]): Promise<CallOutcome> {
+  readonly isolation = "cell" as const;
+
+  /** HostCallOptions are the tool's own limits here (the container enforces them itself). */
+  async call(name: string, input: Uint8Array, _opts?: unknown, argv?: readonly string[]): Promise<CallOutcome> {
     const tool = this.tools.get(name);
     if (tool === undefined || this.closed) throw new Error(`container tool ${name} is not held by this session`);
+    try {
+      return await this.callIn(tool, input, argv);
+    } catch (err) {
+      // The runtime is missing or failed its probe: this call is refused (and recorded); the session goes on.
+      if (!(err instanceof TierUnavailable)) throw err;
+      return { ok: false, error: err, enforcer: null, logs: [], denials: [], stats: { fuelUsed: 0, wallUs: 0, outputBytes: 0, memoryBytes: 0 } };
+    }
+  }
+
+  private async callIn(tool: ContainerTool, input: Uint8Array, argv: readonly string[] | undefined): Promise<CallOutcome> {
+    const name = tool.name;
     const host = await this.tier.runtime(tool.runtime, tool);
     const places = this.places();
     const warm = this.warm !== null && this.warm.tool === name && argv === undefined ? this.warm : null;

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { AuditLog } from "../audit/index.js";
 import { authenticate, bearerChallenge, bearerToken, digestToken } from "./authenticate.js";
-import { TokenSignatureInvalid } from "../identity/errors.js";
+import { TokenSignatureInvalid } from "../authn/errors.js";
 
 const principal = { subject: "s", role: "analyst", tenant: null, issuer: "https://i", tokenDigest: "d", expiresAt: 1 };
 

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import type { AuditEvent, AuditRecord } from "../audit/index.js";
 import { SECRET_FIELD_NAMES } from "../audit/index.js";
 import { CordonError, type Json } from "../errors.js";
-import type { Principal, TokenVerifier } from "../identity/principal.js";
+import type { Principal, TokenVerifier } from "../authn/principal.js";
 import { TokenMissing, VerifierFailed } from "./errors.js";
 
 export const AUTHN_ENFORCER = "authn-token";

@@ -8,7 +8,7 @@ import { STATUS_CODES, type IncomingMessage, type Server as HttpServer, type Ser
 import type { Socket } from "node:net";
 import type { AuditEvent } from "../audit/index.js";
 import type { CordonError, Json } from "../errors.js";
-import { errorFields } from "../runtime/audit-fields.js";
+import { errorFields } from "../audit/fields.js";
 import { addressKey, checkingIntervalMs, ConnectionCounter, type ConnectionLimits } from "./connection-limits.js";
 import { RequestTimedOut, type ConnectionsExhausted, type TimeoutPhase } from "./errors.js";
 import { RecordThrottle, type Suppressed } from "./record-throttle.js";

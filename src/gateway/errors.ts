@@ -1,7 +1,7 @@
 // Failures at the gateway: the edge where MCP clients meet cordon. Codes are stable; fields
 // never carry a token, only its short digest where one is known.
 import { CordonError, type Json } from "../errors.js";
-import { AuthnError } from "../identity/errors.js";
+import { AuthnError } from "../authn/errors.js";
 
 export type TokenAbsence = "absent" | "not-bearer" | "empty" | "repeated" | "unreadable";
 

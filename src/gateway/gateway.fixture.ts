@@ -7,11 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import { AuditLog } from "../audit/index.js";
-import { EXAMPLE_POLICY } from "../cli/defaults.js";
+import { EXAMPLE_POLICY } from "../config/defaults.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { Runtime } from "../runtime/runtime.js";
-import { parseTrustBundle } from "../identity/trust-bundle.js";
-import { createTokenVerifier } from "../identity/verify-token.js";
+import { parseTrustBundle } from "../artifacts/trust-bundle.js";
+import { createTokenVerifier } from "../authn/verify-token.js";
 
 export const TEST_ISSUER = "https://issuer.test.cordon.invalid";
 

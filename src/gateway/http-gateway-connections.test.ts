@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { AuditLog, type AuditRecord } from "../audit/index.js";
-import { EXAMPLE_POLICY } from "../cli/defaults.js";
+import { EXAMPLE_POLICY } from "../config/defaults.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { findEnforcer } from "../policy/enforcers.js";
 import { Runtime } from "../runtime/runtime.js";

@@ -3,40 +3,24 @@
 // checks on every request: Host/Origin (DNS rebinding), then the bearer token, then the session
 // binding, then the body cap and clocks, then the JSON-RPC shape (one message, never a batch);
 // only then does the MCP SDK (or cordon's JSON transport) see the request.
-import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Server as McpServer } from "@modelcontextprotocol/sdk/server/index.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
-import type { AuditEvent } from "../audit/index.js";
-import { CordonError, UsageError, type Json } from "../errors.js";
-import type { Principal, TokenVerifier } from "../identity/principal.js";
+import { clip, errorFields } from "../audit/fields.js";
+import type { TokenVerifier } from "../authn/principal.js";
+import { UsageError } from "../errors.js";
 import { ENFORCERS } from "../policy/enforcers.js";
-import { clip, errorFields } from "../runtime/audit-fields.js";
-import type { Runtime } from "../runtime/runtime.js";
-import type { Session } from "../runtime/session.js";
-import { authenticate, bearerChallenge } from "./authenticate.js";
 import { CONNECTION_REASONS, ConnectionGuard } from "./connection-guard.js";
 import { connectionLimits, type ConnectionLimitOptions } from "./connection-limits.js";
-import { SessionBindingViolated } from "./errors.js";
-import { InFlight } from "./in-flight.js";
-import { JsonResponseTransport } from "./json-transport.js";
-import { INVALID_REQUEST, inspectMessage } from "./jsonrpc-message.js";
+import { handleMcp, type McpEndpoint } from "./mcp-endpoint.js";
 import { Metrics } from "./metrics.js";
 import { checkOrigin, defaultOriginPolicy, ORIGIN_ENFORCER } from "./origin-check.js";
 import { metadataPaths, protectedResourceMetadata, WELL_KNOWN } from "./protected-resource.js";
-import { readJsonBody } from "./read-body.js";
-import { createSessionServer } from "./session-server.js";
-import { principalKey, SessionTable } from "./session-table.js";
+import { sendRpcError } from "./rpc-error.js";
+import { SessionBindings, type GatewayRuntime } from "./session-bindings.js";
 import { DEFAULT_TOKEN_CACHE_MS, rememberVerified } from "./verified-tokens.js";
 
-export const SESSION_BINDING_ENFORCER = "session-binding";
-export const SESSION_LIMITS_ENFORCER = "session-limits";
-
-/** What the gateway needs of a Runtime. */
-export type GatewayRuntime = Pick<Runtime, "openSession" | "closeSession" | "policy" | "record" | "audit">;
+export { SESSION_BINDING_ENFORCER } from "./mcp-endpoint.js";
+export { SESSION_LIMITS_ENFORCER, type GatewayRuntime } from "./session-bindings.js";
 
 /** Everything here has a safe default; the connection limits' are in connection-limits.ts. */
 export interface HttpGatewayOptions extends ConnectionLimitOptions {
@@ -90,25 +74,12 @@ export interface HttpGateway {
   close(): Promise<void>;
 }
 
-/** Either transport: the SDK's (SSE or JSON answers) or cordon's JSON-only one. */
-type HttpTransport = Transport & { handleRequest(req: IncomingMessage, res: ServerResponse, parsedBody?: unknown): Promise<void> };
 
-interface Binding {
-  readonly owner: string;
-  readonly session: Session;
-  readonly server: McpServer;
-  readonly transport: HttpTransport;
-  /** POSTs whose answers are not yet written: the server closes only once they are. */
-  readonly inflight: InFlight;
-}
 
-const MCP_METHODS = "GET, POST, DELETE";
 
 export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGateway> {
   const { runtime } = opts;
   const host = opts.host ?? "127.0.0.1";
-  const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
-  const table = new SessionTable<Binding>(opts.maxSessionsPerPrincipal ?? 8, opts.maxSessions ?? 256);
   const limits = connectionLimits(opts);
   const metrics = opts.metrics === false ? null : Metrics.attach(runtime.audit, { enforcers: gatewayEnforcers(), connectionReasons: CONNECTION_REASONS });
 
@@ -119,7 +90,6 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
   const http = createServer({ maxHeaderSize: 16 * 1024, ...ConnectionGuard.serverOptions(limits) });
   const guard = new ConnectionGuard({ limits, record: (event) => runtime.record(event) });
   guard.attach(http);
-  const bodyTimeouts = { idleMs: limits.bodyIdleTimeoutMs, totalMs: limits.bodyTimeoutMs };
   await listen(http, host, opts.port ?? 8787).catch((err: unknown) => {
     metrics?.detach();
     throw err;
@@ -131,156 +101,21 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
   const metadataBody = JSON.stringify(protectedResourceMetadata(resource.href, opts.issuers));
   const metaPaths = new Set(metadataPaths(resource));
   const originPolicy = defaultOriginPolicy(host, new URL(origin), { hosts: opts.allowedHosts ?? [], origins: opts.allowedOrigins ?? [] });
-  const verifier = rememberVerified(opts.verifierFor(resource.href), { ttlMs: opts.tokenCacheMs ?? DEFAULT_TOKEN_CACHE_MS });
-  const audit = { append: (event: AuditEvent) => runtime.record(event) };
-
-  /** MCP servers waiting for their in-flight answers before they close. */
-  const closing = new Set<Promise<void>>();
-
-  /**
-   * Takes a session out of the table (its id gets 404 from now on) and ends its cordon
-   * session; its MCP server closes once every request still in flight has its answer (a call
-   * on an ended session answers at once, with ERR_SESSION_EXPIRED or the cell's exit).
-   */
-  const closeBinding = async (id: string | undefined): Promise<void> => {
-    const b = id === undefined ? undefined : table.take(id);
-    if (b === undefined) return;
-    await runtime.closeSession(b.session).catch(() => undefined);
-    const closed: Promise<void> = b.inflight
-      .drained()
-      .then(() => b.server.close())
-      .catch(() => undefined)
-      .finally(() => closing.delete(closed));
-    closing.add(closed);
+  const bindings = new SessionBindings(runtime, {
+    maxSessionsPerPrincipal: opts.maxSessionsPerPrincipal ?? 8,
+    maxSessions: opts.maxSessions ?? 256,
+    jsonResponse: opts.jsonResponse ?? false,
+    sweepMs: opts.sweepMs ?? 1000,
+  });
+  const endpoint: McpEndpoint = {
+    runtime,
+    bindings,
+    verifier: rememberVerified(opts.verifierFor(resource.href), { ttlMs: opts.tokenCacheMs ?? DEFAULT_TOKEN_CACHE_MS }),
+    guard,
+    metadataUrl,
+    maxBodyBytes: opts.maxBodyBytes ?? 1024 * 1024,
+    bodyTimeouts: { idleMs: limits.bodyIdleTimeoutMs, totalMs: limits.bodyTimeoutMs },
   };
-
-  const sweeper = setInterval(() => {
-    for (const id of table.ids()) if (table.get(id)?.session.ended === true) void closeBinding(id);
-  }, opts.sweepMs ?? 1000);
-  sweeper.unref();
-
-  async function openBinding(req: IncomingMessage, res: ServerResponse, principal: Principal, body: unknown): Promise<void> {
-    const owner = principalKey(principal);
-    const exhausted = table.reserve(owner);
-    if (exhausted !== null) {
-      await runtime.record({ type: "session.denied", enforcer: SESSION_LIMITS_ENFORCER, ...errorFields(exhausted), role: principal.role, tokenDigest: principal.tokenDigest }).catch(() => undefined);
-      sendRpcError(res, 429, -32000, "Too many sessions", exhausted.code, { "retry-after": "5" });
-      return;
-    }
-    let session: Session;
-    try {
-      session = await runtime.openSession(principal.role, principal);
-    } catch (err) {
-      table.release(owner);
-      if (!(err instanceof CordonError)) throw err;
-      // openSession has recorded the refusal (an unknown role, a refused module).
-      if (err.code === "ERR_ROLE_NOT_FOUND") sendRpcError(res, 403, -32000, "Forbidden: no such role", err.code);
-      else sendRpcError(res, 503, -32000, "Session could not be opened", err.code);
-      return;
-    }
-    const server = createSessionServer({ session, policy: runtime.policy, streamsNotifications: !(opts.jsonResponse ?? false) });
-    const inflight = new InFlight();
-    const lifecycle = {
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id: string): void => table.bind(id, { owner, session, server, transport, inflight }),
-      // DELETE: the transport closes when this returns, so wait for the answers in flight.
-      onsessionclosed: async (id: string) => {
-        await closeBinding(id);
-        await inflight.drained();
-      },
-    };
-    const transport: HttpTransport = opts.jsonResponse === true ? new JsonResponseTransport(lifecycle) : new StreamableHTTPServerTransport(lifecycle);
-    server.onclose = () => void closeBinding(transport.sessionId);
-    try {
-      await server.connect(transport);
-      await transport.handleRequest(req, res, body);
-    } finally {
-      if (transport.sessionId === undefined || table.get(transport.sessionId)?.session !== session) {
-        // The initialize request failed: nothing was bound, so nothing else will end this session.
-        table.release(owner);
-        await runtime.closeSession(session).catch(() => undefined);
-        await server.close().catch(() => undefined);
-      }
-    }
-  }
-
-  /**
-   * The body as one JSON-RPC message, or null once the refusal is sent: 413 over the cap, 408
-   * (and the connection closed) past a body clock, 400 with -32700 for bytes that are not JSON,
-   * 400 with -32600 Invalid Request (id null) for JSON that is not one message, a batch included.
-   * Both HTTP transports see only what passed, so they answer all of this identically.
-   */
-  async function readMessage(req: IncomingMessage, res: ServerResponse): Promise<{ value: unknown } | null> {
-    const body = await readJsonBody(req, maxBody, bodyTimeouts);
-    if (!body.ok) {
-      if (body.status === 408) guard.bodyTimedOut(req, body.phase, body.timeoutMs);
-      else sendBodyError(res, body);
-      return null;
-    }
-    if (!inspectMessage(body.value).ok) {
-      sendRpcError(res, 400, INVALID_REQUEST, "Invalid Request", "ERR_GATEWAY_INVALID_REQUEST");
-      return null;
-    }
-    return { value: body.value };
-  }
-
-  async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const method = req.method ?? "";
-    if (method !== "GET" && method !== "POST" && method !== "DELETE") {
-      sendRpcError(res, 405, -32000, "Method not allowed", "ERR_GATEWAY_METHOD", { allow: MCP_METHODS });
-      return;
-    }
-    const auth = await authenticate(req.headers.authorization, { verifier, audit, context: { transport: "http" } });
-    if (!auth.ok) {
-      sendRpcError(res, 401, -32000, "Unauthorized", auth.code, { "www-authenticate": bearerChallenge(metadataUrl, auth) });
-      return;
-    }
-    const { principal } = auth;
-    const sid = req.headers["mcp-session-id"];
-    if (typeof sid === "string") {
-      const b = table.get(sid);
-      if (b !== undefined && b.owner !== principalKey(principal)) {
-        const error = new SessionBindingViolated();
-        await runtime.record({
-          type: "session.denied",
-          enforcer: SESSION_BINDING_ENFORCER,
-          ...errorFields(error),
-          session: b.session.id,
-          role: principal.role,
-          subject: clip(principal.subject),
-          issuer: clip(principal.issuer),
-          tokenDigest: principal.tokenDigest,
-        });
-      }
-      if (b === undefined || b.owner !== principalKey(principal) || b.session.ended) {
-        // Unknown, ended and someone else's session ids get the same answer: no oracle.
-        if (b?.session.ended === true && b.owner === principalKey(principal)) await closeBinding(sid);
-        sendRpcError(res, 404, -32001, "Session not found", "ERR_GATEWAY_SESSION_NOT_FOUND");
-        return;
-      }
-      if (method === "POST") {
-        const body = await readMessage(req, res);
-        if (body === null) return;
-        // Counted out when the answer is written or the connection drops, whichever is first.
-        res.once("close", b.inflight.enter());
-        await b.transport.handleRequest(req, res, body.value);
-      } else {
-        await b.transport.handleRequest(req, res);
-      }
-      return;
-    }
-    if (method !== "POST") {
-      sendRpcError(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required", "ERR_GATEWAY_SESSION_REQUIRED");
-      return;
-    }
-    const body = await readMessage(req, res);
-    if (body === null) return;
-    if (!isInitializeRequest(body.value)) {
-      sendRpcError(res, 400, -32000, "Bad Request: No valid session ID provided", "ERR_GATEWAY_SESSION_REQUIRED");
-      return;
-    }
-    await openBinding(req, res, principal, body.value);
-  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
@@ -290,7 +125,7 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
       sendRpcError(res, 403, -32000, "Forbidden: Host or Origin not allowed", refused.code);
       return;
     }
-    if (path === resource.pathname) return handleMcp(req, res);
+    if (path === resource.pathname) return handleMcp(endpoint, req, res);
     if (metaPaths.has(path)) {
       if (req.method !== "GET" && req.method !== "HEAD") return sendRpcError(res, 405, -32000, "Method not allowed", "ERR_GATEWAY_METHOD", { allow: "GET" });
       res.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=300" }).end(metadataBody);
@@ -319,11 +154,10 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
     url: resource.href,
     metadataUrl,
     metrics,
-    sessionCount: () => table.size,
+    sessionCount: () => bindings.size,
     connectionCount: () => guard.connections,
     async close() {
-      clearInterval(sweeper);
-      await Promise.all(table.ids().map((id) => closeBinding(id)));
+      await bindings.closeAll();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();
@@ -332,7 +166,7 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
       await guard.close();
       metrics?.detach();
       // Dropped connections count their requests out, so every waiting server closes now.
-      await Promise.all([...closing]);
+      await bindings.drained();
     },
   };
 }
@@ -352,13 +186,3 @@ function listen(http: HttpServer, host: string, port: number): Promise<void> {
   });
 }
 
-function sendBodyError(res: ServerResponse, body: { status: 413 | 400; rpcCode: number; message: string }): void {
-  sendRpcError(res, body.status, body.rpcCode, body.message, body.status === 413 ? "ERR_GATEWAY_BODY_TOO_LARGE" : "ERR_GATEWAY_PARSE", body.status === 413 ? { connection: "close" } : {});
-}
-
-/** A JSON-RPC error with no id (the request's id is not trusted or not known here). */
-function sendRpcError(res: ServerResponse, status: number, rpcCode: number, message: string, code: string, headers: Record<string, string> = {}): void {
-  const data: Json = { code };
-  res.writeHead(status, { "content-type": "application/json", ...headers });
-  res.end(JSON.stringify({ jsonrpc: "2.0", error: { code: rpcCode, message, data }, id: null }));
-}

@@ -61,4 +61,20 @@ describe("Metrics", () => {
     assert.ok(series.length <= 129);
     assert.ok(series.some((l) => l.startsWith('cordon_denials_total{enforcer="other"}')));
   });
+
+  it("shows the witness: configured, up, failures, the cosigned seq and how many records are not yet witnessed", async () => {
+    const audit = AuditLog.memory();
+    const m = Metrics.attach(audit);
+    const lines = () => m.render().split("\n").filter((l) => l.startsWith("cordon_audit_witness_"));
+    assert.deepEqual(lines(), [
+      "cordon_audit_witness_configured 0", "cordon_audit_witness_up 0", "cordon_audit_witness_failures_total 0", "cordon_audit_witness_cosigned_seq 0", "cordon_audit_witness_lag_records 0",
+    ]);
+    for (let i = 0; i < 5; i++) await audit.append({ type: "call.allowed", tool: "t" });
+    audit.reportWitness({ witness: "http://127.0.0.1:8788", up: false, failures: 2, cosignedSeq: 3 });
+    assert.deepEqual(lines(), [
+      "cordon_audit_witness_configured 1", "cordon_audit_witness_up 0", "cordon_audit_witness_failures_total 2", "cordon_audit_witness_cosigned_seq 3", "cordon_audit_witness_lag_records 2",
+    ]);
+    audit.reportWitness({ witness: "http://127.0.0.1:8788", up: true, failures: 2, cosignedSeq: 5 });
+    assert.ok(lines().includes("cordon_audit_witness_up 1") && lines().includes("cordon_audit_witness_lag_records 0"));
+  });
 });

@@ -1,7 +1,8 @@
 // Prometheus metrics derived from the audit log: every number here is a count of durable
 // records, so a denial counter that must stay at zero is the seed's "log that must always be
-// silent", observable from outside.
-import type { AuditLog, AuditRecord } from "../audit/index.js";
+// silent", observable from outside. The witness gauges are the exception: they show the state
+// the log's WitnessAnchor reports (AuditLog.witness), read at each scrape.
+import type { AuditLog, AuditRecord, WitnessStatus } from "../audit/index.js";
 import { classifyRecord, recordWeight } from "./classify-record.js";
 
 /** Label values beyond this many per metric are counted under "other" (bounded cardinality). */
@@ -34,6 +35,7 @@ export class Metrics {
   private maxLagSeconds = 0;
   private readonly now: () => number;
   private detachFn: () => void = () => undefined;
+  private witnessOf: () => { readonly status: WitnessStatus | null; readonly headSeq: number } = () => ({ status: null, headSeq: 0 });
 
   constructor(opts: MetricsOptions = {}) {
     this.now = opts.now ?? Date.now;
@@ -41,10 +43,11 @@ export class Metrics {
     for (const r of opts.connectionReasons ?? []) this.connections.set(r, 0);
   }
 
-  /** Counts every durable record of `audit` from now on. */
-  static attach(audit: Pick<AuditLog, "onRecord">, opts: MetricsOptions = {}): Metrics {
+  /** Counts every durable record of `audit` from now on, and shows its witness's state (if it has `witness`). */
+  static attach(audit: Pick<AuditLog, "onRecord"> & Partial<Pick<AuditLog, "witness" | "head">>, opts: MetricsOptions = {}): Metrics {
     const m = new Metrics(opts);
     m.detachFn = audit.onRecord((r) => m.observe(r));
+    m.witnessOf = () => ({ status: audit.witness ?? null, headSeq: Math.max(audit.head?.seq ?? 0, m.lastSeq) });
     return m;
   }
 
@@ -116,6 +119,12 @@ export class Metrics {
     family(out, "cordon_audit_last_seq", "gauge", "Sequence number of the last durable audit record.", [["", this.lastSeq]]);
     family(out, "cordon_audit_lag_seconds", "gauge", "Time from a record's timestamp to its durable write, last record.", [["", this.lagSeconds]]);
     family(out, "cordon_audit_lag_seconds_max", "gauge", "Largest audit lag seen.", [["", this.maxLagSeconds]]);
+    const { status, headSeq } = this.witnessOf();
+    family(out, "cordon_audit_witness_configured", "gauge", "1 if the audit log's checkpoints are sent to a witness.", [["", status === null ? 0 : 1]]);
+    family(out, "cordon_audit_witness_up", "gauge", "1 if the last exchange with the witness succeeded (0 while it is down or refusing).", [["", status?.up === true ? 1 : 0]]);
+    family(out, "cordon_audit_witness_failures_total", "counter", "Failed exchanges with the witness since start.", [["", status?.failures ?? 0]]);
+    family(out, "cordon_audit_witness_cosigned_seq", "gauge", "Highest audit seq the witness has cosigned.", [["", status?.cosignedSeq ?? 0]]);
+    family(out, "cordon_audit_witness_lag_records", "gauge", "Durable audit records after the last witnessed one.", [["", status === null ? 0 : Math.max(0, headSeq - status.cosignedSeq)]]);
     return `${out.join("\n")}\n`;
   }
 }

@@ -5,7 +5,7 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, LoggingLevelSchema, McpError, SetLevelRequestSchema, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { CordonError, LimitExceeded, type Json } from "../errors.js";
 import type { LoadedPolicy } from "../policy/load-policy.js";
-import { clip } from "../runtime/audit-fields.js";
+import { clip } from "../audit/fields.js";
 import type { Session, ToolResult } from "../runtime/session.js";
 
 export const SERVER_INFO = Object.freeze({ name: "cordon", version: "0.1.0" });

@@ -1,7 +1,7 @@
 // MCP session ids and who owns them. A session id is usable only by the principal that opened
 // it (same issuer, subject, role and tenant); concurrent sessions are capped per principal and
 // in total, counting sessions still being opened.
-import type { Principal } from "../identity/principal.js";
+import type { Principal } from "../authn/principal.js";
 import { SessionsExhausted } from "./errors.js";
 
 /** Who a session belongs to. A refreshed token of the same principal keeps using it. */

@@ -14,8 +14,8 @@ import { verifyAuditFile, type AuditRecord } from "../audit/index.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { digestToken } from "./authenticate.js";
 import { DEV_ISSUER } from "../cli/dev-init.js";
-import { loadSigningKey } from "../identity/keys.js";
-import { mintToken } from "../identity/mint-token.js";
+import { loadSigningKey } from "../crypto/keys.js";
+import { mintToken } from "../authn/mint-token.js";
 import { makeIssuer, startCellRuntime, verifierFor, writeTokenFile } from "./gateway.fixture.js";
 import { serveStdio, stdioMessages } from "./stdio-gateway.js";
 

@@ -8,7 +8,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { PassThrough, type Readable, type Writable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { AuditEvent } from "../audit/index.js";
-import type { Principal, TokenVerifier } from "../identity/principal.js";
+import type { Principal, TokenVerifier } from "../authn/principal.js";
 import type { Session } from "../runtime/session.js";
 import { authenticateToken, refuse } from "./authenticate.js";
 import { RoleMismatch, TokenFileUnusable } from "./errors.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Principal } from "../identity/principal.js";
+import type { Principal } from "../authn/principal.js";
 import { rememberVerified } from "./verified-tokens.js";
 
 const T0 = 1_800_000_000_000;

@@ -5,7 +5,7 @@
 // refused and audited on every request. An entry lasts until the token expires or `ttlMs`
 // after it was verified, whichever is first; tokens are keyed by their sha256, never kept.
 import { createHash } from "node:crypto";
-import type { Principal, TokenVerifier } from "../identity/principal.js";
+import type { Principal, TokenVerifier } from "../authn/principal.js";
 
 export const DEFAULT_TOKEN_CACHE_MS = 10_000;
 const DEFAULT_MAX_ENTRIES = 4096;

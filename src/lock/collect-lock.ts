@@ -1,6 +1,6 @@
 // `cordon lock`: measures the runtime and, if it is a clean install, returns the manifest to
 // sign. Refuses (RuntimeLockRefused) rather than lock a half-built or polluted runtime.
-import { RuntimeLockRefused } from "../identity/errors.js";
+import { RuntimeLockRefused } from "./errors.js";
 import { LOCK_VERSION, type RuntimeLock } from "./manifest.js";
 import { measureRuntime, type MeasureOptions, type RuntimeMeasurement } from "./measure-runtime.js";
 

@@ -1,5 +1,5 @@
 // Pure: compares the signed lock with a fresh measurement, one verdict per component.
-import type { LockFault } from "../identity/errors.js";
+import type { LockFault } from "./errors.js";
 import { byName, type LockedComponent, type RuntimeLock } from "./manifest.js";
 import type { RuntimeMeasurement } from "./measure-runtime.js";
 

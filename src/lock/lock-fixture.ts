@@ -4,7 +4,7 @@ import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { keyId, type SigningKey } from "../identity/dsse.js";
+import { keyId, type SigningKey } from "../crypto/dsse.js";
 import type { MeasureOptions } from "./measure-runtime.js";
 
 export interface LockFixture {

@@ -3,7 +3,7 @@
 // always yields the same manifest and signature input.
 import { z } from "zod";
 import { canonicalJson } from "../audit/canonical-json.js";
-import { SignatureInvalid } from "../identity/errors.js";
+import { SignatureInvalid } from "../crypto/errors.js";
 
 export const LOCK_PAYLOAD_TYPE = "application/vnd.cordon.runtime-lock+json";
 export const LOCK_VERSION = 1;

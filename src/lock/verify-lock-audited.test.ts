@@ -3,7 +3,7 @@ import { appendFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { AuditLog } from "../audit/index.js";
-import { SignatureInvalid } from "../identity/errors.js";
+import { SignatureInvalid } from "../crypto/errors.js";
 import { makeLockFixture, testKey } from "./lock-fixture.js";
 import { verifyRuntimeLockAudited } from "./verify-lock-audited.js";
 import { writeRuntimeLock } from "./write-lock.js";

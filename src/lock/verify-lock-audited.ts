@@ -4,8 +4,8 @@
 import type { KeyObject } from "node:crypto";
 import type { AuditEvent, AuditRecord } from "../audit/index.js";
 import { CordonError } from "../errors.js";
-import { RuntimeLockMismatch } from "../identity/errors.js";
-import { errorFields } from "../runtime/audit-fields.js";
+import { RuntimeLockMismatch } from "./errors.js";
+import { errorFields } from "../audit/fields.js";
 import { verifyRuntimeLock, type RuntimeLockResult, type VerifyLockOptions } from "./verify-lock.js";
 
 export const RUNTIME_LOCK_ENFORCER = "runtime-lock";

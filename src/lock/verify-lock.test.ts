@@ -3,8 +3,9 @@ import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { signEnvelope } from "../identity/dsse.js";
-import { RuntimeLockMismatch, RuntimeLockRefused, SignatureInvalid } from "../identity/errors.js";
+import { signEnvelope } from "../crypto/dsse.js";
+import { RuntimeLockMismatch, RuntimeLockRefused } from "./errors.js"
+import { SignatureInvalid } from "../crypto/errors.js";
 import { collectRuntimeLock } from "./collect-lock.js";
 import { compareLock } from "./compare-lock.js";
 import { makeLockFixture, testKey, type LockFixture } from "./lock-fixture.js";

@@ -3,8 +3,8 @@
 // and streams large files; `ms` reports what it cost.
 import { performance } from "node:perf_hooks";
 import type { KeyObject } from "node:crypto";
-import { verifyEnvelope } from "../identity/dsse.js";
-import { RuntimeLockMismatch } from "../identity/errors.js";
+import { verifyEnvelope } from "../crypto/dsse.js";
+import { RuntimeLockMismatch } from "./errors.js";
 import { compareLock, type ComponentCheck, type ComponentStatus } from "./compare-lock.js";
 import { LOCK_PAYLOAD_TYPE, parseLock } from "./manifest.js";
 import { measureRuntime, type MeasureOptions } from "./measure-runtime.js";

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { signEnvelope, type Envelope, type SigningKey } from "../identity/dsse.js";
+import { signEnvelope, type Envelope, type SigningKey } from "../crypto/dsse.js";
 import { collectRuntimeLock } from "./collect-lock.js";
 import { encodeLock, LOCK_PAYLOAD_TYPE, type RuntimeLock } from "./manifest.js";
 import type { MeasureOptions } from "./measure-runtime.js";

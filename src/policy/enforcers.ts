@@ -108,6 +108,7 @@ export type Subject =
   | "key.source"
   | "audit.chain"
   | "audit.checkpoint"
+  | "audit.witness"
   | "runtime.lock";
 
 export interface Enforcer {
@@ -449,6 +450,13 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
     covers: ["audit.checkpoint"],
     probes: { "audit.checkpoint": ["audit-truncated", "audit-rewritten"] },
     mechanism: "signed checkpoints pin (seq, head hash): a log cut short or rewritten as a whole new chain no longer matches them",
+  },
+  {
+    name: "audit-witness",
+    tier: "control-plane",
+    covers: ["audit.witness"],
+    probes: { "audit.witness": ["audit-witness-truncated", "audit-witness-fork"] },
+    mechanism: "a witness on another host cosigns each checkpoint only if the records since its last cosignature link to it: a log cut back with its checkpoints falls short of the witness's latest, a forked checkpoint is refused",
   },
   {
     name: "runtime-lock",

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { sha256Hex } from "../artifacts/verify-digest.js";
+import { sha256Hex } from "../crypto/digest.js";
 import { ModuleCapExceeded, PolicyInvalid, ToolRefused } from "../errors.js";
 import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
 import { capModule } from "../wasm/module/cap-modules.js";

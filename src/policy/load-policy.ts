@@ -7,43 +7,31 @@ import { readFileSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve, sep } from "node:path";
 import { parseDocument } from "yaml";
-import { sha256Hex } from "../artifacts/verify-digest.js";
+import { sha256Hex } from "../crypto/digest.js";
 import { ArtifactUnreadable, CordonError, ModuleMalformed, ModuleRefused, PolicyInvalid, ToolRefused, type PolicyIssue } from "../errors.js";
 import { vetModule } from "../wasm/module/vet-module.js";
 import { scanImage } from "../container/image/image-store.js";
 import { resolveInImage, type ImageIndex } from "../container/image/image-rules.js";
-import type { Tier } from "./enforcers.js";
+import type { Grant, Limits } from "../types/tool.js";
+import type { Layer } from "../tier/tool-host.js";
+import { judgeRisk, stackOf, type Demands, type Level, type Profile } from "./profiles.js";
 import { compileInputSchema, type InputValidator } from "./input-schema.js";
 import { DEFAULT_LIMITS, deriveLines, type PolicyLine } from "./lines.js";
 import { policySchema, SCRIPT_PLACEHOLDER, type GrantSpec, type PolicySpec, type ToolSpec } from "./schema.js";
 
-export type Grant =
-  | { readonly kind: "fs.read" | "fs.write"; readonly hostPath: string; readonly mount: string }
-  | { readonly kind: "env"; readonly name: string; readonly value: string }
-  | { readonly kind: "exec"; readonly mount: "/workspace" | "/tmp" }
-  | { readonly kind: "clock" | "random" | "log" };
-
-export interface Limits {
-  readonly memoryBytes: number;
-  /** Wasm only (0 for process tools). */
-  readonly fuel: number;
-  readonly wallClockMs: number;
-  readonly inputBytes: number;
-  readonly outputBytes: number;
-  readonly moduleBytes: number;
-  readonly maxFunctions: number;
-  readonly maxTableElements: number;
-  readonly maxOpenFiles: number;
-  /** Process tier only: pids.max of each call's cgroup. */
-  readonly pids: number;
-  /** Each writable place's size: a process tool's /workspace and /tmp, any writable grant's filesystem. */
-  readonly diskBytes: number;
+/** How a tool's risk was judged against its tier's stack (see profiles.ts). */
+export interface ToolRoute {
+  readonly level: Level;
+  readonly stack: readonly Layer[];
+  /** Weaker than its risk demands (local-dev only; production refuses it at load): why. */
+  readonly weaker: string | null;
 }
 
 interface ToolBase {
   readonly name: string;
   readonly description: string;
   readonly risk: ToolSpec["risk"];
+  readonly route: ToolRoute;
   readonly limits: Limits;
   readonly grants: readonly Grant[];
   readonly inputSchema: Readonly<Record<string, unknown>>;
@@ -101,15 +89,8 @@ export interface LoadedPolicy {
   readonly roles: ReadonlyMap<string, readonly string[]>;
   readonly tools: ReadonlyMap<string, LoadedTool>;
   readonly lines: readonly PolicyLine[];
+  readonly profile: Profile;
 }
-
-/** Which tiers a risk class may run in (seed 002's routing table). */
-export const TIERS_FOR_RISK: Readonly<Record<ToolSpec["risk"], readonly Tier[]>> = {
-  "pure-compute": ["wasm", "process", "container", "microvm"],
-  "file-ops": ["wasm", "process", "container", "microvm"],
-  "build-test": ["process", "container", "microvm"],
-  "untrusted-code": ["microvm"],
-};
 
 /** Where a process tool's program must live: the sandbox binds /usr read-only and nothing else of the host's programs. */
 const PROGRAM_ROOT = "/usr/";
@@ -295,12 +276,22 @@ function vetAtLoad(name: string, bytes: Uint8Array, limits: Limits): ToolRefused
   }
 }
 
-function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue[], trust: PolicyTrust | undefined, refusals: ToolRefused[]): LoadedTool | undefined {
+/** The container runtime a tool names, where its tier has one. */
+function containerRuntimeOf(spec: ToolSpec): "crun" | "runsc" | undefined {
+  const c = (spec as { readonly container?: { readonly runtime?: unknown } }).container;
+  return c?.runtime === "runsc" ? "runsc" : c?.runtime === "crun" ? "crun" : undefined;
+}
+
+interface Routing {
+  readonly profile: Profile;
+  readonly demands: Demands;
+}
+
+function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue[], trust: PolicyTrust | undefined, refusals: ToolRefused[], routing: Routing): LoadedTool | undefined {
   const path = `tools.${name}`;
   const before = issues.length;
-  if (!TIERS_FOR_RISK[spec.risk].includes(spec.tier)) {
-    issues.push({ path: `${path}.tier`, problem: `risk ${spec.risk} may not run in tier ${spec.tier} (allowed: ${TIERS_FOR_RISK[spec.risk].join(", ")})` });
-  }
+  const verdict = judgeRisk(spec.risk, stackOf(spec.tier, containerRuntimeOf(spec)), routing.demands);
+  if (!verdict.ok && routing.profile === "production") issues.push({ path: `${path}.tier`, problem: `${verdict.problem}; refused in the production profile` });
   checkGrantSet(spec.grants, `${path}.grants`, issues);
   const grants = spec.grants.flatMap((g, i) => resolveGrant(g, dir, `${path}.grants.${i}`, issues) ?? []);
   const validateInput = compileInputSchema(spec.input, `${path}.input`);
@@ -309,6 +300,7 @@ function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue
     name,
     description: spec.description,
     risk: spec.risk,
+    route: Object.freeze({ level: verdict.level, stack: Object.freeze([...verdict.stack]), weaker: verdict.ok ? null : verdict.problem }),
     limits: Object.freeze({
       memoryBytes: spec.limits.memory,
       fuel: spec.limits.fuel ?? 0,
@@ -403,7 +395,7 @@ export function loadPolicy(path: string, trust?: PolicyTrust): LoadedPolicy {
   const tools = new Map<string, LoadedTool>();
   const refusals: ToolRefused[] = [];
   for (const [name, t] of Object.entries(spec.tools)) {
-    const loaded = loadTool(name, t, dir, issues, trust, refusals);
+    const loaded = loadTool(name, t, dir, issues, trust, refusals, { profile: spec.profile, demands: spec.demands });
     if (loaded !== undefined) tools.set(name, loaded);
   }
   if (issues.length > 0) throw new PolicyInvalid(issues);
@@ -415,5 +407,6 @@ export function loadPolicy(path: string, trust?: PolicyTrust): LoadedPolicy {
     roles: new Map(Object.entries(spec.roles).map(([k, v]) => [k, Object.freeze([...v.tools])])),
     tools,
     lines: Object.freeze(lines),
+    profile: spec.profile,
   });
 }

@@ -174,9 +174,18 @@ export const roleSchema = z
   })
   .strict();
 
+const LEVEL = z.enum(["low", "medium", "high", "very-high"]);
+
 export const policySchema = z
   .object({
     version: z.literal(1),
+    /**
+     * production (the default): a tool whose tier is weaker than its risk demands is refused at
+     * load. local-dev: it runs, and every record and prove row of it says it is weaker.
+     */
+    profile: z.enum(["local-dev", "production"]).default("production"),
+    /** Raise (never lower) the stack a risk demands: seed 002's low, medium, high, very-high. */
+    demands: z.object({ "pure-compute": LEVEL.optional(), "file-ops": LEVEL.optional(), "build-test": LEVEL.optional(), "untrusted-code": LEVEL.optional() }).strict().default({}),
     roles: z.record(toolName, roleSchema),
     tools: z.record(toolName, toolSchema),
   })

@@ -3,10 +3,11 @@
 // hostile fixture, and reads the result plus the kernel's counters.
 import { existsSync } from "node:fs";
 import type { LoadedTool } from "../policy/load-policy.js";
-import { isAlive, type SelftestResult } from "../runtime/runtime.js";
+import { cellOf, isAlive } from "../runtime/runtime.js";
+import { openProbeSession, selftest, spoilingSigner, type SelftestResult } from "./probe-session.js";
 import type { Session } from "../runtime/session.js";
 import { CellExited, LaunchRefused } from "../cell/cell-process.js";
-import type { CellHost } from "../cell/tool-host.js";
+import type { CellHost } from "../cell/cell-hosts.js";
 import type { Probe, ProbeEnv, ProbeOutcome } from "./types.js";
 
 const EPERM = 1;
@@ -17,8 +18,9 @@ function firstWasmTool(env: ProbeEnv): LoadedTool {
   return tool;
 }
 
+/** A session in the probe cell: the real sandbox, with the self-attacks and forged frames on request. */
 async function inCell(env: ProbeEnv, body: (session: Session) => Promise<ProbeOutcome>): Promise<ProbeOutcome> {
-  const session = await env.runtime.openProbeSession("probe:tier", [firstWasmTool(env)]);
+  const session = await openProbeSession(env.runtime, "probe:tier", [firstWasmTool(env)], { hostileCell: true });
   try {
     return await body(session);
   } finally {
@@ -34,7 +36,7 @@ function seccompProbe(spec: string, syscall: string, what: string): Probe {
   return (env) =>
     inCell(env, async (session) => {
       const before = env.runtime.audit.head?.seq ?? 0;
-      const r = await env.runtime.selftest(session, spec);
+      const r = await selftest(env.runtime, session, spec);
       const liveNow = () => env.runtime.audit.recordsAfter(before).filter((x) => x.type === "sandbox.denied" && x.enforcer === "seccomp");
       // The supervisor's line and the cell's answer travel on different pipes: wait for the line, bounded.
       for (let waited = 0; liveNow().length === 0 && waited < 2_000; waited += 10) await new Promise((res) => setTimeout(res, 10));
@@ -48,7 +50,7 @@ function seccompProbe(spec: string, syscall: string, what: string): Probe {
 function errnoProbe(spec: string, expect: (r: SelftestResult) => boolean, what: string): Probe {
   return (env) =>
     inCell(env, async (session) => {
-      const r = await env.runtime.selftest(session, spec);
+      const r = await selftest(env.runtime, session, spec);
       const stopped = !r.succeeded && expect(r);
       return { stopped, detail: stopped ? `${what}: errno ${r.errno}` : `NOT stopped: ${JSON.stringify(r.report)}` };
     });
@@ -67,7 +69,7 @@ export const cellWriteSystem = errnoProbe("write /usr/bin/pwned", (r) => r.errno
 
 export const cellEnviron: Probe = (env) =>
   inCell(env, async (session) => {
-    const r = await env.runtime.selftest(session, "environ");
+    const r = await selftest(env.runtime, session, "environ");
     const report = r.report as { names?: string[]; procEnvironBytes?: number } | null;
     const stopped = (report?.names?.length ?? -1) === 0 && report?.procEnvironBytes === 0;
     return { stopped, detail: stopped ? "empty environment; /proc/self/environ is empty" : `environment leaked: ${JSON.stringify(report?.names)}` };
@@ -75,7 +77,7 @@ export const cellEnviron: Probe = (env) =>
 
 export const cellFds: Probe = (env) =>
   inCell(env, async (session) => {
-    const r = await env.runtime.selftest(session, "fds");
+    const r = await selftest(env.runtime, session, "fds");
     const fds = ((r.report as { fds?: Array<{ fd: number }> } | null)?.fds ?? []).map((f) => f.fd);
     const stopped = fds.join(",") === "0,1,2";
     return { stopped, detail: stopped ? "a child of the cell holds only fds 0, 1, 2" : `extra fds: ${fds.join(",")}` };
@@ -83,7 +85,7 @@ export const cellFds: Probe = (env) =>
 
 export const cellForkBomb: Probe = (env) =>
   inCell(env, async (session) => {
-    const r = await env.runtime.selftest(session, "fork-bomb");
+    const r = await selftest(env.runtime, session, "fork-bomb");
     const forked = (r.report as { forked?: number } | null)?.forked ?? -1;
     const stopped = forked >= 0 && r.pidsMaxHits > 0;
     return { stopped, detail: stopped ? `fork refused after ${forked} children; pids.events max=${r.pidsMaxHits}` : `NOT capped: ${JSON.stringify(r.report)}` };
@@ -91,7 +93,7 @@ export const cellForkBomb: Probe = (env) =>
 
 export const cellMemHog: Probe = (env) =>
   inCell(env, async (session) => {
-    const r = await env.runtime.selftest(session, "mem-hog 4096");
+    const r = await selftest(env.runtime, session, "mem-hog 4096");
     const stopped = r.signal === "SIGKILL" && r.oomKills > 0;
     return { stopped, detail: stopped ? `hog OOM-killed; memory.oom_control oom_kill=${r.oomKills}` : `NOT capped: ${JSON.stringify(r)}` };
   });
@@ -99,7 +101,7 @@ export const cellMemHog: Probe = (env) =>
 function frameProbe(spec: string): Probe {
   return (env) =>
     inCell(env, async (session) => {
-      const host = session.toolHost as CellHost;
+      const host = cellOf(session.toolHost) as CellHost;
       const before = env.runtime.audit.head?.seq ?? 0;
       const refused = await host.process.selftest(spec).then(() => false, (err: unknown) => err instanceof CellExited);
       // Not any crash: the guard itself must have named the violation (its record is appended
@@ -119,7 +121,7 @@ export const cellOversizedFrame = frameProbe("oversized-frame");
 function launchProbe(tamper: "signature" | "digest", what: string): Probe {
   return async (env) => {
     try {
-      const session = await env.runtime.openProbeSession("probe:tier", [firstWasmTool(env)], { tamperLaunch: tamper });
+      const session = await openProbeSession(env.runtime, "probe:tier", [firstWasmTool(env)], { signer: spoilingSigner(env.runtime.launchSigner, tamper) });
       await env.runtime.closeSession(session);
       return { stopped: false, detail: `the cell served a session under a ${what}` };
     } catch (err) {
@@ -133,8 +135,8 @@ export const launchTampered = launchProbe("signature", "statement with a flipped
 export const launchMismatch = launchProbe("digest", "validly signed statement naming other module bytes");
 
 export const cellLeftovers: Probe = async (env) => {
-  const session = await env.runtime.openProbeSession("probe:tier", [firstWasmTool(env)]);
-  const host = session.toolHost as CellHost;
+  const session = await openProbeSession(env.runtime, "probe:tier", [firstWasmTool(env)], { hostileCell: true });
+  const host = cellOf(session.toolHost) as CellHost;
   await host.process.selftest("fork-bomb").catch(() => undefined);
   const dirs = Object.values(host.process.cgroup?.paths ?? {});
   const pids = host.process.cgroup?.pids() ?? [];

@@ -3,7 +3,7 @@
 // the attacker holds. jose refuses to produce most of these, so the bytes are put together
 // here by hand. Used only by `cordon prove`'s token probes.
 import { constants, createHmac, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
-import type { TokenAlgorithm } from "../identity/trust-bundle.js";
+import type { TokenAlgorithm } from "../artifacts/trust-bundle.js";
 
 export type ForgedSigner =
   | { readonly alg: TokenAlgorithm; readonly key: KeyObject }

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import type { Grant } from "../policy/load-policy.js";
+import type { Grant } from "../types/tool.js";
 import { loadFixture } from "./fixtures.js";
 import type { Probe, ProbeEnv, ProbeOutcome } from "./types.js";
 import { callVariant, describe, refusalOf, requireTool, requireWasmTool, variant } from "./variant.js";

@@ -4,6 +4,7 @@ import { LimitExceeded } from "../errors.js";
 import { loadFixture } from "./fixtures.js";
 import type { Probe } from "./types.js";
 import { callVariant, describe, requireTool, requireWasmTool, variant } from "./variant.js";
+import { openProbeSession } from "./probe-session.js";
 
 /** Enough fuel that only the deadline can stop the guest. */
 const UNLIMITED_FUEL = Number.MAX_SAFE_INTEGER;
@@ -57,7 +58,7 @@ export const outputFlood: Probe = async (env) => {
 
 export const inputOversized: Probe = async (env) => {
   const tool = requireTool(env);
-  const session = await env.runtime.openProbeSession(`probe:${tool.name}`, [tool]);
+  const session = await openProbeSession(env.runtime, `probe:${tool.name}`, [tool]);
   try {
     const result = await session.call(tool.name, { padding: "x".repeat(tool.limits.inputBytes) });
     const hit = limitHit("input")(result);
@@ -69,7 +70,7 @@ export const inputOversized: Probe = async (env) => {
 
 export const inputSchemaViolation: Probe = async (env) => {
   const tool = requireTool(env);
-  const session = await env.runtime.openProbeSession(`probe:${tool.name}`, [tool]);
+  const session = await openProbeSession(env.runtime, `probe:${tool.name}`, [tool]);
   try {
     // Not an object, so no tool's schema (all are `type: object`) can accept it.
     const result = await session.call(tool.name, ["not", "an", "object"]);

@@ -1,7 +1,7 @@
 // Probes for load-time enforcers: digest, module vetting (size and every count cap), import
 // vetting (per grant kind), and the role's toolset.
 import { CordonError, ModuleCapExceeded, ToolRefused, type ModuleCapName } from "../errors.js";
-import type { Grant, Limits } from "../policy/load-policy.js";
+import type { Grant, Limits } from "../types/tool.js";
 import { capModule } from "../wasm/module/cap-modules.js";
 import { vetCaps, vetModule, type VetOptions } from "../wasm/module/vet-module.js";
 import { loadFixture } from "./fixtures.js";

@@ -6,13 +6,15 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Json } from "../errors.js";
-import type { Grant, ProcessTool } from "../policy/load-policy.js";
-import { SessionHost } from "../cell/tool-host.js";
+import type { Grant } from "../types/tool.js"
+import type { ProcessTool } from "../policy/load-policy.js";
+import { SessionHost } from "../runtime/session-host.js";
 import { PROCESS_ENV } from "../process/process-plan.js";
 import { isAlive } from "../runtime/runtime.js";
 import type { Session, ToolResult } from "../runtime/session.js";
 import type { Probe, ProbeEnv } from "./types.js";
 import { describe, refusalOf } from "./variant.js";
+import { openProbeSession } from "./probe-session.js";
 
 const EPERM = 1;
 const ENOENT = 2;
@@ -47,7 +49,7 @@ interface HostileRun {
 
 async function runHostile(env: ProbeEnv, tool: ProcessTool, after?: (run: HostileRun) => Promise<void>): Promise<HostileRun> {
   const extraRo = [{ host: join(env.runtime.packageRoot, "build", "native"), guest: "/cordon/native", writable: false }];
-  const session = await env.runtime.openProbeSession(`probe:${tool.name}`, [tool], { extraRo });
+  const session = await openProbeSession(env.runtime, `probe:${tool.name}`, [tool], { extraRo });
   try {
     const result = await session.call(tool.name, {});
     const report = result.ok && typeof result.output === "object" && result.output !== null ? (result.output as Report) : null;

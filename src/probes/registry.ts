@@ -12,7 +12,7 @@ import {
   procConnect, procDiskFill, procEnviron, procExecGranted, procExecWritten, procFds, procForkBomb, procKernelProbes, procLeftovers, procMemHog, procMount, procOutputFlood, procPtrace, procReadHome,
   procReadShadow, procSocketInet, procTimeout, procUnshare, procWriteGranted, procWriteReadonly, procWriteSystem, scriptTampered,
 } from "./process-probes.js";
-import { auditEdited, auditRewritten, auditTruncated, lockFileTampered } from "./audit-probes.js";
+import { auditEdited, auditRewritten, auditTruncated, auditWitnessFork, auditWitnessTruncated, lockFileTampered } from "./audit-probes.js";
 import {
   gatewayConnectionCap, gatewayForeignOrigin, gatewayForeignSession, gatewayNoToken, gatewaySessionCap, gatewaySlowBody, gatewaySlowlorisHeaders,
 } from "./gateway-probes.js";
@@ -120,5 +120,7 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["audit-edited", auditEdited],
   ["audit-truncated", auditTruncated],
   ["audit-rewritten", auditRewritten],
+  ["audit-witness-truncated", auditWitnessTruncated],
+  ["audit-witness-fork", auditWitnessFork],
   ["lock-file-tampered", lockFileTampered],
 ]);

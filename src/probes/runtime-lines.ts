@@ -19,6 +19,7 @@ const RUNTIME_LINES: ReadonlyArray<readonly [RuntimeScope, Subject, string]> = [
   ["supply-chain", "runtime.lock", "a file of the locked runtime that differs from the signed lock is named and refused"],
   ["audit", "audit.chain", "an edited audit record breaks the hash chain"],
   ["audit", "audit.checkpoint", "a truncated or rewritten audit log contradicts its signed checkpoints"],
+  ["audit", "audit.witness", "an audit log cut back together with its checkpoints contradicts the witness's cosignature; a forked checkpoint is refused by the witness"],
 ];
 
 export function runtimeLines(): PolicyLine[] {

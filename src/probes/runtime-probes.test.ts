@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { AuditRecord } from "../audit/index.js";
-import { EXAMPLE_POLICY } from "../cli/defaults.js";
+import { EXAMPLE_POLICY } from "../config/defaults.js";
 import { trustedStart, type TrustedStart } from "../cli/trusted-start.js";
-import type { Principal } from "../identity/principal.js";
+import type { Principal } from "../authn/principal.js";
 import { ENFORCERS } from "../policy/enforcers.js";
 import { NO_TRUST_REASON, prove, type ProveRow } from "./prove.js";
 import { PROBES } from "./registry.js";
@@ -49,7 +49,7 @@ describe("cordon prove's runtime rows on a development trust setup", () => {
     const lines = runtimeLines();
     assert.ok(lines.every((l) => l.scope.kind === "runtime" && l.status === "enforced" && l.checks.length > 0 && l.tier === "control-plane"));
     const enforcers = new Set(lines.map((l) => l.enforcer));
-    for (const name of ["authn-token", "origin-check", "session-binding", "session-limits", "connection-limits", "key-source", "artifact-signature", "trust-bundle", "audit-chain", "audit-checkpoint", "runtime-lock"]) {
+    for (const name of ["authn-token", "origin-check", "session-binding", "session-limits", "connection-limits", "key-source", "artifact-signature", "trust-bundle", "audit-chain", "audit-checkpoint", "audit-witness", "runtime-lock"]) {
       assert.ok(enforcers.has(name), `no runtime line for ${name}`);
     }
   });
@@ -67,6 +67,11 @@ describe("cordon prove's runtime rows on a development trust setup", () => {
     }
     const jku = rows.find((r) => r.check === "token-jku-canary");
     assert.match(jku?.detail ?? "", /saw 0 connection/);
+    // The witness rows: both files cut back are caught only by the witness; a fork is refused by it.
+    assert.match(rows.find((r) => r.check === "audit-witness-truncated")?.detail ?? "", /verify alone\); the witness cosigned seq 8: ERR_AUDIT_TRUNCATED/);
+    assert.equal(log.get(rows.find((r) => r.check === "audit-witness-truncated")?.auditSeq ?? -1)?.code, "ERR_AUDIT_TRUNCATED");
+    const fork = log.get(rows.find((r) => r.check === "audit-witness-fork")?.auditSeq ?? -1);
+    assert.deepEqual([fork?.type, fork?.code], ["witness.refused", "ERR_AUDIT_WITNESS_FORK"]);
     const lock = log.get(rows.find((r) => r.check === "lock-file-tampered")?.auditSeq ?? -1);
     assert.equal(lock?.["file"], "dist/cli/main.js");
     // No key offered through the environment reaches the log, and no token does.

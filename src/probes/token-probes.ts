@@ -8,7 +8,7 @@ import { createServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import type { JWK } from "jose";
 import { authenticateToken } from "../gateway/authenticate.js";
-import type { IssuerTrust, TokenAlgorithm } from "../identity/trust-bundle.js";
+import type { IssuerTrust, TokenAlgorithm } from "../artifacts/trust-bundle.js";
 import { attackerKey, forgeToken, type ForgedSigner } from "./forge-token.js";
 import { requireTrust, trustedIssuerKey, type TrustedIssuerKey } from "./trust-keys.js";
 import type { Probe, ProbeEnv, ProbeOutcome, TrustContext } from "./types.js";

@@ -8,10 +8,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { JWK } from "jose";
 import { ISSUER_KEY_FILE, PUBLISHER_KEY_FILE } from "../cli/dev-init.js";
-import type { SigningKey } from "../identity/dsse.js";
-import { loadSigningKey } from "../identity/keys.js";
-import { algorithmFor, publicJwk } from "../identity/mint-token.js";
-import type { IssuerTrust, TokenAlgorithm } from "../identity/trust-bundle.js";
+import type { SigningKey } from "../crypto/dsse.js";
+import { loadSigningKey } from "../crypto/keys.js";
+import { algorithmFor, publicJwk } from "../authn/mint-token.js";
+import type { IssuerTrust, TokenAlgorithm } from "../artifacts/trust-bundle.js";
 import type { ProbeEnv, TrustContext } from "./types.js";
 
 export function requireTrust(env: ProbeEnv): TrustContext {

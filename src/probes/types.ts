@@ -1,5 +1,5 @@
-import type { TokenVerifier } from "../identity/principal.js";
-import type { TrustBundle } from "../identity/trust-bundle.js";
+import type { TokenVerifier } from "../authn/principal.js";
+import type { TrustBundle } from "../artifacts/trust-bundle.js";
 import type { PolicyLine } from "../policy/lines.js";
 import type { LoadedTool } from "../policy/load-policy.js";
 import type { Runtime } from "../runtime/runtime.js";

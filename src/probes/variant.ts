@@ -1,11 +1,13 @@
 // Probe tools are variants of a real tool: same limits and tier, with a hostile fixture's
 // bytes and (for filesystem probes) a throwaway directory in place of the real grant.
-import { sha256Hex } from "../artifacts/verify-digest.js";
+import { sha256Hex } from "../crypto/digest.js";
 import { CordonError, type Json } from "../errors.js";
-import type { Grant, LoadedTool, WasmTool } from "../policy/load-policy.js";
+import type { Grant } from "../types/tool.js"
+import type { LoadedTool, WasmTool } from "../policy/load-policy.js";
 import type { CallOptions } from "../wasm/engine/wasm-cell.js";
 import type { ToolResult } from "../runtime/session.js";
 import type { ProbeEnv } from "./types.js";
+import { openProbeSession } from "./probe-session.js";
 
 export interface VariantChanges {
   readonly bytes?: Uint8Array;
@@ -40,7 +42,7 @@ export function requireWasmTool(env: ProbeEnv): WasmTool {
 
 /** Opens a one-tool probe session, runs one call, closes the session. */
 export async function callVariant(env: ProbeEnv, tool: LoadedTool, input: Json, opts: CallOptions = {}): Promise<ToolResult> {
-  const session = await env.runtime.openProbeSession(`probe:${env.line.scope.name}`, [tool]);
+  const session = await openProbeSession(env.runtime, `probe:${env.line.scope.name}`, [tool]);
   try {
     return await session.call(tool.name, input, opts);
   } finally {
@@ -51,7 +53,7 @@ export async function callVariant(env: ProbeEnv, tool: LoadedTool, input: Json, 
 /** Opens a probe session expecting the load to be refused; returns the refusal. */
 export async function refusalOf(env: ProbeEnv, tool: LoadedTool): Promise<CordonError | undefined> {
   try {
-    const session = await env.runtime.openProbeSession(`probe:${env.line.scope.name}`, [tool]);
+    const session = await openProbeSession(env.runtime, `probe:${env.line.scope.name}`, [tool]);
     await env.runtime.closeSession(session);
     return undefined;
   } catch (err) {

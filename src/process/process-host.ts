@@ -2,11 +2,11 @@
 // cgroup, with the session's own /workspace and /tmp (size-capped tmpfs mounts owned by the
 // session's uid, noexec unless granted, removed when the session ends). Limits hit are typed
 // errors naming their enforcer.
+import type { OsSandbox } from "../sandbox/os-sandbox.js";
+import type { ToolHost } from "../tier/tool-host.js";
 import { LimitExceeded, ProcessExit, ProcessKilled, type CordonError } from "../errors.js";
 import type { ProcessTool } from "../policy/load-policy.js";
 import type { Bind } from "../sandbox/bwrap-plan.js";
-import type { CellCgroup } from "../sandbox/cgroups/index.js";
-import type { CellLimits } from "../sandbox/cgroups/types.js";
 import { supervisedSeccomp } from "../sandbox/spawn-sandboxed.js";
 import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
 import type { CallOutcome, DenialSummary } from "../wasm/engine/types.js";
@@ -14,16 +14,6 @@ import { processArgv, processPlan } from "./process-plan.js";
 import { PLACE_MOUNT, SessionPlaces, type PlaceName } from "./session-places.js";
 import { runProcess, type ProcessRun } from "./run-process.js";
 
-export interface ProcessSandbox {
-  readonly launcher: string;
-  /** cordon-seccomp-exec on the host, bound into every tool sandbox. */
-  readonly seccompExec: string;
-  readonly seccomp: Uint8Array;
-  /** A fresh host uid for a session (never 0). */
-  allocUid(): number;
-  /** Creates a call's cgroup under this control plane's parent. */
-  cgroup(id: string, limits: CellLimits): CellCgroup;
-}
 
 export interface ProcessHostOptions {
   /** Extra read-only binds for every call (probes: the native fixtures). */
@@ -32,7 +22,8 @@ export interface ProcessHostOptions {
   readonly onSeccomp?: (tool: string, event: SeccompEvent) => void;
 }
 
-export class ProcessHost {
+export class ProcessHost implements ToolHost {
+  readonly isolation = "cell";
   private readonly uid: number;
   private placesOf: SessionPlaces | null = null;
   private closed = false;
@@ -41,7 +32,7 @@ export class ProcessHost {
 
   constructor(
     private readonly tools: ReadonlyMap<string, ProcessTool>,
-    private readonly sandbox: ProcessSandbox,
+    private readonly sandbox: OsSandbox,
     private readonly opts: ProcessHostOptions = {},
   ) {
     this.uid = sandbox.allocUid();

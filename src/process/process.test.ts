@@ -4,12 +4,12 @@ import assert from "node:assert/strict";
 import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { sha256Hex } from "../artifacts/verify-digest.js";
+import { sha256Hex } from "../crypto/digest.js";
 import { AuditLog } from "../audit/index.js";
 import { PolicyInvalid } from "../errors.js";
 import { loadPolicy, type ProcessTool } from "../policy/load-policy.js";
 import { Runtime } from "../runtime/runtime.js";
-import type { SessionHost } from "../cell/tool-host.js";
+import type { SessionHost } from "../runtime/session-host.js";
 import { makePolicyDir, type PolicyDir } from "../testing/policy-fixture.js";
 import { PROCESS_ENV, processArgv, processPlan } from "./process-plan.js";
 

@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TierUnavailable } from "../errors.js";
-import type { Grant } from "../policy/load-policy.js";
+import type { Grant } from "../types/tool.js";
 
 /** What the places depend on: a process or container tool's grants and disk limit. */
 export interface PlaceTool {

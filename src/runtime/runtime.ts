@@ -1,28 +1,37 @@
-// The control plane's owner object: the loaded policy, the audit log, the cell factory and the
-// sessions. Nothing here is module-global; tests and the CLI each make their own Runtime.
+// The control plane's owner object: the loaded policy, the audit log, the tier drivers and the
+// sessions. Nothing here is module-global; tests and the CLI each make their own Runtime. The
+// runtime decides and records; where a tool runs is the router's choice and its driver's work.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { AuditEvent, AuditLog, AuditRecord } from "../audit/index.js";
-import { verifyDigest } from "../artifacts/verify-digest.js";
-import { CellFactory, type Layers } from "../cell/cell-factory.js";
-import { reapStaleControlPlanes } from "../cell/reap-stale.js";
-import { CellHost, cellOf, InProcessHost, RoleCellHost, SessionHost, type Isolation, type ToolHost } from "../cell/tool-host.js";
-import { ProcessHost } from "../process/process-host.js";
-import { LaunchRefused } from "../cell/cell-process.js";
-import { newLaunchKey, principalDigest, signLaunch, type LaunchKey, type SignedLaunch } from "../identity/launch-statement.js";
-import type { Principal } from "../identity/principal.js";
-import { sha256Hex } from "../artifacts/verify-digest.js";
+import { errorFields } from "../audit/fields.js";
+import { newLaunchKey, principalDigest, type LaunchKey, type SignedLaunch } from "../attest/launch-statement.js";
+import type { Principal } from "../authn/principal.js";
+import { CellFactory } from "../cell/cell-factory.js";
+import { CellHost, RoleCellHost } from "../cell/cell-hosts.js";
+import { LaunchRefused, type CellProcess, type CellStage } from "../cell/cell-process.js";
+import { WasmDriver } from "../cell/wasm-driver.js";
+import { PACKAGE_ROOT } from "../config/defaults.js";
+import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused, WritableGrantUncapped, type SessionEndReason } from "../errors.js";
+import type { Tier } from "../policy/enforcers.js";
+import type { LoadedPolicy, LoadedTool } from "../policy/load-policy.js";
+import { ContainerDriver } from "../container/container-driver.js";
+import { ProcessDriver } from "../process/process-driver.js";
+import { routeSession } from "../router/route.js";
 import type { Bind } from "../sandbox/bwrap-plan.js";
-import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused, WritableGrantUncapped, type Json, type SessionEndReason } from "../errors.js";
-import { writableDirProblem } from "../sandbox/tmpfs.js";
-import type { LoadedPolicy, LoadedTool, ProcessTool } from "../policy/load-policy.js";
-import type { ToolTemplate } from "../wasm/engine/types.js";
-import { errorFields } from "./audit-fields.js";
-import { publishGuestLog } from "./channels.js";
-import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from "./session.js";
-import { DenialRecorder } from "./denial-recorder.js";
-import type { CellProcess, CellStage } from "../cell/cell-process.js";
+import { reapStaleControlPlanes } from "../sandbox/cgroups/control-plane.js";
+import { OsSandbox, type Layers } from "../sandbox/os-sandbox.js";
 import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
+import { writableDirProblem } from "../sandbox/tmpfs.js";
+import type { Granularity, SessionContext, TierDriver } from "../tier/driver.js";
+import type { Isolation, ToolHost } from "../tier/tool-host.js";
+import { publishGuestLog } from "./channels.js";
+import { DenialRecorder } from "./denial-recorder.js";
+import { keySigner, launchOf, type LaunchSigner } from "./launch.js";
+import { SessionHost } from "./session-host.js";
+import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from "./session.js";
+
+export type { Granularity } from "../tier/driver.js";
 
 export interface RuntimeOptions {
   readonly policy: LoadedPolicy;
@@ -38,6 +47,8 @@ export interface RuntimeOptions {
   readonly packageRoot?: string;
   /** Warm cells kept per role. */
   readonly poolSize?: number;
+  /** Warm containers created ahead per role's first crun tool (default 0: every call cold). */
+  readonly containerPoolSize?: number;
   /** Idle timeout, maximum lifetime and maximum calls of every session. */
   readonly sessionLimits?: Partial<SessionLimits>;
   /** sha256 of the verified runtime lock manifest, named in every launch statement. */
@@ -56,16 +67,18 @@ export interface RuntimeOptions {
   readonly onCellStage?: (cell: CellProcess, stage: CellStage) => void;
 }
 
-export type Granularity = "per-session" | "per-role";
-
-/** How a probe may spoil a launch statement: a flipped payload bit, or a digest for other bytes. */
-export type LaunchTamper = "signature" | "digest";
-
-interface OpenHow {
-  readonly granularity: Granularity;
+/**
+ * How a session is made beyond its role: the tools (probes: variants of real ones), who asked,
+ * and the seams a probe swaps hostile parts in through (a spoiling launch signer, a forging cell).
+ */
+export interface SessionSpec {
+  readonly role: string;
+  readonly tools: readonly LoadedTool[];
   readonly principal: Principal;
+  readonly granularity?: Granularity;
   readonly extraRo?: readonly Bind[];
-  readonly tamperLaunch?: LaunchTamper;
+  readonly signer?: LaunchSigner;
+  readonly cellMain?: string;
 }
 
 /** The operator at this machine's command line (cordon run, cordon prove): no token involved. */
@@ -76,26 +89,35 @@ export function localPrincipal(role: string): Principal {
 /** Stamped on every audit record when guest code runs without the OS sandbox. */
 export const IN_PROCESS_STAMP = Object.freeze({ isolation: "in-process: no OS sandbox (bwrap, seccomp, cgroups missing)" });
 
+/** The drivers of this host, in one place: every tier plugs in here. */
+interface Drivers {
+  readonly wasm: WasmDriver;
+  readonly byTier: ReadonlyMap<Tier, TierDriver>;
+}
+
 export class Runtime {
   private readonly sessions = new Set<Session>();
   private readonly sweeper: NodeJS.Timeout;
+  /** The per-boot launch signer: statements signed with a key generated at start, held only in memory. */
+  readonly launchSigner: LaunchSigner;
 
   private constructor(
     readonly policy: LoadedPolicy,
     readonly audit: AuditLog,
     readonly isolation: Isolation,
-    private readonly cells: CellFactory | null,
+    private readonly drivers: Drivers,
+    private readonly sandbox: OsSandbox | null,
     readonly sessionLimits: SessionLimits,
     /** Where cordon is installed (dist/ and build/native/). */
     readonly packageRoot: string,
     readonly granularity: Granularity,
-    /** The per-boot launch key: generated at start, held only in memory. */
     private readonly launchKey: LaunchKey,
     private readonly runtimeLockSha256: string | null,
     private readonly afterClose: (() => Promise<void>) | null,
     /** Sandbox denials at run time, rate-limited per session. */
     private readonly denials: DenialRecorder,
   ) {
+    this.launchSigner = keySigner(launchKey);
     // Ends idle and over-age sessions even when nobody calls them; never keeps the process up.
     this.sweeper = setInterval(() => void this.sweep(), Math.max(50, Math.min(1_000, sessionLimits.idleMs / 2)));
     this.sweeper.unref();
@@ -114,9 +136,14 @@ export class Runtime {
     return this.audit.append({ ...event, ...this.stamp });
   }
 
-  /** Layers in force for cell isolation, or null in-process. */
+  /** Layers of the OS sandbox in force, or null in-process. */
   get layers(): Layers | null {
-    return this.cells?.layers ?? null;
+    return this.sandbox?.layers ?? null;
+  }
+
+  /** The driver of a tier (probes and the CLI describe them). */
+  driverOf(tier: Tier): TierDriver | undefined {
+    return this.drivers.byTier.get(tier);
   }
 
   private get stamp(): Readonly<Record<string, string>> {
@@ -125,7 +152,7 @@ export class Runtime {
 
   /**
    * Records the policy load. Refuses (and records) a policy with a wish in strict mode, and a
-   * host that lacks a layer of the cell sandbox: never a silent downgrade.
+   * host that lacks a layer of the OS sandbox: never a silent downgrade.
    */
   static async start(opts: RuntimeOptions): Promise<Runtime> {
     const { policy, audit } = opts;
@@ -137,30 +164,48 @@ export class Runtime {
       await audit.append({ type: "policy.refused", ...stamp, policySha256: policy.sha256, ...errorFields(error) });
       throw error;
     }
+    const packageRoot = opts.packageRoot ?? PACKAGE_ROOT;
     const launchKey = newLaunchKey();
     const denials = new DenialRecorder((e) => audit.append({ ...e, ...stamp }));
     // Cells that die on their own are recorded at once and end their sessions; the runtime
-    // that owns those sessions exists only after the factory, hence the late binding.
+    // that owns those sessions exists only after the drivers, hence the late binding.
     let owner: Runtime | null = null;
+    let sandbox: OsSandbox | null = null;
     let cells: CellFactory | null = null;
     if (isolation === "cell") {
       const reaped = await reapStaleControlPlanes();
       if (reaped.length > 0) await audit.append({ type: "cells.reaped", enforcer: "reaper", controlPlanes: reaped });
       try {
-        cells = new CellFactory({ packageRoot: opts.packageRoot ?? defaultPackageRoot(), launchPublicKeyB64: launchKey.publicKeyB64, poolSize: opts.poolSize ?? 0, onViolation: (cell, v) => {
+        sandbox = OsSandbox.check({ packageRoot });
+      } catch (err) {
+        // A host gap, not an enforcer firing: the record names what is missing.
+        if (err instanceof TierUnavailable) await audit.append({ type: "tier.refused", ...errorFields(err) });
+        throw err;
+      }
+      cells = new CellFactory({
+        sandbox,
+        launchPublicKeyB64: launchKey.publicKeyB64,
+        poolSize: opts.poolSize ?? 0,
+        onViolation: (cell, v) => {
           const session = cell.session ?? [...cell.sessions].join(",");
           void audit.append({ type: "cell.killed", enforcer: "frame-guard", session, violation: v.kind, detail: v.detail.slice(0, 128) }).catch(() => undefined);
-        }, ...(opts.onCellStage === undefined ? {} : { onStage: opts.onCellStage }), onSeccomp: (cell, e) => recordCellSeccomp(denials, audit, cell, e), onExit: (cell, exited) => {
+        },
+        ...(opts.onCellStage === undefined ? {} : { onStage: opts.onCellStage }),
+        onSeccomp: (cell, e) => recordCellSeccomp(denials, audit, cell, e),
+        onExit: (cell, exited) => {
           const sessions = cell.session !== null ? [cell.session] : [...cell.sessions];
           const enforcer = exited.oomKills > 0 ? { enforcer: "cgroup-memory" } : {};
           void audit.append({ type: "cell.exited", ...enforcer, cell: cell.id, session: sessions.join(",") || `pooled:${cell.id}`, ...exited.fields() }).catch(() => undefined);
           owner?.endSessionsOf(cell);
-        } });
-      } catch (err) {
-        if (err instanceof TierUnavailable) await audit.append({ type: "tier.refused", enforcer: "os-sandbox", ...errorFields(err) });
-        throw err;
-      }
+        },
+      });
     }
+    const wasm = new WasmDriver(cells, (session, tool, line) => publishGuestLog({ session, tool, line }));
+    const container = new ContainerDriver(sandbox, {
+      poolSize: opts.containerPoolSize ?? 0,
+      onRecord: (e) => void audit.append({ ...e, ...stamp }).catch(() => undefined),
+    });
+    const byTier = new Map<Tier, TierDriver>([["wasm", wasm], ["process", new ProcessDriver(sandbox)], ["container", container]]);
     await audit.append({
       type: "policy.loaded",
       ...stamp,
@@ -168,22 +213,32 @@ export class Runtime {
       lines: policy.lines.length,
       wishes: wishes.length,
       isolation,
+      profile: policy.profile,
+      tiers: Object.fromEntries([...byTier].map(([t, d]) => [t, d.availability.ok ? d.availability.layers.join("+") : `unavailable: ${d.availability.missing}`])),
       launchKeyId: launchKey.keyid,
       launchPublicKey: launchKey.publicKeyB64,
       signedVersion: opts.signedPolicyVersion ?? null,
     });
+    // A tier this host lacks is recorded once, here; its tools' calls are refused (and recorded) one by one.
+    for (const [tier, driver] of byTier) {
+      const uses = [...policy.tools.values()].filter((t) => t.tier === tier).map((t) => t.name);
+      if (!driver.availability.ok && uses.length > 0) {
+        await audit.append({ type: "tier.refused", ...stamp, tier, code: "ERR_TIER_UNAVAILABLE", missing: driver.availability.missing, tools: uses });
+      }
+    }
     const limits = { ...DEFAULT_SESSION_LIMITS, ...opts.sessionLimits };
-    owner = new Runtime(policy, audit, isolation, cells, limits, opts.packageRoot ?? defaultPackageRoot(), opts.granularity ?? "per-session", launchKey, opts.runtimeLockSha256 ?? null, opts.afterClose ?? null, denials);
+    owner = new Runtime(policy, audit, isolation, { wasm, byTier }, sandbox, limits, packageRoot, opts.granularity ?? "per-session", launchKey, opts.runtimeLockSha256 ?? null, opts.afterClose ?? null, denials);
     return owner;
   }
 
   /** Pre-starts warm cells for every role (cell isolation with a pool size only). */
   async warm(): Promise<void> {
-    if (this.cells === null) return;
     for (const role of this.policy.roles.keys()) {
-      const templates = this.templatesFor(this.toolsOf(role));
-      if (this.granularity === "per-role") await this.cells.roleCell(templates);
-      else await this.cells.warm(templates);
+      const tools = this.toolsOf(role);
+      for (const driver of this.drivers.byTier.values()) {
+        const own = tools.filter((t) => t.tier === driver.tier);
+        if (driver.availability.ok && (own.length > 0 || driver.tier === "wasm")) await driver.warm(own, this.granularity);
+      }
     }
   }
 
@@ -191,30 +246,9 @@ export class Runtime {
     return (this.policy.roles.get(role) ?? []).map((n) => this.policy.tools.get(n)).filter((t): t is LoadedTool => t !== undefined);
   }
 
-  /** The Wasm tools' templates, each module's digest checked again on the bytes sent. */
-  private templatesFor(tools: readonly LoadedTool[]): ToolTemplate[] {
-    return tools.flatMap((tool) => {
-      if (tool.tier !== "wasm") return [];
-      const bytes = verifyDigest(tool.moduleBytes, tool.moduleSha256, tool.modulePath);
-      return [{ name: tool.name, abi: tool.abi, moduleBytes: bytes, limits: tool.limits, grants: tool.grants }];
-    });
-  }
-
-  /** Process tools, each script's digest checked again before the session may run it. */
-  private processToolsOf(tools: readonly LoadedTool[]): Map<string, ProcessTool> {
-    const out = new Map<string, ProcessTool>();
-    for (const tool of tools) {
-      if (tool.tier !== "process") continue;
-      const script = tool.command.script;
-      if (script !== null) verifyDigest(script.bytes, script.sha256, script.path);
-      out.set(tool.name, tool);
-    }
-    return out;
-  }
-
   /**
-   * A session for `role`, whose cell holds that role's tools and nothing else. `principal` is
-   * who asked (a verified token's principal); without one, the local operator.
+   * A session for `role`, whose compartments hold that role's tools and nothing else.
+   * `principal` is who asked (a verified token's principal); without one, the local operator.
    */
   async openSession(role: string, principal: Principal = localPrincipal(role)): Promise<Session> {
     if (!this.policy.roles.has(role) || principal.role !== role) {
@@ -222,87 +256,90 @@ export class Runtime {
       await this.audit.append({ type: "session.denied", ...this.stamp, enforcer: "role-toolset", principalDigest: principalDigest(principal), ...errorFields(error) });
       throw error;
     }
-    return this.openCell(role, this.toolsOf(role), { granularity: this.granularity, principal });
+    return this.openSessionWith({ role, tools: this.toolsOf(role), principal, granularity: this.granularity });
   }
 
   /**
-   * Probes only: a session whose tools are variants of real ones (a hostile fixture under a
-   * real tool's limits, tampered bytes, a temporary directory). Same checks as any session.
+   * A session from a spec: the tools it holds (probes: variants of real ones under their real
+   * limits), who it is for, and the seams probes use. Every check of openSession applies.
    */
-  async openProbeSession(role: string, tools: readonly LoadedTool[], opts: { readonly extraRo?: readonly Bind[]; readonly tamperLaunch?: LaunchTamper } = {}): Promise<Session> {
-    return this.openCell(role, tools, { granularity: "per-session", principal: localPrincipal(role), extraRo: opts.extraRo ?? [], ...(opts.tamperLaunch === undefined ? {} : { tamperLaunch: opts.tamperLaunch }) });
-  }
-
-  /** The session's launch statement, signed with the per-boot key (tampered only by probes). */
-  private launchFor(id: string, role: string, tools: readonly LoadedTool[], how: OpenHow, cellId: string | null): SignedLaunch {
-    const subject = tools.flatMap((t) => (t.tier === "wasm" ? [{ name: t.name, digest: { sha256: how.tamperLaunch === "digest" ? sha256Hex(new TextEncoder().encode(t.moduleSha256)) : t.moduleSha256 } }] : []));
-    const signed = signLaunch(subject, {
-      cellId,
-      session: id,
-      principalDigest: principalDigest(how.principal),
-      role,
-      policySha256: this.policy.sha256,
-      tier: this.cells === null ? "in-process" : "cell",
-      granularity: how.granularity,
-      limits: Object.fromEntries(tools.map((t) => [t.name, { ...t.limits }])),
-      scripts: tools.flatMap((t) => (t.tier === "process" && t.command.script !== null ? [{ name: t.name, digest: { sha256: t.command.script.sha256 } }] : [])),
-      runtimeLockSha256: this.runtimeLockSha256,
-      launchedAt: new Date().toISOString(),
-    }, this.launchKey);
-    if (how.tamperLaunch !== "signature") return signed;
-    const env = JSON.parse(signed.envelope) as { payload: string };
-    const payload = Buffer.from(env.payload, "base64");
-    payload[payload.length - 2] = (payload[payload.length - 2] ?? 0) ^ 0x01;
-    return { ...signed, envelope: JSON.stringify({ ...env, payload: payload.toString("base64") }) };
-  }
-
-  private async openCell(role: string, tools: readonly LoadedTool[], how: OpenHow): Promise<Session> {
+  async openSessionWith(spec: SessionSpec): Promise<Session> {
     const id = randomUUID();
-    const onLog = (tool: string, line: string) => publishGuestLog({ session: id, tool, line });
-    const pd = principalDigest(how.principal);
+    const pd = principalDigest(spec.principal);
+    const granularity = spec.granularity ?? "per-session";
+    const signer = spec.signer ?? this.launchSigner;
     try {
-      checkWritableGrants(tools);
-      const templates = this.templatesFor(tools);
-      const processTools = this.processToolsOf(tools);
-      let host: ToolHost | null = null;
-      let launch: SignedLaunch | null = null;
+      checkWritableGrants(spec.tools);
+      const route = routeSession(spec.tools, (tier) => this.drivers.byTier.get(tier)?.availability);
+      const signed: { launch: SignedLaunch | null } = { launch: null };
       const sign = (cellId: string | null): string => {
-        launch = this.launchFor(id, role, tools, how, cellId);
+        const { subject, predicate } = launchOf({
+          session: id,
+          role: spec.role,
+          principal: spec.principal,
+          tools: spec.tools,
+          policySha256: this.policy.sha256,
+          tier: this.isolation,
+          granularity,
+          runtimeLockSha256: this.runtimeLockSha256,
+          cellId,
+          launchedAt: new Date().toISOString(),
+        });
+        const launch = signer(subject, predicate);
+        signed.launch = launch;
         return launch.envelope;
       };
-      if (this.cells === null) {
-        host = new InProcessHost(templates, onLog);
-      } else if (how.granularity === "per-role" && templates.length > 0) {
-        const cell = await this.cells.roleCell(templates);
-        await cell.open(id, sign(cell.id));
-        host = new RoleCellHost(cell, id, [...(cell.tools ?? [])], onLog);
-      } else if (templates.length > 0 || processTools.size === 0) {
-        const { cell, tools: loaded } = await this.cells.assign(id, templates, sign);
-        host = new CellHost(cell, loaded, onLog);
+      const ctx: SessionContext = {
+        id,
+        role: spec.role,
+        principal: spec.principal,
+        granularity,
+        sign,
+        extraRo: spec.extraRo ?? [],
+        ...(spec.cellMain === undefined ? {} : { cellMain: spec.cellMain }),
+        onSeccomp: (tier, tool, e) => this.recordSeccomp(id, tier, tool, e),
+      };
+      const hosts = new Map<Tier, ToolHost>();
+      try {
+        for (const [tier, tools] of route.byTier) {
+          const driver = this.drivers.byTier.get(tier);
+          if (driver === undefined) continue;
+          hosts.set(tier, await driver.open(driver.plan(tools, ctx), ctx));
+        }
+      } catch (err) {
+        await Promise.all([...hosts.values()].map((h) => h.close().catch(() => undefined)));
+        throw err;
       }
-      const signed: SignedLaunch = launch ?? this.launchFor(id, role, tools, how, null);
-      if (processTools.size > 0) {
-        host =
-          this.cells === null
-            ? new SessionHost(host, null, [...processTools.keys()])
-            : new SessionHost(host, new ProcessHost(processTools, this.cells.processSandbox(), {
-                extraRo: how.extraRo ?? [],
-                onSeccomp: (tool, e) => this.recordProcessSeccomp(id, tool, e),
-              }));
-      }
-      if (host === null) throw new TierUnavailable("wasm", "no host for the session's tools");
-      const stamp = { ...this.stamp, launch: signed.digest };
-      const session = new Session(id, role, new Map(tools.map((t) => [t.name, t])), host, this.audit, stamp, this.sessionLimits, (s, reason) => this.closeSession(s, reason), how.principal);
+      // No cell checked a statement (no Wasm tools): one is still signed and recorded for the session.
+      if (signed.launch === null) sign(null);
+      const launch = signed.launch as unknown as SignedLaunch;
+      const host = new SessionHost(hosts, route.unavailable, this.isolation);
+      const stamp = { ...this.stamp, launch: launch.digest };
+      const session = new Session(id, spec.role, new Map(spec.tools.map((t) => [t.name, t])), host, this.audit, stamp, this.sessionLimits, (s, reason) => this.closeSession(s, reason), spec.principal);
       this.sessions.add(session);
-      await this.audit.append({ type: "session.attested", ...stamp, session: id, role, launchKeyId: this.launchKey.keyid, statement: signed.envelope, verifiedBy: this.cells === null ? "none (in-process)" : "cell" });
-      const granularity = this.cells === null ? {} : { granularity: how.granularity };
-      await this.audit.append({ type: "session.opened", ...stamp, session: id, role, principalDigest: pd, subject: how.principal.subject.slice(0, 128), tools: host.toolNames(), isolation: host.isolation, ...granularity });
+      const verifiedBy = hosts.get("wasm") instanceof CellHost || hosts.get("wasm") instanceof RoleCellHost ? "cell" : "none (no cell: the control plane checks scripts itself)";
+      await this.audit.append({ type: "session.attested", ...stamp, session: id, role: spec.role, launchKeyId: this.launchKey.keyid, statement: launch.envelope, verifiedBy: this.isolation === "in-process" ? "none (in-process)" : verifiedBy });
+      const layered = Object.fromEntries(spec.tools.map((t) => [t.name, t.route.stack.join("+")]));
+      const weaker = spec.tools.filter((t) => t.route.weaker !== null).map((t) => t.name);
+      await this.audit.append({
+        type: "session.opened",
+        ...stamp,
+        session: id,
+        role: spec.role,
+        principalDigest: pd,
+        subject: spec.principal.subject.slice(0, 128),
+        tools: host.toolNames(),
+        layers: layered,
+        ...(weaker.length > 0 ? { weakerThanRisk: weaker } : {}),
+        isolation: host.isolation,
+        ...(this.isolation === "cell" ? { granularity } : {}),
+      });
       return session;
     } catch (err) {
       if (!(err instanceof CordonError)) throw err;
       const enforcer =
         err instanceof ToolRefused || err instanceof WritableGrantUncapped ? err.enforcer : err instanceof LaunchRefused ? "launch-attestation" : err.code === "ERR_ARTIFACT_DIGEST_MISMATCH" ? "module-digest" : undefined;
-      await this.audit.append({ type: "session.refused", ...this.stamp, session: id, role, principalDigest: pd, ...(enforcer === undefined ? {} : { enforcer }), ...errorFields(err) });
+      await this.audit.append({ type: "session.refused", ...this.stamp, session: id, role: spec.role, principalDigest: pd, ...(enforcer === undefined ? {} : { enforcer }), ...errorFields(err) });
       throw err;
     }
   }
@@ -313,8 +350,7 @@ export class Runtime {
    */
   async closeSession(session: Session, reason: SessionEndReason = "closed"): Promise<void> {
     if (!this.sessions.delete(session) && session.ended) return;
-    const host = session.toolHost;
-    const cell = cellOf(host);
+    const cell = cellOf(session.toolHost);
     const pids = cell?.process.cgroup?.pids() ?? [];
     await session.close();
     // A killed process can take a moment to finish exiting after it left its cgroup: the count
@@ -328,98 +364,40 @@ export class Runtime {
   /** A cell died on its own: every session it served ends now (its record says why). */
   private endSessionsOf(cell: CellProcess): void {
     for (const s of [...this.sessions]) {
-      const host = s.toolHost;
-      const own = cellOf(host)?.process === cell;
-      const shared = host instanceof RoleCellHost ? host.process === cell : host instanceof SessionHost && host.wasmHost instanceof RoleCellHost && host.wasmHost.process === cell;
-      if (own || shared) void this.closeSession(s, "cell-exited").catch(() => undefined);
+      const wasm = s.toolHost instanceof SessionHost ? s.toolHost.hostOf("wasm") : null;
+      if ((wasm instanceof CellHost || wasm instanceof RoleCellHost) && wasm.process === cell) void this.closeSession(s, "cell-exited").catch(() => undefined);
     }
   }
 
-  /** A tool process's seccomp supervisor spoke: a denial (recorded), a kill, or a failure to supervise. */
-  private recordProcessSeccomp(session: string, tool: string, e: SeccompEvent): void {
+  /** A sandbox's seccomp supervisor spoke: a denial (recorded), a kill, or a failure to supervise. */
+  private recordSeccomp(session: string, tier: Tier, tool: string | null, e: SeccompEvent): void {
     if (e.kind === "failed") {
-      void this.record({ type: "sandbox.unsupervised", enforcer: "seccomp", session, tool, tier: "process", reason: e.reason }).catch(() => undefined);
+      void this.record({ type: "sandbox.unsupervised", enforcer: "seccomp", session, tool, tier, reason: e.reason }).catch(() => undefined);
       return;
     }
-    this.denials.report({ session, tool, tier: "process", syscall: e.syscall, action: e.kind === "denied" ? "EPERM" : "killed" });
-  }
-
-  /**
-   * Runs one of the cell's self-attacks (the native hostile fixture inside the cell's own
-   * sandbox) and records what the wall did. seccomp's EPERM is silent in the kernel log, so
-   * this record is the observable check; cgroup probes add the kernel's own counters.
-   */
-  async selftest(session: Session, spec: string): Promise<SelftestResult> {
-    const host = cellOf(session.toolHost);
-    if (host === null) throw new TierUnavailable("wasm", "no cell: guest code runs in-process");
-    const probe = spec.split(" ")[0] ?? "";
-    const enforcer = SELFTEST_ENFORCER[probe];
-    if (enforcer === undefined) throw new Error(`unknown selftest ${probe}`);
-    const raw = (await host.process.selftest(spec)) as { report?: { succeeded?: boolean; errno?: number; names?: string[]; fds?: unknown[]; forked?: number } | null; signal?: string | null };
-    const events = host.process.cgroup?.events();
-    const result: SelftestResult = {
-      probe,
-      enforcer,
-      succeeded: raw.report?.succeeded ?? false,
-      errno: raw.report?.errno ?? 0,
-      signal: raw.signal ?? null,
-      report: (raw.report ?? null) as Json,
-      pidsMaxHits: events?.pidsMaxHits ?? 0,
-      oomKills: events?.oomKills ?? 0,
-    };
-    // A seccomp wall records itself (the supervisor's live denial record); the probe's own
-    // record then only says what was tried, and names no enforcer, so the evidence stays one record.
-    await this.audit.append({
-      type: "sandbox.probed",
-      ...(enforcer === "seccomp" ? { probeOf: enforcer } : { enforcer }),
-      session: session.id,
-      probe,
-      succeeded: result.succeeded,
-      errno: result.errno,
-      signal: result.signal,
-      pidsMaxHits: result.pidsMaxHits,
-      oomKills: result.oomKills,
-    });
-    return result;
+    this.denials.report({ session, tool, tier, syscall: e.syscall, action: e.kind === "denied" ? "EPERM" : "killed" });
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     await Promise.all([...this.sessions].map((s) => this.closeSession(s)));
     this.sessions.clear();
-    await this.cells?.close();
-    this.cells?.releaseCgroups();
+    for (const d of this.drivers.byTier.values()) await d.close();
+    this.sandbox?.release();
     await this.audit.close();
     await this.afterClose?.();
   }
 }
 
-export interface SelftestResult {
-  readonly probe: string;
-  readonly enforcer: string;
-  /** The attack got through. */
-  readonly succeeded: boolean;
-  readonly errno: number;
-  readonly signal: string | null;
-  readonly report: Json;
-  readonly pidsMaxHits: number;
-  readonly oomKills: number;
+/** The session's own cell (per-session granularity), whichever host wraps it. */
+export function cellOf(host: ToolHost): CellHost | null {
+  if (host instanceof CellHost) return host;
+  if (host instanceof SessionHost) {
+    const wasm = host.hostOf("wasm");
+    return wasm instanceof CellHost ? wasm : null;
+  }
+  return null;
 }
-
-/** Which wall each cell self-attack hits. */
-const SELFTEST_ENFORCER: Readonly<Record<string, string>> = {
-  "socket-inet": "seccomp",
-  "connect-unix": "seccomp",
-  ptrace: "seccomp",
-  mount: "seccomp",
-  unshare: "seccomp",
-  read: "bwrap-mounts",
-  write: "bwrap-mounts",
-  environ: "cell-launch",
-  fds: "cell-launch",
-  "fork-bomb": "cgroup-pids",
-  "mem-hog": "cgroup-memory",
-};
 
 /**
  * Every writable grant must be a filesystem the kernel caps at the tool's limits.disk (and, for
@@ -429,7 +407,7 @@ function checkWritableGrants(tools: readonly LoadedTool[]): void {
   for (const tool of tools) {
     for (const g of tool.grants) {
       if (g.kind !== "fs.write") continue;
-      const problem = writableDirProblem(g.hostPath, { maxBytes: tool.limits.diskBytes, noexec: tool.tier === "process" });
+      const problem = writableDirProblem(g.hostPath, { maxBytes: tool.limits.diskBytes, noexec: tool.tier !== "wasm" });
       if (problem !== null) throw new WritableGrantUncapped(tool.name, g.mount, problem.reason, problem.what === "exec" ? "noexec-mounts" : "disk-quota");
     }
   }
@@ -469,8 +447,4 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function defaultPackageRoot(): string {
-  return new URL("../../", import.meta.url).pathname;
 }

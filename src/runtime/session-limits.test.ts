@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { chmodSync } from "node:fs";
 import { describe, it } from "node:test";
 import { AuditLog } from "../audit/index.js";
-import type { Isolation } from "../cell/tool-host.js";
-import type { CellHost } from "../cell/tool-host.js";
+import type { Isolation } from "../tier/tool-host.js";
+import type { CellHost } from "../cell/cell-hosts.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
-import { isAlive, Runtime } from "./runtime.js";
+import { cellOf, isAlive, Runtime } from "./runtime.js";
 import type { SessionLimits } from "./session.js";
 
 async function start(limits: Partial<SessionLimits>, isolation: Isolation = "in-process") {
@@ -61,7 +61,7 @@ describe("session limits", () => {
   it("kills an idle session's cell and leaves no process behind", async () => {
     const { runtime } = await start({ idleMs: 200 }, "cell");
     const s = await runtime.openSession("reader");
-    const pids = (s.toolHost as CellHost).process.cgroup?.pids() ?? [];
+    const pids = (cellOf(s.toolHost) as CellHost).process.cgroup?.pids() ?? [];
     assert.ok(pids.length > 0);
     await sleep(800);
     assert.equal(s.ended, true);

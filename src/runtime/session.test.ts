@@ -5,13 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { AuditLog, MemorySink } from "../audit/index.js";
-import { loadPolicy, type Grant, type WasmTool } from "../policy/load-policy.js";
+import { loadPolicy, type WasmTool } from "../policy/load-policy.js"
+import { type Grant } from "../types/tool.js";
 import { loadFixture } from "../probes/fixtures.js";
 import { variant } from "../probes/variant.js";
 import { cappedDir } from "../testing/capped-dir.js";
 import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";
 import { Runtime } from "./runtime.js";
 import type { Json } from "../errors.js";
+import { openProbeSession } from "../probes/probe-session.js";
 
 async function setup(sink?: MemorySink) {
   const p = await makePolicyDir();
@@ -45,7 +47,7 @@ describe("Session", () => {
     const dir = capped.dir;
     try {
       const writer = variant(tool, { bytes: loadFixture("fs-open"), grants: [{ kind: "fs.write", hostPath: dir, mount: "/work" } satisfies Grant] });
-      const session = await runtime.openProbeSession("reader", [writer]);
+      const session = await openProbeSession(runtime, "reader", [writer]);
       sink.failWrites();
       await assert.rejects(session.call("tool", "write planted.txt"), (e: Error & { code?: string }) => e.code === "ERR_AUDIT_WRITE_FAILED");
       assert.deepEqual(readdirSync(dir), [], "the guest ran although its allow record was not durable");
@@ -63,7 +65,7 @@ describe("Session", () => {
     const dir = mkdtempSync(join(tmpdir(), "cordon-uncapped-"));
     try {
       const writer = variant(tool, { bytes: loadFixture("fs-open"), grants: [{ kind: "fs.write", hostPath: dir, mount: "/work" } satisfies Grant] });
-      await assert.rejects(runtime.openProbeSession("reader", [writer]), (e: Error & { code?: string }) => e.code === "ERR_GRANT_UNCAPPED");
+      await assert.rejects(openProbeSession(runtime, "reader", [writer]), (e: Error & { code?: string }) => e.code === "ERR_GRANT_UNCAPPED");
       const refused = audit.recordsAfter(0).filter((x) => x.type === "session.refused");
       assert.deepEqual(refused.map((x) => [x["enforcer"], x["code"]]), [["disk-quota", "ERR_GRANT_UNCAPPED"]]);
       assert.deepEqual(readdirSync(dir), []);
@@ -77,7 +79,7 @@ describe("Session", () => {
     process.env["CORDON_TEST_CANARY"] = "canary-d41d8cd9";
     try {
       const reader = variant(tool, { bytes: loadFixture("env-read"), grants: [{ kind: "env", name: "GREETING", value: "hello" }] });
-      const session = await runtime.openProbeSession("reader", [reader]);
+      const session = await openProbeSession(runtime, "reader", [reader]);
       const r = await session.call("tool", {});
       assert.ok(r.ok, JSON.stringify(r));
       assert.deepEqual(r.output, { GREETING: "hello" });
@@ -88,7 +90,7 @@ describe("Session", () => {
 
   it("reports a guest trap with the guest's function name (trap fixture)", async () => {
     const { runtime, tool } = await setup();
-    const session = await runtime.openProbeSession("reader", [variant(tool, { bytes: loadFixture("trap") })]);
+    const session = await openProbeSession(runtime, "reader", [variant(tool, { bytes: loadFixture("trap") })]);
     const r = await session.call("tool", {});
     assert.ok(!r.ok && r.error.code === "ERR_GUEST_TRAP");
     assert.ok(!r.ok && JSON.stringify(r.error.fields()).includes("explode"), !r.ok ? JSON.stringify(r.error.fields()) : "");
@@ -96,7 +98,7 @@ describe("Session", () => {
 
   it("drops a reactor instance that trapped and serves the next call from a fresh one (reactor-bad fixture)", async () => {
     const { runtime, tool } = await setup();
-    const session = await runtime.openProbeSession("reader", [variant(tool, { bytes: loadFixture("reactor-bad"), abi: "reactor" })]);
+    const session = await openProbeSession(runtime, "reader", [variant(tool, { bytes: loadFixture("reactor-bad"), abi: "reactor" })]);
     const first = await session.call("tool", {});
     const second = await session.call("tool", {});
     const third = await session.call("tool", {});
@@ -122,7 +124,7 @@ describe("Session", () => {
     const { runtime, audit, tool } = await setup();
     const bytes = new Uint8Array(tool.moduleBytes);
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
-    await assert.rejects(runtime.openProbeSession("reader", [variant(tool, { bytes, keepDigest: true })]), (e: Error & { code?: string }) => e.code === "ERR_ARTIFACT_DIGEST_MISMATCH");
+    await assert.rejects(openProbeSession(runtime, "reader", [variant(tool, { bytes, keepDigest: true })]), (e: Error & { code?: string }) => e.code === "ERR_ARTIFACT_DIGEST_MISMATCH");
     assert.equal(audit.recordsAfter(0).at(-1)?.["enforcer"], "module-digest");
   });
   it("refuses input too deep to encode with a typed error and one record, never a crash", async () => {

@@ -5,12 +5,12 @@ import type { AuditEvent, AuditLog } from "../audit/index.js";
 import { CordonError, GuestOutputInvalid, InputInvalid, LimitExceeded, SessionExpired, ToolNotFound, type Json, type SessionEndReason } from "../errors.js";
 import { evaluate } from "../policy/evaluate.js";
 import type { LoadedPolicy, LoadedTool } from "../policy/load-policy.js";
-import { sha256Hex } from "../artifacts/verify-digest.js";
-import type { ToolHost } from "../cell/tool-host.js";
-import type { Principal } from "../identity/principal.js";
+import { sha256Hex } from "../crypto/digest.js";
+import type { ToolHost } from "../tier/tool-host.js";
+import type { Principal } from "../authn/principal.js";
 import type { CallOutcome } from "../wasm/engine/types.js";
 import type { CallOptions } from "../wasm/engine/wasm-cell.js";
-import { clip, errorFields } from "./audit-fields.js";
+import { clip, errorFields } from "../audit/fields.js";
 
 export type ToolResult =
   | { readonly ok: true; readonly output: Json; readonly logs: readonly string[]; readonly auditSeq: number }

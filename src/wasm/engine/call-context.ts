@@ -1,7 +1,7 @@
 // Per-call host state and the host imports that are not WASI: guest logging, AssemblyScript's
 // abort, the memory.grow hook and the fuel refill. Denials are aggregated here.
 import { GuestTrap } from "../../errors.js";
-import type { Limits } from "../../policy/load-policy.js";
+import type { Limits } from "../../types/tool.js";
 import type { WasiDenial } from "../wasi/index.js";
 import { guestFrames } from "./guest-errors.js";
 import { Meter } from "./meter.js";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { loadAudited } from "../../artifacts/load-policy-audited.js";
-import { sha256Hex } from "../../artifacts/verify-digest.js";
+import { sha256Hex } from "../../crypto/digest.js";
 import { AuditLog } from "../../audit/index.js";
 import { ModuleCapExceeded, ToolRefused } from "../../errors.js";
 import { loadPolicy, type WasmTool } from "../../policy/load-policy.js";
@@ -18,6 +18,7 @@ import { variant } from "../../probes/variant.js";
 import { Runtime } from "../../runtime/runtime.js";
 import { makePolicyDir, policyYaml } from "../../testing/policy-fixture.js";
 import { capModule } from "../module/cap-modules.js";
+import { openProbeSession } from "../../probes/probe-session.js";
 
 const MAIN = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
 const HOSTILE = capModule("functions", 1_000_000);
@@ -39,7 +40,7 @@ describe("a module declaring a million functions", () => {
     try {
       const before = audit.head?.seq ?? 0;
       const tool = variant(policy.tools.get("tool") as WasmTool, { bytes: HOSTILE });
-      await assert.rejects(runtime.openProbeSession("probe:tool", [tool]), (err: unknown) => {
+      await assert.rejects(openProbeSession(runtime, "probe:tool", [tool]), (err: unknown) => {
         assert.ok(err instanceof ToolRefused, `expected ToolRefused, got ${String(err)}`);
         assert.equal(err.enforcer, "wasm-module-vetting");
         assert.ok(err.reason instanceof ModuleCapExceeded, `the cell's reason crossed the wire typed: ${err.reason.code}`);

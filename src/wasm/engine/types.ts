@@ -1,7 +1,7 @@
 // The data that crosses into a cell and back out. Plain, serialisable, no functions: a later
 // tier moves the cell into a sandboxed process and sends these over a pipe unchanged.
 import type { CordonError } from "../../errors.js";
-import type { Grant, Limits } from "../../policy/load-policy.js";
+import type { Grant, Limits } from "../../types/tool.js";
 
 export interface ToolTemplate {
   readonly name: string;

@@ -2,7 +2,7 @@
 // provides AND something the tool's grants cover. Otherwise the module is refused at load,
 // naming the import and the enforcer that gates it.
 import { ImportUngranted } from "../../errors.js";
-import type { Grant } from "../../policy/load-policy.js";
+import type { Grant } from "../../types/tool.js";
 import { WASI_IMPORT_NEEDS } from "../wasi/index.js";
 
 export interface ModuleImport {

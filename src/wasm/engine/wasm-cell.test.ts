@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { GuestTrap, LimitExceeded, ToolNotFound, ToolRefused } from "../../errors.js";
-import type { Grant, Limits } from "../../policy/load-policy.js";
+import type { Grant, Limits } from "../../types/tool.js";
 import { OK_TOOL_WAT, watToWasm } from "../../testing/policy-fixture.js";
 import type { ToolTemplate } from "./types.js";
 import { WasmCell } from "./wasm-cell.js";
