@@ -6,6 +6,8 @@
 // real container on its first call, and a tool whose runtime fails is refused, never moved.
 import { existsSync } from "node:fs";
 import { verifyDigest } from "../crypto/digest.js";
+import type { Bind } from "../sandbox/bwrap-plan.js";
+import type { SeccompRule } from "../sandbox/seccomp/rules.js";
 import type { ContainerTool, LoadedTool } from "../policy/load-policy.js";
 import { cgroupParentFor } from "../sandbox/cgroups/control-plane.js";
 import type { OsSandbox } from "../sandbox/os-sandbox.js";
@@ -62,6 +64,16 @@ export class ContainerDriver implements TierDriver {
     const { tools } = plan.data as { tools: readonly ContainerTool[] };
     const extraRo = ctx.extraRo.length > 0 ? { extraRo: ctx.extraRo } : {};
     return Promise.resolve(new ContainerHost(new Map(tools.map((t) => [t.name, t])), this.containers, () => sandbox.allocUid(), { ...extraRo, onSeccomp: (tool, e) => ctx.onSeccomp("container", tool, e) }));
+  }
+
+  /**
+   * Probes only: a host for one tool with a reduced rule table, to show the next wall on its own
+   * (the network namespace with seccomp's socket rules lifted). Never used for a session.
+   */
+  probeHost(tool: ContainerTool, opts: { readonly extraRo: readonly Bind[]; readonly rules: readonly SeccompRule[] }): ContainerHost {
+    if (this.containers === null || this.sandbox === null) throw new Error("the container tier is unavailable");
+    const sandbox = this.sandbox;
+    return new ContainerHost(new Map([[tool.name, tool]]), this.containers, () => sandbox.allocUid(), { extraRo: opts.extraRo, rules: opts.rules, warm: false });
   }
 
   /** Fills the warm pool for a role's first crun tool. */

@@ -4,7 +4,7 @@
 // plane's parent, and a warm pool of containers created ahead from a tool's template, each
 // with its own unprivileged uid and capped places, bound to one session when it opens and
 // never reused.
-import { mkdirSync, rmdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { TierUnavailable } from "../errors.js";
 import type { ContainerRuntimeName, ContainerTool } from "../policy/load-policy.js";
@@ -16,9 +16,9 @@ import { compileFilter } from "../sandbox/seccomp/compile-filter.js";
 import { DEFAULT_RULES, type SeccompRule } from "../sandbox/seccomp/rules.js";
 import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
 import { DEFAULT_IMAGE_STORE, ensureImage } from "./image/image-store.js";
-import { planContainer } from "./oci-plan.js";
+import { planContainer, RUNSC_MIN_PIDS } from "./oci-plan.js";
 import { ContainerCall } from "./run-container.js";
-import { prepareRuntime, removeRuntimeBase, runscPlatforms, v1Hierarchies, type ContainerRuntimeHost } from "./runtime-host.js";
+import { prepareRuntime, removeRuntimeBase, runscPlatforms, type ContainerRuntimeHost } from "./runtime-host.js";
 
 export interface ContainerTierOptions {
   readonly launcher: string;
@@ -121,8 +121,6 @@ export class ContainerTier {
     const tool = spec.tool;
     const rootfs = this.rootfs(tool);
     const parent = this.opts.cgroupParent;
-    const hierarchies = v1Hierarchies();
-    const others = hierarchies.filter((h) => !/\/(memory|pids|cpu)$/.test(h));
     const workspace = spec.places?.hostDirFor(tool, "workspace") ?? null;
     const tmp = spec.places?.hostDirFor(tool, "tmp") ?? null;
     return new ContainerCall(
@@ -130,8 +128,7 @@ export class ContainerTier {
         host,
         launcher: this.opts.launcher,
         bundles: this.bundles,
-        config: (cgroupsPath) =>
-          planContainer({
+        config: planContainer({
             tool,
             runtime: host.name,
             argv: spec.argv ?? processArgv(tool),
@@ -143,15 +140,13 @@ export class ContainerTier {
             extraRo: spec.extraRo ?? [],
             seccompExec: host.name === "crun" ? this.opts.seccompExec : null,
             rules: spec.rules ?? DEFAULT_RULES,
-            cgroupsPath,
           }),
-        cgroup: (id, limits) => ({ cgroup: CellCgroup.create(id, limits, { parent }), relPath: `/${parent}/${id}` }),
-        limits: { memoryBytes: tool.limits.memoryBytes, pids: host.name === "runsc" ? Math.max(tool.limits.pids, 1024) : tool.limits.pids },
+        cgroup: (id, limits) => CellCgroup.create(id, limits, { parent }),
+        limits: { memoryBytes: tool.limits.memoryBytes, pids: host.name === "runsc" ? Math.max(tool.limits.pids, RUNSC_MIN_PIDS) : tool.limits.pids, cpuQuotaPercent: 100 },
         seccomp: host.name === "crun" ? (spec.rules === undefined ? this.program : compileFilter(spec.rules)) : null,
         wallClockMs: tool.limits.wallClockMs,
         maxOutputBytes: tool.limits.outputBytes,
         ...(spec.onSeccomp === undefined ? {} : { onSeccomp: spec.onSeccomp }),
-        otherHierarchies: others,
       },
       mode,
     );
@@ -194,6 +189,19 @@ export class ContainerTier {
     }
   }
 
+  /** Runtime state entries and bundle directories this control plane still holds (the reaper's census; 0 when idle). */
+  leftovers(): { state: number; bundles: number } {
+    const count = (dir: string): number => {
+      try {
+        return readdirSync(dir).length;
+      } catch {
+        return 0;
+      }
+    };
+    const pooled = [...this.pools.values()].reduce((n, p) => n + p.length, 0);
+    return { state: count(join(this.base, "crun")) + count(join(this.base, "runsc")) - pooled, bundles: count(this.bundles) - pooled };
+  }
+
   /** Waits until the pools are full (benchmarks, tests). */
   async settled(): Promise<void> {
     while (this.filling.size > 0) await Promise.allSettled([...this.filling]);
@@ -209,13 +217,5 @@ export class ContainerTier {
       }
     }
     removeRuntimeBase(this.base);
-    // The runtimes made this control plane's parent in the hierarchies cordon does not drive itself.
-    for (const h of v1Hierarchies().filter((d) => !/\/(memory|pids|cpu)$/.test(d))) {
-      try {
-        rmdirSync(join(h, this.opts.cgroupParent));
-      } catch {
-        // absent, or still holding a container the reaper will sweep
-      }
-    }
   }
 }

@@ -10,8 +10,9 @@
 // - /dev a tiny tmpfs with the runtime's default nodes, /dev/shm capped and noexec;
 // - /workspace and /tmp: the session's own capped tmpfs mounts (nosuid, nodev, noexec unless an
 //   exec grant names them); no host path unless a grant names it (read-only unless fs.write);
-// - cgroup: memory (and memory+swap) = limits.memory, pids = limits.pids (runsc: at least 1024,
-//   which its own threads need; the tool is then held by RLIMIT_NPROC inside gVisor), one CPU;
+// - cgroup: the call's own cgroup, which the runtime and the container are started in, holds
+//   memory and memory+swap = limits.memory, pids = limits.pids (runsc: at least 1024, which its
+//   own threads need; the tool is then held by RLIMIT_NPROC inside gVisor) and one CPU;
 // - seccomp: crun runs the command under /.cordon/seccomp-exec, which installs cordon's filter
 //   with a listener (every denial recorded live); linux.seccomp is a second wall that answers the
 //   same calls with SCMP_ACT_TRACE, which ranks below USER_NOTIF (so the notifier still decides)
@@ -85,8 +86,6 @@ export interface ContainerPlanInput {
   readonly seccompExec: string | null;
   /** The rule table (cordon's, or a probe's reduced one). */
   readonly rules: readonly SeccompRule[];
-  /** cgroupsPath, relative to each controller's root. */
-  readonly cgroupsPath: string;
 }
 
 const ARCHES: Readonly<Record<string, readonly string[]>> = { x64: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], arm64: ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"] };
@@ -150,7 +149,6 @@ export function planContainer(input: ContainerPlanInput): OciConfig {
   }
   if (crun && input.seccompExec !== null) mounts.push({ destination: SECCOMP_EXEC_PATH, type: "bind", source: input.seccompExec, options: ["bind", "ro", "nosuid", "nodev"] });
   for (const b of input.extraRo ?? []) mounts.push(bind(b.host, b.guest, false, true));
-  const pids = crun ? limits.pids : Math.max(limits.pids, RUNSC_MIN_PIDS);
   // runsc: gVisor has no clone3 (ENOSYS by itself; its filter would answer EPERM, not the rule's ENOSYS).
   const seccomp = crun ? ociSeccomp(input.rules, "SCMP_ACT_TRACE", process.arch, ["seccomp", "prctl"]) : ociSeccomp(input.rules, "SCMP_ACT_ERRNO", process.arch, ["clone3"]);
   return {
@@ -164,7 +162,9 @@ export function planContainer(input: ContainerPlanInput): OciConfig {
       capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] },
       rlimits: [
         { type: "RLIMIT_NOFILE", hard: CONTAINER_NOFILE, soft: CONTAINER_NOFILE },
-        { type: "RLIMIT_NPROC", hard: limits.pids, soft: limits.pids },
+        // runsc: its host cgroup must allow the Sentry 1024 tasks, so the tool is held here, inside gVisor.
+        // crun: pids.max of the call's cgroup holds it (an rlimit would fire first and hide the kernel's count).
+        ...(crun ? [] : [{ type: "RLIMIT_NPROC", hard: limits.pids, soft: limits.pids }]),
         { type: "RLIMIT_FSIZE", hard: limits.diskBytes, soft: limits.diskBytes },
         { type: "RLIMIT_CORE", hard: 0, soft: 0 },
       ],
@@ -178,13 +178,10 @@ export function planContainer(input: ContainerPlanInput): OciConfig {
       uidMappings: [{ containerID: 0, hostID: input.hostUid, size: 1 }],
       gidMappings: [{ containerID: 0, hostID: input.hostUid, size: 1 }],
       namespaces: ["user", "pid", "ipc", "uts", "mount", "cgroup", "network"].map((type) => ({ type })),
-      cgroupsPath: input.cgroupsPath,
-      resources: {
-        memory: { limit: limits.memoryBytes, swap: limits.memoryBytes },
-        pids: { limit: pids },
-        cpu: { period: 100_000, quota: 100_000 },
-        devices: [{ allow: false, access: "rwm" }],
-      },
+      // No cgroupsPath and no resources: memory (and memory+swap), pids and CPU are the limits of
+      // the call's own cgroup, which cordon creates, joins before exec'ing the runtime (crun
+      // --cgroup-manager=disabled, runsc --ignore-cgroups), reads (oom_kill, pids.events) and
+      // removes; a runtime's child cgroup would take the counters with it when it is deleted.
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
       seccomp,

@@ -13,7 +13,7 @@
 // ("Syscall N: denied by seccomp"), followed while the call runs.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
@@ -30,20 +30,22 @@ import { runtimeArgs, type ContainerRuntimeHost } from "./runtime-host.js";
 export interface ContainerCallOptions {
   readonly host: ContainerRuntimeHost;
   readonly launcher: string;
-  /** The bundle's config, with cgroupsPath already pointing under the call's cgroup. */
-  readonly config: (cgroupsPath: string) => OciConfig;
+  /** The bundle's config. */
+  readonly config: OciConfig;
   /** Where bundles are written (a root-only directory of this control plane). */
   readonly bundles: string;
-  /** Creates the call's cgroup (memory, pids, cpu) under this control plane's parent; returns it and its path relative to each hierarchy. */
-  readonly cgroup: (id: string, limits: CellLimits) => { readonly cgroup: CellCgroup; readonly relPath: string };
+  /**
+   * Creates the call's cgroup (memory, pids, cpu) under this control plane's parent. The launcher
+   * joins it before exec'ing the runtime, so the runtime and the container are in it from their
+   * first instruction, and its counters (oom_kill, pids.events) outlive the container.
+   */
+  readonly cgroup: (id: string, limits: CellLimits) => CellCgroup;
   readonly limits: CellLimits;
   /** crun: the compiled seccomp program (notify mode) for cordon-seccomp-exec. */
   readonly seccomp: Uint8Array | null;
   readonly wallClockMs: number;
   readonly maxOutputBytes: number;
   readonly onSeccomp?: (event: SeccompEvent) => void;
-  /** Other cgroup hierarchies (v1 mount points) the runtime also creates the container's cgroup in. */
-  readonly otherHierarchies: readonly string[];
 }
 
 export interface ContainerRun {
@@ -86,7 +88,7 @@ type Mode = "run" | "create";
 export class ContainerCall {
   readonly id = `cordon-${randomUUID()}`;
   private readonly bundle: string;
-  private readonly cg: { readonly cgroup: CellCgroup; readonly relPath: string };
+  private readonly cgroup: CellCgroup;
   private child: ChildProcess | null = null;
   private readonly stdout: Buffer[] = [];
   private outputBytes = 0;
@@ -106,9 +108,8 @@ export class ContainerCall {
     this.bundle = join(opts.bundles, this.id);
     mkdirSync(this.bundle, { mode: 0o700 });
     try {
-      this.cg = opts.cgroup(this.id, opts.limits);
-      const config = opts.config(`${this.cg.relPath}/ctr`);
-      writeFileSync(join(this.bundle, "config.json"), JSON.stringify(config), { mode: 0o600 });
+      this.cgroup = opts.cgroup(this.id, opts.limits);
+      writeFileSync(join(this.bundle, "config.json"), JSON.stringify(opts.config), { mode: 0o600 });
     } catch (err) {
       rmSync(this.bundle, { recursive: true, force: true });
       throw err;
@@ -129,9 +130,10 @@ export class ContainerCall {
     const crun = host.name === "crun";
     const filterFd = crun && this.opts.seccomp !== null ? openFilterFd(this.opts.seccomp) : null;
     const runtimeArgv = runtimeArgs(host, verb, this.id, this.bundle);
+    const join_ = Object.values(this.cgroup.paths).flatMap((dir) => ["--cgroup-procs", join(dir, "cgroup.procs")]);
     const launch = filterFd === null
-      ? ["--", host.bin, ...runtimeArgv]
-      : ["--keep", String(FILTER_FD), "--supervise", String(EVENTS_FD), "--notify-fd", String(NOTIFY_FD), ...(verb === "create" ? ["--subreaper"] : []), "--", host.bin, ...runtimeArgv];
+      ? [...join_, "--", host.bin, ...runtimeArgv]
+      : [...join_, "--keep", String(FILTER_FD), "--supervise", String(EVENTS_FD), "--notify-fd", String(NOTIFY_FD), ...(verb === "create" ? ["--subreaper"] : []), "--", host.bin, ...runtimeArgv];
     try {
       this.child = spawn(this.opts.launcher, launch, {
         stdio: filterFd === null ? ["pipe", "pipe", "pipe"] : ["pipe", "pipe", "pipe", filterFd, "ignore", "pipe"],
@@ -199,7 +201,7 @@ export class ContainerCall {
   /** SIGKILL every process of the call's cgroups (nested included): the container and anything it left. */
   private kill(): number {
     let n = 0;
-    for (const dir of Object.values(this.cg.cgroup.paths)) {
+    for (const dir of Object.values(this.cgroup.paths)) {
       for (const d of cgroupTree(dir)) {
         for (const pid of readPids(join(d, "cgroup.procs"))) {
           try {
@@ -238,7 +240,7 @@ export class ContainerCall {
       await drained(child.stdout as Readable, 50);
       await Promise.race([this.eventsDone, new Promise((r) => setTimeout(r, 200).unref())]);
       this.logTail?.flush();
-      const ev = this.cg.cgroup.events();
+      const ev = this.cgroup.events();
       const cleanup = await this.cleanup();
       const status = normaliseExit(exitCode, signal, this.opts.host.name, this.mode);
       const createFailed = this.mode === "run" && /^(crun|runsc|Error|error|FATAL)/m.test(this.runtimeErr) && this.stdout.length === 0 && status.exitCode !== 0 && !timedOut && !this.capped && ev.oomKills === 0;
@@ -279,47 +281,32 @@ export class ContainerCall {
     this.logTail?.stop();
     const leftovers = this.kill();
     if (stateExists(this.opts.host, this.id)) await runQuick(this.opts.host.bin, runtimeArgs(this.opts.host, "delete", this.id, this.bundle));
-    const dirs = [...Object.values(this.cg.cgroup.paths), ...this.opts.otherHierarchies.map((h) => join(h, this.cg.relPath))];
+    removeLocks(this.opts.host, this.id);
+    const dirs = Object.values(this.cgroup.paths);
     try {
-      await this.cg.cgroup.destroy();
+      await this.cgroup.destroy();
     } finally {
-      // The runtime made the container's cgroup in every other hierarchy too (cpuset, blkio, ...).
-      for (const h of this.opts.otherHierarchies) {
-        for (const d of cgroupTree(join(h, this.cg.relPath))) {
-          try {
-            await rmdirRetry(d);
-          } catch {
-            // reported by the leftovers census
-          }
-        }
-      }
       rmSync(this.bundle, { recursive: true, force: true });
     }
     return { leftovers, dirs };
   }
 }
 
-/** rmdir(2) a cgroup directory, retrying EBUSY while an exited task is still charged to it. */
-async function rmdirRetry(dir: string): Promise<void> {
-  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-    try {
-      rmdirSync(dir);
-      return;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return;
-      if (code !== "EBUSY" || delay >= 50) throw err;
-      await new Promise((r) => setTimeout(r, delay));
-    }
+/** Whether the runtime still holds state for `id` under its --root (runsc's flock files aside). */
+export function stateExists(host: ContainerRuntimeHost, id: string): boolean {
+  try {
+    return readdirSync(host.stateRoot).some((e) => (e === id || e.startsWith(`${id}_`) || e.startsWith(`${id}.`)) && !e.endsWith(".lock"));
+  } catch {
+    return false;
   }
 }
 
-/** Whether the runtime still holds state for `id` under its --root. */
-export function stateExists(host: ContainerRuntimeHost, id: string): boolean {
+/** runsc leaves the flock file of a deleted container behind (`<id>_sandbox:<id>.lock`): removed with it. */
+function removeLocks(host: ContainerRuntimeHost, id: string): void {
   try {
-    return readdirSync(host.stateRoot).some((e) => e === id || e.startsWith(`${id}_`) || e.startsWith(`${id}.`));
+    for (const e of readdirSync(host.stateRoot)) if (e.startsWith(`${id}_`) && e.endsWith(".lock")) rmSync(join(host.stateRoot, e), { force: true });
   } catch {
-    return false;
+    // no state root
   }
 }
 

@@ -26,7 +26,9 @@ export type RuntimeVerb = "run" | "create" | "start" | "delete";
 /** The runtime's argv (after the binary) for one verb on one container. Pure. */
 export function runtimeArgs(host: ContainerRuntimeHost, verb: RuntimeVerb, id: string, bundle: string): string[] {
   if (host.name === "crun") {
-    const global = ["--root", host.stateRoot];
+    // cgroups are cordon's: the launcher joins the call's cgroup before exec'ing crun, so crun and
+    // the container inherit it; crun itself creates none (its child cgroup's counters would die with it).
+    const global = ["--root", host.stateRoot, "--cgroup-manager=disabled"];
     switch (verb) {
       case "run":
       case "create":
@@ -41,7 +43,7 @@ export function runtimeArgs(host: ContainerRuntimeHost, verb: RuntimeVerb, id: s
   // runsc: no network at all (not even a netstack loopback to the host), the OCI filter applied
   // inside the sandbox, and the Sentry's debug log (only the boot process's) where its seccomp
   // denials are written, kept in the call's own bundle directory.
-  const global = ["--root", host.stateRoot, "--network=none", `--platform=${host.platform ?? "ptrace"}`, "--oci-seccomp"];
+  const global = ["--root", host.stateRoot, "--network=none", `--platform=${host.platform ?? "ptrace"}`, "--oci-seccomp", "--ignore-cgroups"];
   switch (verb) {
     case "run":
     case "create":
