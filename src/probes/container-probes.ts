@@ -16,7 +16,6 @@ import type { Grant } from "../types/tool.js";
 import { ContainerDriver } from "../container/container-driver.js";
 import { ensureImage } from "../container/image/image-store.js";
 import { PROBE_DIR } from "../container/oci-plan.js";
-import { stateExists } from "../container/run-container.js";
 import { SessionHost } from "../runtime/session-host.js";
 import { isAlive } from "../runtime/runtime.js";
 import type { Session, ToolResult } from "../runtime/session.js";
@@ -62,7 +61,7 @@ function extraRo(env: ProbeEnv): { host: string; guest: string; writable: false 
 }
 
 function reportOf(result: ToolResult): Report | null {
-  return result.ok && typeof result.output === "object" && result.output !== null && !Array.isArray(result.output) ? (result.output as Report) : null;
+  return result.ok && typeof result.output === "object" && result.output !== null && !Array.isArray(result.output) ? (result.output) : null;
 }
 
 async function runHostile(env: ProbeEnv, tool: ContainerTool, after?: (run: HostileRun) => Promise<void>): Promise<HostileRun> {
@@ -123,7 +122,7 @@ export const ctrMknod: Probe = async (env) => {
 
 /** Every capability set the kernel reports is empty (gVisor has no CapAmb line; the three that matter must be there). */
 const capsZero = (r: Report | null): boolean =>
-  r !== null && ["capPrm", "capEff", "capBnd"].every((k) => r[k] !== undefined) && ["capInh", "capPrm", "capEff", "capBnd", "capAmb"].every((k) => r[k] === undefined || /^0+$/.test(String(r[k])));
+  r !== null && ["capPrm", "capEff", "capBnd"].every((k) => r[k] !== undefined) && ["capInh", "capPrm", "capEff", "capBnd", "capAmb"].every((k) => r[k] === undefined || /^0+$/.test(JSON.stringify(r[k]).replace(/"/g, "")));
 
 export const ctrCaps: Probe = async (env) => {
   const tool = containerTool(env);
@@ -270,7 +269,7 @@ export const ctrRuntimeIsolation: Probe = async (env) => {
   const r = run.report;
   const hostRelease = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
   const hostProcs = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).length;
-  const release = String(r?.["release"] ?? "");
+  const release = typeof r?.["release"] === "string" ? r["release"] : "";
   const procs = Number(r?.["procs"] ?? -1);
   const ownPidNs = Number(r?.["pid"]) === 1 && procs >= 1 && procs <= 3 && procs < hostProcs;
   const stopped = tool.runtime === "runsc" ? ownPidNs && release !== "" && release !== hostRelease : ownPidNs;
@@ -321,18 +320,29 @@ const limitOf = (r: ToolResult): string | null => (!r.ok && r.error.code === "ER
 export const ctrForkBomb: Probe = async (env) => {
   const before = env.runtime.audit.head?.seq ?? 0;
   const tool = containerTool(env);
-  const run = await runHostile(env, hostileVariant(tool, ["fork-bomb"]));
+  // The bomb takes itself down with SIGKILL once refused, so its report is read from the raw output.
+  let raw = "";
+  const run = await runHostile(env, hostileVariant(tool, ["fork-bomb"]), (r) => {
+    raw = (r.session.toolHost instanceof SessionHost ? r.session.toolHost.containerHost?.lastRun?.stdout.toString("utf8") : "") ?? "";
+    return Promise.resolve();
+  });
+  let report: Report | null = run.report;
+  try {
+    report ??= JSON.parse(raw.trim().split("\n")[0] ?? "null") as Report | null;
+  } catch {
+    report = null;
+  }
   let denied = env.runtime.audit.recordsAfter(before).find((r) => r.enforcer === "cgroup-pids");
   if (denied === undefined && tool.runtime === "runsc") {
-    const forked = Number(run.report?.["forked"] ?? -1);
-    if (run.report?.succeeded === false && forked >= 0 && forked < tool.limits.pids) {
-      await record(env, run, "cgroup-pids", "fork-bomb", { mechanism: "RLIMIT_NPROC in gVisor's Sentry (the host pids cgroup holds the sandbox at 1024)", forked, count: 1 });
+    const forked = Number(report?.["forked"] ?? -1);
+    if (report?.succeeded === false && forked >= 0 && forked < tool.limits.pids) {
+      await record(env, { session: run.session, report }, "cgroup-pids", "fork-bomb", { mechanism: "RLIMIT_NPROC in gVisor's Sentry (the host pids cgroup holds the sandbox at 1024)", forked, count: 1 });
       denied = env.runtime.audit.recordsAfter(before).find((r) => r.enforcer === "cgroup-pids");
     }
   }
   const stopped = denied !== undefined;
-  const how = tool.runtime === "runsc" ? `fork refused (EAGAIN) after ${String(run.report?.["forked"])} children at RLIMIT_NPROC=${tool.limits.pids} inside gVisor` : `fork refused ${Number(denied?.["count"] ?? 0)} times at pids.max=${tool.limits.pids}`;
-  return { stopped, detail: stopped ? how : `the fork bomb was not capped: ${shown(run)}` };
+  const how = tool.runtime === "runsc" ? `fork refused (EAGAIN) after ${Number(report?.["forked"] ?? -1)} children at RLIMIT_NPROC=${tool.limits.pids} inside gVisor` : `fork refused ${Number(denied?.["count"] ?? 0)} times at pids.max=${tool.limits.pids}`;
+  return { stopped, detail: stopped ? how : `the fork bomb was not capped: ${report === null ? describe(run.result) : JSON.stringify(report)}` };
 };
 
 export const ctrMemHog: Probe = async (env) => {
