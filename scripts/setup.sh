@@ -8,7 +8,12 @@ cd "$(dirname "$0")/.."
 # libclang-rt-dev-wasm32: build the C guest tools and fixtures. gcc/libc6-dev/linux-libc-dev:
 # build the native probe fixture and check syscall numbers. python3: seccomp self-check.
 # socat/ripgrep: what @anthropic-ai/sandbox-runtime (srt, a benchmark baseline) needs on Linux.
-APT_PACKAGES=(bubblewrap clang lld wasi-libc libclang-rt-dev-wasm32 gcc libc6-dev linux-libc-dev python3 socat ripgrep)
+# mmdebstrap: builds the container tier's root filesystem image from Debian packages, reproducibly.
+# crun: the container tier's default OCI runtime (cordon spawns it itself, no daemon).
+# runsc: gVisor's OCI runtime, for container tools that must not reach the host kernel.
+# runc: the reference OCI runtime, a baseline in the benchmark. podman: the benchmark's daemonless
+# `podman run` baseline for the same image.
+APT_PACKAGES=(bubblewrap clang lld wasi-libc libclang-rt-dev-wasm32 gcc libc6-dev linux-libc-dev python3 socat ripgrep mmdebstrap crun runsc runc podman)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

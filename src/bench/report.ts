@@ -47,6 +47,7 @@ const TITLES: Readonly<Record<Section, string>> = {
   identity: "Identity: bearer-token verification and signed-artifact checks",
   integrity: "Integrity: signed audit checkpoints (records/s into a file log), runtime lock verification",
   gateway: "MCP gateway over loopback HTTP: added latency over a direct Session.call, mixed load, memory, leftovers",
+  containers: "Container tier: a cold call under crun and runsc against the bare runtime, the warm pool, idle memory, podman",
 };
 
 export function formatDuration(us: number): string {

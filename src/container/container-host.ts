@@ -29,6 +29,8 @@ export class ContainerHost implements ToolHost {
   private placesOf: SessionPlaces | null = null;
   private warm: WarmSlot | null = null;
   private closed = false;
+  /** The last call's clean-up (container deleted, cgroups and bundle removed), awaited before the next call and at close. */
+  private previous: Promise<void> = Promise.resolve();
   /** What the last call's container did, for probes that check the walls held. */
   lastRun: ContainerRun | null = null;
   /** Runs this session made, with their tool (probes count leftovers across them). */
@@ -102,7 +104,9 @@ export class ContainerHost implements ToolHost {
       ...(argv === undefined ? {} : { argv }),
       onSeccomp: (e) => this.opts.onSeccomp?.(name, e),
     }, "run");
+    await this.previous;
     const run = await call.call(input);
+    this.previous = call.settled().catch(() => undefined);
     this.lastRun = run;
     this.runs.push(run);
     if (run.runtimeFailed !== null) throw new TierUnavailable("container", `${host.name} could not run the container: ${run.runtimeFailed}`);
@@ -111,6 +115,7 @@ export class ContainerHost implements ToolHost {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.previous;
     if (this.warm !== null) await this.warm.call.discard();
     this.warm = null;
     this.placesOf?.remove();

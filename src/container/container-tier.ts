@@ -55,6 +55,9 @@ export interface WarmSlot {
   readonly call: ContainerCall;
 }
 
+/** How long after a warm slot is taken the pool starts refilling. */
+const REFILL_DELAY_MS = 50;
+
 export class ContainerTier {
   private readonly runtimes = new Map<ContainerRuntimeName, Promise<ContainerRuntimeHost>>();
   private readonly images = new Map<string, string>();
@@ -123,8 +126,9 @@ export class ContainerTier {
     const parent = this.opts.cgroupParent;
     const workspace = spec.places?.hostDirFor(tool, "workspace") ?? null;
     const tmp = spec.places?.hostDirFor(tool, "tmp") ?? null;
-    return new ContainerCall(
+    const call: ContainerCall = new ContainerCall(
       {
+        onGone: () => this.live.delete(call),
         host,
         launcher: this.opts.launcher,
         bundles: this.bundles,
@@ -150,21 +154,38 @@ export class ContainerTier {
       },
       mode,
     );
+    this.live.add(call);
+    return call;
   }
+
+  /** Calls whose clean-up has not finished (close waits for them). */
+  private readonly live = new Set<ContainerCall>();
 
   /** Takes a warm slot for `tool` (a new session's), or null; the pool refills behind it. */
   takeWarm(tool: ContainerTool, tools: readonly ContainerTool[]): WarmSlot | null {
     const slot = this.pools.get(tool.name)?.shift() ?? null;
-    if ((this.opts.poolSize ?? 0) > 0) this.fill(tool, tools);
+    // The refill mounts places and spawns a runtime (synchronous work): it starts once the
+    // session that took the slot has had its first answer's worth of time, not inside it.
+    if ((this.opts.poolSize ?? 0) > 0) {
+      const delay = new Promise<void>((r) => setTimeout(r, REFILL_DELAY_MS));
+      this.delays.add(delay);
+      void delay.then(() => {
+        this.delays.delete(delay);
+        this.fill(tool, tools);
+      });
+    }
     return slot;
   }
+
+  /** Refills waiting out REFILL_DELAY_MS. */
+  private readonly delays = new Set<Promise<void>>();
 
   /** Creates warm containers for `tool` up to the pool size (crun only). */
   fill(tool: ContainerTool, tools: readonly ContainerTool[]): void {
     if (this.closed || tool.runtime !== "crun") return;
     const pool = this.pools.get(tool.name) ?? [];
     this.pools.set(tool.name, pool);
-    const want = (this.opts.poolSize ?? 0) - pool.length - [...this.filling].length;
+    const want = (this.opts.poolSize ?? 0) - pool.length - this.filling.size;
     for (let i = 0; i < want; i++) {
       const job = (async () => {
         const host = await this.runtime("crun", tool);
@@ -189,6 +210,10 @@ export class ContainerTier {
     }
   }
 
+  private isPooled(c: ContainerCall): boolean {
+    return [...this.pools.values()].some((p) => p.some((s) => s.call === c));
+  }
+
   /** Runtime state entries and bundle directories this control plane still holds (the reaper's census; 0 when idle). */
   leftovers(): { state: number; bundles: number } {
     const count = (dir: string): number => {
@@ -204,12 +229,17 @@ export class ContainerTier {
 
   /** Waits until the pools are full (benchmarks, tests). */
   async settled(): Promise<void> {
-    while (this.filling.size > 0) await Promise.allSettled([...this.filling]);
+    while (this.filling.size > 0 || this.delays.size > 0) {
+      await Promise.allSettled([...this.delays]);
+      await new Promise((r) => setImmediate(r));
+      await Promise.allSettled([...this.filling]);
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await this.settled();
+    await Promise.allSettled([...this.live].filter((c) => !this.isPooled(c)).map((c) => c.settled()));
     for (const pool of this.pools.values()) {
       for (const slot of pool.splice(0)) {
         await slot.call.discard();

@@ -13,7 +13,7 @@
 // ("Syscall N: denied by seccomp"), followed while the call runs.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
@@ -46,6 +46,8 @@ export interface ContainerCallOptions {
   readonly wallClockMs: number;
   readonly maxOutputBytes: number;
   readonly onSeccomp?: (event: SeccompEvent) => void;
+  /** Called once the container, its cgroups and bundle are gone. */
+  readonly onGone?: () => void;
 }
 
 export interface ContainerRun {
@@ -228,8 +230,10 @@ export class ContainerCall {
       if (this.mode === "run") this.spawnRuntime("run");
       else {
         await this.ready();
-        const status = await runQuick(this.opts.host.bin, runtimeArgs(this.opts.host, "start", this.id, this.bundle));
-        if (status.code !== 0) throw new TierUnavailable("container", `${this.opts.host.name} start failed: ${status.stderr.trim().slice(0, 200)}`);
+        if (!releaseCreated(this.opts.host, this.id)) {
+          const status = await runQuick(this.opts.host.bin, runtimeArgs(this.opts.host, "start", this.id, this.bundle));
+          if (status.code !== 0) throw new TierUnavailable("container", `${this.opts.host.name} start failed: ${status.stderr.trim().slice(0, 200)}`);
+        }
       }
       const child = this.child;
       if (child === null || this.exited === null) throw new Error("no container process");
@@ -241,7 +245,12 @@ export class ContainerCall {
       await Promise.race([this.eventsDone, new Promise((r) => setTimeout(r, 200).unref())]);
       this.logTail?.flush();
       const ev = this.cgroup.events();
-      const cleanup = await this.cleanup();
+      // Whatever is still in the call's cgroups now outlived the container's own process.
+      const leftovers = this.cgroup.pids().length;
+      const dirs = Object.values(this.cgroup.paths);
+      // The answer is ready: deleting the container, its cgroups and bundle finishes behind it
+      // (settled()); the session awaits it before its next call and before it ends.
+      this.cleanup$ = this.cleanup();
       const status = normaliseExit(exitCode, signal, this.opts.host.name, this.mode);
       const createFailed = this.mode === "run" && /^(crun|runsc|Error|error|FATAL)/m.test(this.runtimeErr) && this.stdout.length === 0 && status.exitCode !== 0 && !timedOut && !this.capped && ev.oomKills === 0;
       return {
@@ -255,23 +264,31 @@ export class ContainerCall {
         pidsMaxHits: ev.pidsMaxHits,
         oomKills: ev.oomKills,
         peakMemoryBytes: ev.memoryPeakBytes,
-        leftovers: cleanup.leftovers,
-        cgroupDirs: cleanup.dirs,
+        leftovers,
+        cgroupDirs: dirs,
         seccompDenials: this.seccompDenials,
         seccompKilled: this.seccompKilled,
         runtimeFailed: createFailed ? this.runtimeErr.trim().split("\n").at(-1)?.slice(0, 200) ?? "failed" : null,
       };
     } finally {
       clearTimeout(timer);
-      if (!this.cleaned) await this.cleanup();
+      this.cleanup$ ??= this.cleanup();
     }
+  }
+
+  private cleanup$: Promise<unknown> | null = null;
+
+  /** Resolves once the container, its cgroups and its bundle are gone (after call() or discard()). */
+  async settled(): Promise<void> {
+    await (this.cleanup$ ?? Promise.resolve());
   }
 
   /** A warm container that will never be called: killed and removed. */
   async discard(): Promise<void> {
     this.kill();
     if (this.exited !== null) await Promise.race([this.exited, new Promise((r) => setTimeout(r, 2_000).unref())]);
-    await this.cleanup();
+    this.cleanup$ ??= this.cleanup();
+    await this.cleanup$;
   }
 
   /** Deletes the container's runtime state, kills and removes every cgroup of the call, removes the bundle. */
@@ -287,8 +304,36 @@ export class ContainerCall {
       await this.cgroup.destroy();
     } finally {
       rmSync(this.bundle, { recursive: true, force: true });
+      this.opts.onGone?.();
     }
     return { leftovers, dirs };
+  }
+}
+
+/**
+ * Starts a created crun container the way `crun start` does, without spawning it: the container's
+ * first process waits reading `<root>/<id>/exec.fifo`; one byte written there lets it exec (crun
+ * 1.x's protocol, measured on Debian's 1.8.1), and the fifo is then removed as `crun start` does.
+ * False (the caller runs `crun start`) for any other runtime or when nobody waits on the fifo.
+ */
+export function releaseCreated(host: ContainerRuntimeHost, id: string): boolean {
+  if (host.name !== "crun" || !host.version.startsWith("crun version 1.")) return false;
+  const fifo = join(host.stateRoot, id, "exec.fifo");
+  let fd: number;
+  try {
+    if (!lstatSync(fifo).isFIFO()) return false;
+    // O_NONBLOCK: ENXIO at once if the container is not waiting, never a blocked thread.
+    fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    return writeSync(fd, "1") === 1;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+    rmSync(fifo, { force: true });
   }
 }
 
