@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const RECIPES = path.join(ROOT, "images");
 const OUT = path.join(ROOT, "examples", "images");
-const CODE = ["dist/container/image/normalize-image.js", "dist/container/image/tar.js", "dist/container/image/image-rules.js"];
+const CODE = ["dist/sandbox/image/normalize-image.js", "dist/sandbox/image/tar.js", "dist/sandbox/image/image-rules.js"];
 const args = process.argv.slice(2);
 const relock = args.includes("--relock");
 const force = args.includes("--force");
@@ -44,7 +44,7 @@ function fail(message) {
   process.exit(1);
 }
 
-const { normalizeImage, CORDON_MOUNT_POINTS } = await import(path.join(ROOT, "dist/container/image/normalize-image.js"));
+const { normalizeImage, CORDON_MOUNT_POINTS } = await import(path.join(ROOT, "dist/sandbox/image/normalize-image.js"));
 mkdirSync(OUT, { recursive: true });
 for (const file of readdirSync(RECIPES).filter((f) => f.endsWith(".json")).sort()) {
   const name = file.slice(0, -5);

@@ -2,6 +2,7 @@
 // Callers switch on `code`; audit records and wire errors are built from `code` and fields,
 // never from `message`. Messages describe; fields carry data; secrets appear in neither.
 
+import type { EnforcerName } from "./enforcers.js";
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export abstract class CordonError extends Error {
@@ -236,7 +237,7 @@ export class UsageError extends CordonError {
 /** A tool's module was refused while a cell loaded its role's template. */
 export class ToolRefused extends CordonError {
   readonly code = "ERR_TOOL_REFUSED";
-  constructor(readonly tool: string, readonly reason: CordonError, readonly enforcer: string) {
+  constructor(readonly tool: string, readonly reason: CordonError, readonly enforcer: EnforcerName) {
     super(`tool ${tool} refused by ${enforcer}: ${reason.message}`, reason.hint);
   }
   fields(): Record<string, Json> {

@@ -6,7 +6,8 @@ import { basename } from "node:path";
 import { signEnvelope, type Envelope, type SigningKey } from "../crypto/dsse.js";
 import { ArtifactUnreadable } from "../errors.js";
 import { loadSigningKey } from "../crypto/keys.js";
-import { buildArtifactStatement, buildDigestStatement, IN_TOTO_PAYLOAD_TYPE, sha256Hex, type ArtifactPredicate } from "./statement.js";
+import { sha256Hex } from "../crypto/digest.js";
+import { buildArtifactStatement, buildDigestStatement, IN_TOTO_PAYLOAD_TYPE, type ArtifactPredicate } from "./statement.js";
 import { writeFileAtomic } from "../crypto/write-atomic.js";
 
 /** Signs `bytes` (named `name` in the statement). Pure: no I/O. */

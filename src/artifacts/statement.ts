@@ -1,7 +1,7 @@
 // The in-toto Statement v1 that cordon's detached signatures carry inside a DSSE envelope: one
 // subject (a name and the sha256 of the exact bytes) and a cordon predicate saying what kind of
 // artifact it is (policy, module, file...) and, optionally, its version for rollback checks.
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../crypto/digest.js";
 import { z } from "zod";
 import { SignatureInvalid } from "../crypto/errors.js";
 
@@ -36,10 +36,6 @@ const statementSchema = z
     predicate: predicateSchema,
   })
   .strict();
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
 
 /** True when `kind` is a valid artifact kind name. */
 export function isArtifactKind(kind: string): boolean {

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { ed25519PublicKey, keyId, verifyEnvelope } from "../crypto/dsse.js";
 import { SignatureInvalid } from "../crypto/errors.js"
 import { TrustBundleInvalid, type BundleIssue } from "./errors.js";
-import { sha256Hex } from "./statement.js";
+import { sha256Hex } from "../crypto/digest.js";
 
 export const TRUST_BUNDLE_PAYLOAD_TYPE = "application/vnd.cordon.trust-bundle+json";
 export const TOKEN_ALGORITHMS = ["EdDSA", "ES256", "RS256", "PS256"] as const;

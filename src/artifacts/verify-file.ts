@@ -8,7 +8,8 @@ import type { KeyObject } from "node:crypto";
 import { ArtifactUnreadable } from "../errors.js";
 import { MAX_ENVELOPE_BYTES, verifyEnvelope } from "../crypto/dsse.js";
 import { SignatureInvalid } from "../crypto/errors.js";
-import { IN_TOTO_PAYLOAD_TYPE, parseArtifactStatement, sha256Hex } from "./statement.js";
+import { sha256Hex } from "../crypto/digest.js";
+import { IN_TOTO_PAYLOAD_TYPE, parseArtifactStatement } from "./statement.js";
 
 export interface VerifiedArtifact {
   /** sha256 of the verified bytes, hex. */

@@ -1,7 +1,7 @@
 // The attested launch statement: an in-toto Statement v1 in a DSSE envelope, signed by the
 // control plane's per-boot launch key. This file needs only node:crypto: the cell imports it to
 // check the statement against the bytes it actually received before it serves anything.
-import { createHash, verify, type KeyObject } from "node:crypto";
+import { verify, type KeyObject } from "node:crypto";
 import { pae } from "../crypto/dsse-core.js";
 
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
@@ -39,9 +39,6 @@ export interface LaunchStatement {
   readonly predicate: LaunchPredicate;
 }
 
-export function sha256Of(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 

@@ -20,7 +20,7 @@ const lineCount = (text: string): number => text.split("\n").length - 1;
 
 void test("appends durable, chained records stamped by the injected clock", async () => {
   const { log, sink } = memoryLog();
-  const first = await log.append({ type: "policy.loaded", enforcer: "policy", policySha256: "ab" });
+  const first = await log.append({ type: "policy.loaded", enforcer: "artifact-signature", policySha256: "ab" });
   const second = await log.append({ type: "call.denied", code: "ERR_POLICY", tool: "fetch" });
   assert.equal(first.time, "2025-01-01T00:00:01.000Z");
   assert.equal(second.prev, first.hash);

@@ -9,12 +9,12 @@ import type { AuditEvent } from "./types.js";
 const T0 = new Date(Date.UTC(2025, 0, 2, 3, 4, 5, 678));
 
 void test("the first record links to the genesis hash and hashes its canonical form without `hash`", () => {
-  const record = buildRecord(null, { type: "policy.loaded", enforcer: "policy", policySha256: "ab" }, T0);
+  const record = buildRecord(null, { type: "policy.loaded", enforcer: "artifact-signature", policySha256: "ab" }, T0);
   assert.equal(record.seq, 1);
   assert.equal(record.time, "2025-01-02T03:04:05.678Z");
   assert.equal(record.prev, GENESIS_HASH);
   const expected = createHash("sha256")
-    .update('{"enforcer":"policy","policySha256":"ab","prev":"' + GENESIS_HASH + '","seq":1,"time":"2025-01-02T03:04:05.678Z","type":"policy.loaded"}')
+    .update('{"enforcer":"artifact-signature","policySha256":"ab","prev":"' + GENESIS_HASH + '","seq":1,"time":"2025-01-02T03:04:05.678Z","type":"policy.loaded"}')
     .digest("hex");
   assert.equal(record.hash, expected);
   assert.equal(encodeRecord(record), `${canonicalJson(record)}\n`);
@@ -95,6 +95,8 @@ void test("refuses malformed types, enforcers, codes, values and clocks", () => 
     [{ type: "denied" }, "$.type"],
     [{ type: 3 }, "$.type"],
     [{ type: "call.allowed", enforcer: 1 }, "$.enforcer"],
+    [{ type: "call.denied", enforcer: "os-sandbox" }, "$.enforcer"], // not in the registry: nothing may be credited to it
+    [{ type: "call.denied", enforcer: "cell-watchdog " }, "$.enforcer"],
     [{ type: "call.allowed", code: ["x"] }, "$.code"],
     [{ type: "call.allowed", at: new Date(0) }, "$.at"],
     [{ type: "call.allowed", n: Number.NaN }, "$.n"],

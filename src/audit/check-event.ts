@@ -2,6 +2,7 @@
 // enters the log, so later mutation of the caller's object (or a getter that answers
 // differently each time) cannot make a record disagree with its own hash.
 import type { Json } from "../errors.js";
+import { isEnforcerName } from "../enforcers.js";
 import { AuditEventInvalid, NotCanonicalJson } from "./audit-errors.js";
 import { canonicalJson, memberPath } from "./canonical-json.js";
 import type { AuditEvent } from "./types.js";
@@ -53,7 +54,10 @@ export function checkEvent(event: AuditEvent): EventSnapshot {
   if (typeof type !== "string" || !EVENT_TYPE.test(type)) {
     throw new AuditEventInvalid("$.type", "must be '<area>.<past-tense>' in lower case, e.g. 'call.denied'");
   }
-  if (enforcer !== undefined && typeof enforcer !== "string") throw new AuditEventInvalid("$.enforcer", "must be a string");
+  if (enforcer !== undefined && (typeof enforcer !== "string" || !isEnforcerName(enforcer))) {
+    // Only the registry's enforcers may be credited with anything: a name outside it is a bug.
+    throw new AuditEventInvalid("$.enforcer", "must be an enforcer of the registry (src/enforcers.ts)");
+  }
   if (code !== undefined && typeof code !== "string") throw new AuditEventInvalid("$.code", "must be a string");
   refuseSecretNames(snapshot, "$");
   return deepFreeze(snapshot) as EventSnapshot;

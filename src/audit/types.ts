@@ -1,5 +1,6 @@
 // Shapes shared by the audit chain: what callers log, what the log stores, what a verifier says.
 import type { Json } from "../errors.js";
+import type { EnforcerName } from "../enforcers.js";
 
 /**
  * One decision or happening, as a caller describes it. `type` is `<area>.<past-tense>`
@@ -9,7 +10,8 @@ import type { Json } from "../errors.js";
  */
 export interface AuditEvent {
   readonly type: string;
-  readonly enforcer?: string | undefined;
+  /** Only a registry name: a record can never credit an enforcer cordon does not have. */
+  readonly enforcer?: EnforcerName | undefined;
   readonly code?: string | undefined;
   readonly [field: string]: Json | undefined;
 }
@@ -17,7 +19,7 @@ export interface AuditEvent {
 /** An event as stored: its fields plus the chain links. Frozen. */
 export interface AuditRecord {
   readonly type: string;
-  readonly enforcer?: string;
+  readonly enforcer?: EnforcerName;
   readonly code?: string;
   /** 1-based, consecutive. */
   readonly seq: number;

@@ -2,10 +2,11 @@
 // assembles itself with wabt (a tight loop is the worst case for fuel metering).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import wabt from "wabt";
+import { PACKAGE_ROOT } from "../config/defaults.js";
 
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** The benchmark runs from a checkout: its root is the package root. */
+export const REPO_ROOT = PACKAGE_ROOT;
 
 /** Where scripts/build-guests.mjs puts the example tools. */
 const GUEST_DIRS = ["examples/modules"] as const;

@@ -3,6 +3,7 @@
 // them or throws WireInvalid. Neither side dispatches on an unchecked `m["t"]`.
 import type { Json } from "../errors.js";
 import { WireInvalid } from "./wire.js";
+import { isEnforcerName, type EnforcerName } from "../enforcers.js";
 
 export type CellMode = "per-session" | "per-role";
 
@@ -21,7 +22,7 @@ export type ToCell =
 export type FromCell =
   | { readonly t: "ready"; readonly pid: number }
   | { readonly t: "loaded"; readonly session: ""; readonly tools: readonly string[] }
-  | { readonly t: "refused"; readonly session: ""; readonly tool: string; readonly enforcer: string; readonly error: Json }
+  | { readonly t: "refused"; readonly session: ""; readonly tool: string; readonly enforcer: EnforcerName; readonly error: Json }
   | { readonly t: "bound"; readonly session: string }
   | { readonly t: "launch-refused"; readonly session: string; readonly id: number; readonly reason: string }
   | { readonly t: "opened" | "ended"; readonly session: string; readonly id: number }
@@ -57,6 +58,11 @@ function session(m: Obj, allowEmpty = false): string {
 function id(m: Obj): number {
   const v = field(m, "id");
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > MAX_ID) throw new WireInvalid(`${label(m)}.id`);
+  return v;
+}
+function enforcer(m: Obj): EnforcerName {
+  const v = str(m, "enforcer", 64);
+  if (!isEnforcerName(v)) throw new WireInvalid(`${label(m)}.enforcer`);
   return v;
 }
 function type(m: Obj): string {
@@ -112,7 +118,7 @@ export function parseFromCell(m: Obj): FromCell {
     }
     case "refused":
       if (session(m, true) !== "") throw new WireInvalid("refused.session");
-      return { t, session: "", tool: str(m, "tool", 128), enforcer: str(m, "enforcer", 64), error: field(m, "error") ?? null };
+      return { t, session: "", tool: str(m, "tool", 128), enforcer: enforcer(m), error: field(m, "error") ?? null };
     case "bound":
       return { t, session: session(m) };
     case "launch-refused":

@@ -7,7 +7,8 @@
 // cell never does. The real cell (main.ts) passes nothing, and treats them as bad frames.
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { Socket } from "node:net";
-import { checkLaunch, sha256Of } from "../attest/launch-format.js";
+import { checkLaunch } from "../attest/launch-format.js";
+import { sha256Hex } from "../crypto/digest.js";
 import { CordonError, ToolRefused, type Json } from "../errors.js";
 import { WasmCell } from "../wasm/engine/wasm-cell.js";
 import { encodeFrame, FrameDecoder } from "./frames.js";
@@ -75,7 +76,7 @@ export function serveCell(extend?: CellExtension): void {
         if (cell !== null || session !== null) exit(CELL_EXIT.sealed);
         try {
           const templates = m.tools.map((x, i) => templateFromWire(x, `tools[${i}]`));
-          received = new Map(templates.map((tpl) => [tpl.name, sha256Of(tpl.moduleBytes)]));
+          received = new Map(templates.map((tpl) => [tpl.name, sha256Hex(tpl.moduleBytes)]));
           cell = new WasmCell(templates, {});
           if (m.mode === "per-role") perRole = new Map();
           send({ t: "loaded", session: "", tools: cell.toolNames() });

@@ -3,7 +3,7 @@
 // tools' templates, each module's digest checked again on the very bytes the cell will get.
 import { verifyDigest } from "../crypto/digest.js";
 import type { LoadedTool } from "../policy/load-policy.js";
-import type { Granularity, SessionContext, TierDriver, TierPlan } from "../tier/driver.js";
+import type { Granularity, SessionContext, TierDriver, TierPlan } from "../router/driver.js";
 import type { Availability, ToolHost } from "../tier/tool-host.js";
 import type { ToolTemplate } from "../wasm/engine/types.js";
 import type { CellFactory } from "./cell-factory.js";

@@ -18,7 +18,7 @@ import {
   type ModuleCapName,
   type RefusalReason,
 } from "../errors.js";
-import { findEnforcer } from "../policy/enforcers.js";
+import { isEnforcerName, type EnforcerName } from "../enforcers.js";
 import type { Grant, Limits } from "../types/tool.js";
 import type { CallOutcome, DenialSummary, ToolTemplate } from "../wasm/engine/types.js";
 
@@ -50,10 +50,10 @@ function strList(v: Json | undefined, what: string, maxItems = 1024): string[] {
   if (!Array.isArray(v) || v.length > maxItems) throw new WireInvalid(`${what} is not a list`);
   return v.map((x, i) => str(x, `${what}[${i}]`));
 }
-/** Enforcer names a cell may report: the registry's, plus the WASI layer's catch-all. */
-function enforcerName(v: Json | undefined, what: string): string {
+/** Enforcer names a cell may report: the registry's only. */
+function enforcerName(v: Json | undefined, what: string): EnforcerName {
   const name = str(v, what, 64);
-  if (findEnforcer(name) === undefined && name !== "wasi-unsupported") throw new WireInvalid(`${what} '${name.slice(0, 32)}' is not an enforcer`);
+  if (!isEnforcerName(name)) throw new WireInvalid(`${what} '${name.slice(0, 32)}' is not an enforcer`);
   return name;
 }
 

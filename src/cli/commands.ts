@@ -34,6 +34,14 @@ export function policyCheck(opts: { policy: string; strict: boolean }, io: Io): 
   const policy = loadPolicy(opts.policy);
   const rows = policy.lines.map((l) => [l.text, l.enforcer ?? "(none)", l.checks.join(",") || "(none)", l.status === "wish" ? `WISH: ${l.wishReason ?? ""}` : l.status]);
   io.out(formatTable(["policy line", "enforcer", "check", "status"], rows));
+  // Each tool's chain: its risk, the stack that risk demands, the stack its tier gives, and the
+  // enforcers of its lines (seed 002's routing, as the loader judged it under the profile).
+  const chains = [...policy.tools.values()].map((t) => {
+    const enforcers = [...new Set(policy.lines.filter((l) => l.scope.kind === "tool" && l.scope.name === t.name).map((l) => l.enforcer ?? "(none)"))];
+    return [t.name, t.risk, t.route.level, `${t.tier}: ${t.route.stack.join(" + ")}`, t.route.weaker === null ? "ok" : `WEAKER (${policy.profile}): ${t.route.weaker}`, enforcers.join(", ")];
+  });
+  io.out(`\nprofile ${policy.profile}: each tool's risk -> the stack it needs -> the layers its tier gives -> its enforcers`);
+  io.out(formatTable(["tool", "risk", "needs", "tier and layers", "verdict", "enforcers"], chains));
   const wishes = policy.lines.filter((l) => l.status === "wish").length;
   io.out(`\n${policy.lines.length} lines, ${wishes} wish(es); policy sha256:${policy.sha256}`);
   return wishes > 0 && opts.strict ? 1 : 0;

@@ -16,10 +16,9 @@ import { parseArtifactStatement } from "../artifacts/statement.js";
 import { writeFileAtomic } from "../crypto/write-atomic.js";
 import { writeRuntimeLock } from "../lock/write-lock.js";
 import { loadPolicy } from "../policy/load-policy.js";
+import { ISSUER_KEY_FILE, PUBLISHER_KEY_FILE } from "../config/defaults.js";
 
 export const DEV_ISSUER = "https://issuer.cordon.localhost";
-export const ISSUER_KEY_FILE = "issuer.key";
-export const PUBLISHER_KEY_FILE = "publisher.key";
 /** Signs the audit log's checkpoints: held by the running control plane, so kept apart from the publisher key. */
 export const CHECKPOINT_KEY_FILE = "checkpoint.key";
 /** The runtime lock of this installation, signed by the publisher key. */

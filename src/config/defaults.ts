@@ -15,3 +15,7 @@ export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
 export function defaultAuditPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(dataDir(env), "audit.jsonl");
 }
+
+/** The development issuer's and publisher's keys, in the data directory (`cordon init` makes them). */
+export const ISSUER_KEY_FILE = "issuer.key";
+export const PUBLISHER_KEY_FILE = "publisher.key";

@@ -11,7 +11,7 @@ import type { SeccompRule } from "../sandbox/seccomp/rules.js";
 import type { ContainerTool, LoadedTool } from "../policy/load-policy.js";
 import { cgroupParentFor } from "../sandbox/cgroups/control-plane.js";
 import type { OsSandbox } from "../sandbox/os-sandbox.js";
-import type { SessionContext, TierDriver, TierPlan } from "../tier/driver.js";
+import type { SessionContext, TierDriver, TierPlan } from "../router/driver.js";
 import type { Availability, ToolHost } from "../tier/tool-host.js";
 import { ContainerHost } from "./container-host.js";
 import { ContainerTier, type ContainerTierOptions } from "./container-tier.js";

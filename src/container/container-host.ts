@@ -11,6 +11,7 @@ import type { SeccompRule } from "../sandbox/seccomp/rules.js";
 import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
 import type { CallOutcome, DenialSummary } from "../wasm/engine/types.js";
 import type { ToolHost } from "../tier/tool-host.js";
+import type { EnforcerName } from "../enforcers.js";
 import type { ContainerTier, WarmSlot } from "./container-tier.js";
 import type { ContainerRun } from "./run-container.js";
 
@@ -130,7 +131,7 @@ export function containerOutcome(tool: ContainerTool, run: ContainerRun, full: r
   if (run.pidsMaxHits > 0) denials.push({ enforcer: "cgroup-pids", count: run.pidsMaxHits, codes: { EAGAIN: run.pidsMaxHits }, ops: { fork: run.pidsMaxHits } });
   if (full.length > 0) denials.push({ enforcer: "disk-quota", count: full.length, codes: { ENOSPC: full.length }, ops: Object.fromEntries(full.map((p) => [PLACE_MOUNT[p], 1])) });
   const base = { logs: [] as string[], denials, stats };
-  const fail = (error: CordonError, enforcer: string | null): CallOutcome => ({ ...base, ok: false, error, enforcer });
+  const fail = (error: CordonError, enforcer: EnforcerName | null): CallOutcome => ({ ...base, ok: false, error, enforcer });
   if (run.outputCapped) return fail(new LimitExceeded("output", run.outputBytes, tool.limits.outputBytes), "io-cap");
   if (run.timedOut) return fail(new LimitExceeded("wall-clock", Math.round(run.wallUs / 1000), tool.limits.wallClockMs), "process-deadline");
   if (run.oomKills > 0) return fail(new LimitExceeded("memory", run.peakMemoryBytes, tool.limits.memoryBytes), "cgroup-memory");

@@ -6,6 +6,7 @@
 // never reused.
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import type { EnforcerName } from "../enforcers.js";
 import { TierUnavailable } from "../errors.js";
 import type { ContainerRuntimeName, ContainerTool } from "../policy/load-policy.js";
 import { processArgv } from "../process/process-plan.js";
@@ -15,7 +16,7 @@ import { CellCgroup } from "../sandbox/cgroups/index.js";
 import { compileFilter } from "../sandbox/seccomp/compile-filter.js";
 import { DEFAULT_RULES, type SeccompRule } from "../sandbox/seccomp/rules.js";
 import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
-import { DEFAULT_IMAGE_STORE, ensureImage } from "./image/image-store.js";
+import { DEFAULT_IMAGE_STORE, ensureImage } from "../sandbox/image/image-store.js";
 import { planContainer, RUNSC_MIN_PIDS } from "./oci-plan.js";
 import { ContainerCall } from "./run-container.js";
 import { prepareRuntime, removeRuntimeBase, runscPlatforms, type ContainerRuntimeHost } from "./runtime-host.js";
@@ -32,7 +33,7 @@ export interface ContainerTierOptions {
   /** Warm containers kept per crun tool (0: every call is cold). */
   readonly poolSize?: number;
   /** The host changes and refusals the tier makes, for the audit log. */
-  readonly onRecord?: (event: { type: string; [k: string]: string | number | boolean | string[] }) => void;
+  readonly onRecord?: (event: { type: string; enforcer: EnforcerName; [k: string]: string | number | boolean | string[] }) => void;
 }
 
 export interface CallSpec {

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { AuditLog } from "../audit/index.js";
-import { authenticate, bearerChallenge, bearerToken, digestToken } from "./authenticate.js";
+import { authenticate, bearerChallenge, bearerToken } from "./authenticate.js";
+import { tokenDigest as digestToken } from "../authn/verify-token.js";
 import { TokenSignatureInvalid } from "../authn/errors.js";
 
 const principal = { subject: "s", role: "analyst", tenant: null, issuer: "https://i", tokenDigest: "d", expiresAt: 1 };

@@ -1,6 +1,6 @@
 // Bearer authentication at the edge. Every refusal leaves exactly one audit record (enforcer
 // `authn-token`) holding the error code and a short digest of the token, never the token.
-import { createHash } from "node:crypto";
+import { MAX_TOKEN_BYTES, tokenDigest } from "../authn/verify-token.js";
 import type { AuditEvent, AuditRecord } from "../audit/index.js";
 import { SECRET_FIELD_NAMES } from "../audit/index.js";
 import { CordonError, type Json } from "../errors.js";
@@ -10,7 +10,8 @@ import { TokenMissing, VerifierFailed } from "./errors.js";
 export const AUTHN_ENFORCER = "authn-token";
 
 /** Largest Authorization header looked at; a longer one is refused unread. */
-const MAX_TOKEN_CHARS = 16 * 1024;
+/** A header longer than the largest token cordon accepts (plus "Bearer ") is not read at all. */
+const MAX_HEADER_CHARS = MAX_TOKEN_BYTES + 16;
 
 export interface AuditAppender {
   append(event: AuditEvent): Promise<AuditRecord>;
@@ -20,17 +21,13 @@ export type AuthnResult =
   | { readonly ok: true; readonly principal: Principal }
   | { readonly ok: false; readonly error: CordonError; readonly code: string; readonly tokenGiven: boolean; readonly auditSeq: number | null };
 
-/** sha256 of the token, first 16 hex: the only trace of a token that is ever logged. */
-export function digestToken(token: string): string {
-  return createHash("sha256").update(token, "utf8").digest("hex").slice(0, 16);
-}
 
 /** The token in an `Authorization` header value, or why there is none. */
 export function bearerToken(header: string | readonly string[] | undefined): { token: string } | { missing: TokenMissing } {
   if (header === undefined) return { missing: new TokenMissing("absent") };
   if (typeof header !== "string") return { missing: new TokenMissing("repeated") };
-  const match = /^Bearer[ ]+([^ ]*)[ ]*$/i.exec(header.length > MAX_TOKEN_CHARS ? "" : header);
-  if (match === null) return { missing: new TokenMissing(header.length > MAX_TOKEN_CHARS ? "unreadable" : "not-bearer") };
+  const match = /^Bearer[ ]+([^ ]*)[ ]*$/i.exec(header.length > MAX_HEADER_CHARS ? "" : header);
+  if (match === null) return { missing: new TokenMissing(header.length > MAX_HEADER_CHARS ? "unreadable" : "not-bearer") };
   const token = match[1] ?? "";
   return token === "" ? { missing: new TokenMissing("empty") } : { token };
 }
@@ -77,7 +74,7 @@ export async function authenticateToken(token: string, opts: AuthenticateOptions
   try {
     return { ok: true, principal: await opts.verifier(token) };
   } catch (err) {
-    return refuse(err, digestToken(token), opts);
+    return refuse(err, tokenDigest(token), opts);
   }
 }
 

@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { AuditLog, type AuditRecord } from "../audit/index.js";
 import { EXAMPLE_POLICY } from "../config/defaults.js";
 import { loadPolicy } from "../policy/load-policy.js";
-import { findEnforcer } from "../policy/enforcers.js";
+import { findEnforcer } from "../enforcers.js";
 import { Runtime } from "../runtime/runtime.js";
 import { CONNECTION_LIMITS_ENFORCER } from "./connection-guard.js";
 import type { ConnectionLimitOptions } from "./connection-limits.js";

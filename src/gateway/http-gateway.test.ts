@@ -10,7 +10,7 @@ import { AuditLog, type AuditRecord } from "../audit/index.js";
 import { EXAMPLE_POLICY } from "../config/defaults.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { Runtime } from "../runtime/runtime.js";
-import { digestToken } from "./authenticate.js";
+import { tokenDigest as digestToken } from "../authn/verify-token.js";
 import { makeIssuer, MCP_HEADERS, openRawSession, raw, startCellRuntime, verifierFor, type TestIssuer } from "./gateway.fixture.js";
 import { startHttpGateway, type HttpGateway } from "./http-gateway.js";
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { clip, errorFields } from "../audit/fields.js";
 import type { TokenVerifier } from "../authn/principal.js";
 import { UsageError } from "../errors.js";
-import { ENFORCERS } from "../policy/enforcers.js";
+import { ENFORCERS } from "../enforcers.js";
 import { CONNECTION_REASONS, ConnectionGuard } from "./connection-guard.js";
 import { connectionLimits, type ConnectionLimitOptions } from "./connection-limits.js";
 import { handleMcp, type McpEndpoint } from "./mcp-endpoint.js";

@@ -1,3 +1,4 @@
+import type { EnforcerName } from "../enforcers.js";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { AuditLog } from "../audit/index.js";
@@ -56,7 +57,7 @@ describe("Metrics", () => {
   it("escapes label values and bounds label cardinality", () => {
     assert.equal(escapeLabel('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
     const m = new Metrics();
-    for (let i = 0; i < 500; i++) m.observe({ type: "x.denied", enforcer: `e${i}`, seq: i + 1, time: new Date(0).toISOString(), prev: "", hash: "" });
+    for (let i = 0; i < 500; i++) m.observe({ type: "x.denied", enforcer: `e${i}` as EnforcerName, seq: i + 1, time: new Date(0).toISOString(), prev: "", hash: "" });
     const series = m.render().split("\n").filter((l) => l.startsWith("cordon_denials_total{"));
     assert.ok(series.length <= 129);
     assert.ok(series.some((l) => l.startsWith('cordon_denials_total{enforcer="other"}')));

@@ -12,7 +12,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { verifyAuditFile, type AuditRecord } from "../audit/index.js";
 import type { Runtime } from "../runtime/runtime.js";
-import { digestToken } from "./authenticate.js";
+import { tokenDigest as digestToken } from "../authn/verify-token.js";
 import { DEV_ISSUER } from "../cli/dev-init.js";
 import { loadSigningKey } from "../crypto/keys.js";
 import { mintToken } from "../authn/mint-token.js";

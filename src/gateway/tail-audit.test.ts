@@ -33,6 +33,6 @@ describe("tailAudit", () => {
     assert.equal(classifyRecord({ type: "session.refused", enforcer: "module-digest" }), "denial");
     assert.equal(classifyRecord({ type: "limit.exceeded", enforcer: "wasm-fuel" }), "limit");
     assert.equal(classifyRecord({ type: "call.denied" }), "other");
-    assert.equal(classifyRecord({ type: "call.completed", enforcer: "x" }), "other");
+    assert.equal(classifyRecord({ type: "call.completed", enforcer: "seccomp" }), "other");
   });
 });

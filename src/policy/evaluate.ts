@@ -3,10 +3,11 @@
 // is the logical check that decides and explains.
 import { InputInvalid, LimitExceeded, ToolNotFound, type CordonError, type Json } from "../errors.js";
 import type { LoadedPolicy, LoadedTool } from "./load-policy.js";
+import type { EnforcerName } from "../enforcers.js";
+import type { Principal } from "../types/principal.js";
 
-export interface Principal {
-  readonly role: string;
-}
+/** The only thing about a caller policy evaluation reads: its role. */
+export type Caller = Pick<Principal, "role">;
 
 export interface CallRequest {
   readonly tool: string;
@@ -17,9 +18,9 @@ export interface CallRequest {
 
 export type Decision =
   | { readonly allow: true; readonly tool: LoadedTool }
-  | { readonly allow: false; readonly enforcer: string; readonly error: CordonError };
+  | { readonly allow: false; readonly enforcer: EnforcerName; readonly error: CordonError };
 
-export function evaluate(policy: Pick<LoadedPolicy, "roles" | "tools">, principal: Principal, request: CallRequest): Decision {
+export function evaluate(policy: Pick<LoadedPolicy, "roles" | "tools">, principal: Caller, request: CallRequest): Decision {
   const allowed = policy.roles.get(principal.role);
   const tool = allowed?.includes(request.tool) === true ? policy.tools.get(request.tool) : undefined;
   if (tool === undefined) return { allow: false, enforcer: "role-toolset", error: new ToolNotFound(request.tool) };

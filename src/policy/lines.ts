@@ -2,7 +2,7 @@
 // enforcer and checks. Pure: (spec) -> lines + issues. This is the "napkin" table.
 import type { PolicyIssue } from "../errors.js";
 import { DEFAULT_MODULE_CAPS } from "../wasm/module/module-caps.js";
-import { defaultEnforcerFor, findEnforcer, probesFor, type Subject, type Tier } from "./enforcers.js";
+import { defaultEnforcerFor, findEnforcer, probesFor, type Subject, type Tier } from "../enforcers.js";
 import type { GrantSpec, PolicySpec, ToolSpec } from "./schema.js";
 
 export type LineStatus = "enforced" | "wish";
@@ -125,6 +125,7 @@ const TIER_LINES: Readonly<Record<"wasm" | "process" | "container", ReadonlyArra
     ["tier.memory", "a cell's memory is capped"],
     ["tier.frames", "a cell cannot speak for another session"],
     ["tier.cleanup", "nothing a session started outlives it"],
+    ["tier.watchdog", "a cell that stops answering is killed at its call's backstop deadline"],
     ["tier.launch", "a cell serves a session only under a launch statement it has checked"],
   ],
   process: [

@@ -47,6 +47,20 @@ describe("loadPolicy", () => {
     assert.deepEqual(wishes, ["no enforcer named", "enforcer is 'TBD'", "unknown enforcer 'magic-shield'", "no observable check named"]);
   });
 
+  it("routes by risk: production refuses a tier weaker than the risk demands; local-dev loads it, marked; demands only raise", async () => {
+    const p = await makePolicyDir();
+    const risky = policyYaml(p.moduleSha256).replace("risk: pure-compute", "risk: build-test");
+    const refused = issuesOf(() => loadPolicy(p.write(risky)));
+    assert.match(refused.join("\n"), /tools\.tool\.tier: risk build-test needs the medium stack .*refused in the production profile/);
+    const dev = loadPolicy(p.write(`profile: local-dev\n${risky}`));
+    assert.match(dev.tools.get("tool")?.route.weaker ?? "", /needs the medium stack/);
+    assert.equal(dev.profile, "local-dev");
+    const fine = loadPolicy(p.write(policyYaml(p.moduleSha256)));
+    assert.deepEqual([fine.profile, fine.tools.get("tool")?.route.level, fine.tools.get("tool")?.route.weaker], ["production", "low", null]);
+    assert.match(issuesOf(() => loadPolicy(p.write(`demands: { pure-compute: medium }\n${policyYaml(p.moduleSha256)}`))).join("\n"), /risk pure-compute needs the medium stack/);
+    assert.match(issuesOf(() => loadPolicy(p.write(`profile: yolo\n${policyYaml(p.moduleSha256)}`))).join("\n"), /profile/);
+  });
+
   it("rejects unknown keys anywhere", async () => {
     const p = await makePolicyDir();
     const issues = issuesOf(() => loadPolicy(p.write(policyYaml(p.moduleSha256, { limits: "{ memory: 1MiB, fuel: 1, wallClockMs: 1, inputBytes: 1, outputBytes: 1, memroy: 5 }" }))));

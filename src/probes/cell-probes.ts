@@ -145,3 +145,23 @@ export const cellLeftovers: Probe = async (env) => {
   const stopped = pids.length > 0 && survivors.length === 0 && dirs.every((d) => !existsSync(d));
   return { stopped, detail: stopped ? `${pids.length} processes and the cell's cgroups gone at session end` : `survivors: ${survivors.join(",")}` };
 };
+
+/** A cell that stops answering mid-call: killed at the backstop deadline, the call failed typed. */
+export const cellHang: Probe = async (env) => {
+  const real = firstWasmTool(env);
+  // A short deadline keeps the probe quick; the backstop is that plus the fixed grace.
+  const tool = Object.freeze({ ...real, limits: { ...real.limits, wallClockMs: 100 }, validateInput: () => [] });
+  const session = await openProbeSession(env.runtime, "probe:tier", [tool], { hostileCell: true });
+  try {
+    const host = cellOf(session.toolHost) as CellHost;
+    await host.process.selftest("hang-next-call");
+    const started = performance.now();
+    const r = await session.call(tool.name, {});
+    const waited = Math.round(performance.now() - started);
+    const fields = r.ok ? {} : r.error.fields();
+    const stopped = !r.ok && r.error.code === "ERR_CELL_EXITED" && fields["signal"] === "backstop-deadline" && !host.process.alive;
+    return { stopped, detail: stopped ? `the hung cell was killed at the backstop (${waited} ms for a 100 ms tool deadline)` : `NOT stopped: ${r.ok ? "answered" : r.error.code}` };
+  } finally {
+    await env.runtime.closeSession(session);
+  }
+};

@@ -10,11 +10,12 @@ import { createServer, type AddressInfo } from "node:net";
 import { copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { EnforcerName } from "../enforcers.js";
 import type { Json } from "../errors.js";
 import type { ContainerTool } from "../policy/load-policy.js";
 import type { Grant } from "../types/tool.js";
 import { ContainerDriver } from "../container/container-driver.js";
-import { ensureImage } from "../container/image/image-store.js";
+import { ensureImage } from "../sandbox/image/image-store.js";
 import { PROBE_DIR } from "../container/oci-plan.js";
 import { SessionHost } from "../runtime/session-host.js";
 import { isAlive } from "../runtime/runtime.js";
@@ -76,7 +77,7 @@ async function runHostile(env: ProbeEnv, tool: ContainerTool, after?: (run: Host
   }
 }
 
-async function record(env: ProbeEnv, run: { session: Session; report: Report | null } | null, enforcer: string, probe: string, extra: Record<string, Json> = {}): Promise<void> {
+async function record(env: ProbeEnv, run: { session: Session; report: Report | null } | null, enforcer: EnforcerName, probe: string, extra: Record<string, Json> = {}): Promise<void> {
   const tool = containerTool(env);
   await env.runtime.record({
     type: "sandbox.probed",

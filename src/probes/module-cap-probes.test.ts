@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { AuditLog } from "../audit/index.js";
 import { MODULE_CAP_NAMES } from "../wasm/module/module-caps.js";
-import { findEnforcer, MODULE_CAP_PROBES, probesFor } from "../policy/enforcers.js";
+import { findEnforcer, MODULE_CAP_PROBES, probesFor } from "../enforcers.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { Runtime } from "../runtime/runtime.js";
 import { makePolicyDir, policyYaml } from "../testing/policy-fixture.js";

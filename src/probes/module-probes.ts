@@ -7,6 +7,7 @@ import { vetCaps, vetModule, type VetOptions } from "../wasm/module/vet-module.j
 import { loadFixture } from "./fixtures.js";
 import type { Probe } from "./types.js";
 import { describe, refusalOf, requireWasmTool, variant } from "./variant.js";
+import type { EnforcerName } from "../enforcers.js";
 
 export const moduleTampered: Probe = async (env) => {
   const tool = requireWasmTool(env);
@@ -90,7 +91,7 @@ export function moduleCapProbe(cap: ModuleCapName): Probe {
   };
 }
 
-function importProbe(fixture: string, without: Grant["kind"] | null, enforcer: string): Probe {
+function importProbe(fixture: string, without: Grant["kind"] | null, enforcer: EnforcerName): Probe {
   return async (env) => {
     const tool = requireWasmTool(env);
     const grants = without === null ? tool.grants : tool.grants.filter((g) => g.kind !== without);

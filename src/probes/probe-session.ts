@@ -7,6 +7,7 @@ import { cellOf, localPrincipal, type Runtime } from "../runtime/runtime.js";
 import type { LaunchSigner } from "../runtime/launch.js";
 import type { Session } from "../runtime/session.js";
 import type { Bind } from "../sandbox/bwrap-plan.js";
+import type { EnforcerName } from "../enforcers.js";
 
 /** The probe cell program (hostile-cell.ts), under dist/. */
 export const HOSTILE_CELL_MAIN = "probes/hostile-cell.js";
@@ -57,7 +58,7 @@ export interface SelftestResult {
 }
 
 /** Which wall each cell self-attack hits. */
-const SELFTEST_ENFORCER: Readonly<Record<string, string>> = {
+const SELFTEST_ENFORCER: Readonly<Record<string, EnforcerName>> = {
   "socket-inet": "seccomp",
   "connect-unix": "seccomp",
   ptrace: "seccomp",

@@ -15,6 +15,7 @@ import type { Session, ToolResult } from "../runtime/session.js";
 import type { Probe, ProbeEnv } from "./types.js";
 import { describe, refusalOf } from "./variant.js";
 import { openProbeSession } from "./probe-session.js";
+import type { EnforcerName } from "../enforcers.js";
 
 const EPERM = 1;
 const ENOENT = 2;
@@ -61,7 +62,7 @@ async function runHostile(env: ProbeEnv, tool: ProcessTool, after?: (run: Hostil
   }
 }
 
-async function recordProbe(env: ProbeEnv, run: HostileRun, enforcer: string, probe: string, extra: Record<string, Json> = {}): Promise<void> {
+async function recordProbe(env: ProbeEnv, run: HostileRun, enforcer: EnforcerName, probe: string, extra: Record<string, Json> = {}): Promise<void> {
   // seccomp records its own denials as they happen (sandbox.denied): the probe's record then
   // names no enforcer, so the evidence is the live record alone.
   await env.runtime.record({
@@ -76,7 +77,7 @@ async function recordProbe(env: ProbeEnv, run: HostileRun, enforcer: string, pro
   });
 }
 
-function errnoProbe(args: readonly string[], enforcer: string, errno: number, what: string): Probe {
+function errnoProbe(args: readonly string[], enforcer: EnforcerName, errno: number, what: string): Probe {
   return async (env) => {
     const run = await runHostile(env, hostileVariant(processTool(env), args));
     await recordProbe(env, run, enforcer, args[0] ?? "");

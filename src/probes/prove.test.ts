@@ -1,3 +1,4 @@
+import type { EnforcerName } from "../enforcers.js";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { AuditLog } from "../audit/index.js";
@@ -15,7 +16,7 @@ async function runtimeWith(grants = "      - { kind: clock, enforcer: wasi-clock
 }
 
 /** A fake probe that reports `stopped` and writes `records` audit records naming `enforcer`. */
-function fake(stopped: boolean, records: number, enforcer = "wasi-clock"): Probe {
+function fake(stopped: boolean, records: number, enforcer: EnforcerName = "wasi-clock"): Probe {
   return async (env) => {
     for (let i = 0; i < records; i++) await env.runtime.audit.append({ type: "guest.denied", enforcer });
     return { stopped, detail: "fake" };
@@ -29,7 +30,7 @@ describe("prove's accounting", () => {
       [fake(true, 0), "failed"],
       [fake(true, 2), "failed"],
       [fake(false, 1), "failed"],
-      [fake(true, 1, "some-other-enforcer"), "failed"],
+      [fake(true, 1, "wasi-random"), "failed"], // a record naming another enforcer is no evidence
       [() => Promise.reject(new Error("boom")), "failed"],
     ];
     for (const [probe, expected] of cases) {

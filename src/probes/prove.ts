@@ -73,7 +73,8 @@ async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, pro
   if (evidence.length !== 1 || first === undefined) {
     return { status: "failed", auditSeq: first?.seq ?? null, detail: `${outcome.detail}; expected exactly 1 audit record naming ${line.enforcer}, found ${evidence.length}` };
   }
-  return { status: "proven", auditSeq: first.seq, detail: outcome.detail };
+  const weaker = tool?.route.weaker ?? null;
+  return { status: "proven", auditSeq: first.seq, detail: weaker === null ? outcome.detail : `[local-dev, weaker than its risk demands: ${weaker}] ${outcome.detail}` };
 }
 
 /** Size of each probe's throwaway tmpfs (no larger than the smallest limits.disk a probe meets in practice). */

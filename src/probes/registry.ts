@@ -1,11 +1,11 @@
 // Every probe id named by the enforcer registry maps to a hostile fixture run here.
 import { fsEscapeAbsolute, fsEscapeDotdot, fsEscapeSymlinkDir, fsEscapeSymlinkFile, fsRaceCreate, fsRaceSwap, fsWriteReadonly, fsWriteUncapped } from "./fs-probes.js";
 import { deadlineSpin, deepRecursion, fuelSpin, inputOversized, inputSchemaViolation, memoryGrowBomb, outputFlood } from "./limit-probes.js";
-import { MODULE_CAP_PROBES } from "../policy/enforcers.js";
+import { MODULE_CAP_PROBES } from "../enforcers.js";
 import type { ModuleCapName } from "../errors.js";
 import { clockUngranted, envUngranted, importUngranted, logUngranted, moduleCapProbe, moduleOversized, moduleTampered, otherRoleTool, randomUngranted } from "./module-probes.js";
 import {
-  cellConnect, cellEnviron, cellFds, cellForgeSession, cellForkBomb, cellLeftovers, cellMemHog, cellMount, cellOversizedFrame,
+  cellConnect, cellEnviron, cellHang, cellFds, cellForgeSession, cellForkBomb, cellLeftovers, cellMemHog, cellMount, cellOversizedFrame,
   cellPtrace, cellReadHome, cellReadShadow, cellSocketInet, cellUnshare, cellWriteSystem, launchMismatch, launchTampered,
 } from "./cell-probes.js";
 import {
@@ -67,6 +67,7 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["cell-forge-session", cellForgeSession],
   ["cell-oversized-frame", cellOversizedFrame],
   ["cell-leftovers", cellLeftovers],
+  ["cell-hang", cellHang],
   ["launch-tampered", launchTampered],
   ["launch-mismatch", launchMismatch],
   ["script-tampered", scriptTampered],

@@ -1,7 +1,7 @@
 // The lines cordon itself holds, whatever the policy says: callers are verified, artifacts are
 // signed, the gateway binds what it serves, the audit log and the runtime are tamper-evident.
 // `cordon prove` appends them after the policy's lines. Pure: the registry in, lines out.
-import { defaultEnforcerFor, probesFor, type Subject } from "../policy/enforcers.js";
+import { defaultEnforcerFor, probesFor, type Subject } from "../enforcers.js";
 import type { PolicyLine } from "../policy/lines.js";
 
 export type RuntimeScope = "identity" | "gateway" | "supply-chain" | "audit";

@@ -11,7 +11,7 @@ import type { AuditRecord } from "../audit/index.js";
 import { EXAMPLE_POLICY } from "../config/defaults.js";
 import { trustedStart, type TrustedStart } from "../cli/trusted-start.js";
 import type { Principal } from "../authn/principal.js";
-import { ENFORCERS } from "../policy/enforcers.js";
+import { ENFORCERS } from "../enforcers.js";
 import { NO_TRUST_REASON, prove, type ProveRow } from "./prove.js";
 import { PROBES } from "./registry.js";
 import { runtimeLines } from "./runtime-lines.js";

@@ -7,7 +7,7 @@ import type { KeyObject } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { JWK } from "jose";
-import { ISSUER_KEY_FILE, PUBLISHER_KEY_FILE } from "../cli/dev-init.js";
+import { ISSUER_KEY_FILE, PUBLISHER_KEY_FILE } from "../config/defaults.js";
 import type { SigningKey } from "../crypto/dsse.js";
 import { loadSigningKey } from "../crypto/keys.js";
 import { algorithmFor, publicJwk } from "../authn/mint-token.js";

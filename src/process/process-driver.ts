@@ -5,7 +5,7 @@
 import { verifyDigest } from "../crypto/digest.js";
 import type { LoadedTool, ProcessTool } from "../policy/load-policy.js";
 import type { OsSandbox } from "../sandbox/os-sandbox.js";
-import type { SessionContext, TierDriver, TierPlan } from "../tier/driver.js";
+import type { SessionContext, TierDriver, TierPlan } from "../router/driver.js";
 import type { Availability, ToolHost } from "../tier/tool-host.js";
 import { ProcessHost } from "./process-host.js";
 

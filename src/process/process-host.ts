@@ -13,6 +13,7 @@ import type { CallOutcome, DenialSummary } from "../wasm/engine/types.js";
 import { processArgv, processPlan } from "./process-plan.js";
 import { PLACE_MOUNT, SessionPlaces, type PlaceName } from "./session-places.js";
 import { runProcess, type ProcessRun } from "./run-process.js";
+import type { EnforcerName } from "../enforcers.js";
 
 
 export interface ProcessHostOptions {
@@ -100,7 +101,7 @@ export function outcomeOf(tool: ProcessTool, run: ProcessRun, full: readonly Pla
   // The kernel refused a write past the tmpfs's size (ENOSPC): one record per call that hit it.
   if (full.length > 0) denials.push({ enforcer: "disk-quota", count: full.length, codes: { ENOSPC: full.length }, ops: Object.fromEntries(full.map((p) => [PLACE_MOUNT[p], 1])) });
   const base = { logs: [] as string[], denials, stats };
-  const fail = (error: CordonError, enforcer: string | null): CallOutcome => ({ ...base, ok: false, error, enforcer });
+  const fail = (error: CordonError, enforcer: EnforcerName | null): CallOutcome => ({ ...base, ok: false, error, enforcer });
   if (run.outputCapped) return fail(new LimitExceeded("output", run.outputBytes, tool.limits.outputBytes), "io-cap");
   if (run.timedOut) return fail(new LimitExceeded("wall-clock", Math.round(run.wallUs / 1000), tool.limits.wallClockMs), "process-deadline");
   if (run.oomKills > 0) return fail(new LimitExceeded("memory", run.peakMemoryBytes, tool.limits.memoryBytes), "cgroup-memory");

@@ -2,7 +2,7 @@
 // Pure: (tools, the drivers' availability) -> per-tier groups, and the tools whose tier this host
 // cannot run (they exist for the session; every call of them is refused, never run elsewhere).
 import { TierUnavailable } from "../errors.js";
-import type { Tier } from "../policy/enforcers.js";
+import type { Tier } from "../enforcers.js";
 import type { LoadedTool } from "../policy/load-policy.js";
 import type { Availability } from "../tier/tool-host.js";
 

@@ -5,7 +5,7 @@ import { principalDigest, signLaunch, type LaunchKey, type SignedLaunch } from "
 import type { LaunchPredicate, LaunchSubject } from "../attest/launch-format.js";
 import type { Principal } from "../authn/principal.js";
 import type { LoadedTool } from "../policy/load-policy.js";
-import type { Granularity } from "../tier/driver.js";
+import type { Granularity } from "../router/driver.js";
 
 export type LaunchSigner = (subject: readonly LaunchSubject[], predicate: LaunchPredicate) => SignedLaunch;
 

@@ -13,7 +13,7 @@ import { LaunchRefused, type CellProcess, type CellStage } from "../cell/cell-pr
 import { WasmDriver } from "../cell/wasm-driver.js";
 import { PACKAGE_ROOT } from "../config/defaults.js";
 import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused, WritableGrantUncapped, type SessionEndReason } from "../errors.js";
-import type { Tier } from "../policy/enforcers.js";
+import type { Tier } from "../enforcers.js";
 import type { LoadedPolicy, LoadedTool } from "../policy/load-policy.js";
 import { ContainerDriver } from "../container/container-driver.js";
 import { ProcessDriver } from "../process/process-driver.js";
@@ -23,7 +23,7 @@ import { reapStaleControlPlanes } from "../sandbox/cgroups/control-plane.js";
 import { OsSandbox, type Layers } from "../sandbox/os-sandbox.js";
 import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
 import { writableDirProblem } from "../sandbox/tmpfs.js";
-import type { Granularity, SessionContext, TierDriver } from "../tier/driver.js";
+import type { Granularity, SessionContext, TierDriver } from "../router/driver.js";
 import type { Isolation, ToolHost } from "../tier/tool-host.js";
 import { publishGuestLog } from "./channels.js";
 import { DenialRecorder } from "./denial-recorder.js";
@@ -31,7 +31,7 @@ import { keySigner, launchOf, type LaunchSigner } from "./launch.js";
 import { SessionHost } from "./session-host.js";
 import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from "./session.js";
 
-export type { Granularity } from "../tier/driver.js";
+export type { Granularity } from "../router/driver.js";
 
 export interface RuntimeOptions {
   readonly policy: LoadedPolicy;
@@ -194,7 +194,7 @@ export class Runtime {
         onSeccomp: (cell, e) => recordCellSeccomp(denials, audit, cell, e),
         onExit: (cell, exited) => {
           const sessions = cell.session !== null ? [cell.session] : [...cell.sessions];
-          const enforcer = exited.oomKills > 0 ? { enforcer: "cgroup-memory" } : {};
+          const enforcer = exited.oomKills > 0 ? { enforcer: "cgroup-memory" as const } : {};
           void audit.append({ type: "cell.exited", ...enforcer, cell: cell.id, session: sessions.join(",") || `pooled:${cell.id}`, ...exited.fields() }).catch(() => undefined);
           owner?.endSessionsOf(cell);
         },
@@ -315,11 +315,15 @@ export class Runtime {
       const launch = signed.launch as unknown as SignedLaunch;
       const host = new SessionHost(hosts, route.unavailable, this.isolation);
       const stamp = { ...this.stamp, launch: launch.digest };
-      const session = new Session(id, spec.role, new Map(spec.tools.map((t) => [t.name, t])), host, this.audit, stamp, this.sessionLimits, (s, reason) => this.closeSession(s, reason), spec.principal);
+      const layersOf = (t: LoadedTool): string => {
+        const a = this.drivers.byTier.get(t.tier)?.availability;
+        return a?.ok === true ? a.layers.join("+") : "none (tier unavailable here)";
+      };
+      const layered = Object.fromEntries(spec.tools.map((t) => [t.name, layersOf(t)]));
+      const session = new Session(id, spec.role, new Map(spec.tools.map((t) => [t.name, t])), host, this.audit, stamp, this.sessionLimits, (s, reason) => this.closeSession(s, reason), spec.principal, new Map(Object.entries(layered)));
       this.sessions.add(session);
       const verifiedBy = hosts.get("wasm") instanceof CellHost || hosts.get("wasm") instanceof RoleCellHost ? "cell" : "none (no cell: the control plane checks scripts itself)";
       await this.audit.append({ type: "session.attested", ...stamp, session: id, role: spec.role, launchKeyId: this.launchKey.keyid, statement: launch.envelope, verifiedBy: this.isolation === "in-process" ? "none (in-process)" : verifiedBy });
-      const layered = Object.fromEntries(spec.tools.map((t) => [t.name, t.route.stack.join("+")]));
       const weaker = spec.tools.filter((t) => t.route.weaker !== null).map((t) => t.name);
       await this.audit.append({
         type: "session.opened",
@@ -357,7 +361,7 @@ export class Runtime {
     // of leftovers is taken once they had that moment (bounded), so it reports survivors only.
     const leftovers = cell !== null ? await survivors(pids, LEFTOVER_GRACE_MS) : [];
     await this.denials.flush(session.id);
-    const reaped = cell !== null ? { enforcer: "reaper", killed: pids.length, leftovers: leftovers.length } : {};
+    const reaped = cell !== null ? { enforcer: "reaper" as const, killed: pids.length, leftovers: leftovers.length } : {};
     await this.audit.append({ type: "session.closed", ...session.stamp, session: session.id, role: session.role, reason, ...reaped });
   }
 

@@ -2,7 +2,7 @@
 // for the session. A tool whose tier this host does not run still exists for the session, but
 // every call of it is refused with TierUnavailable (and audited): it never runs elsewhere.
 import type { TierUnavailable } from "../errors.js";
-import type { Tier } from "../policy/enforcers.js";
+import type { Tier } from "../enforcers.js";
 import type { HostCallOptions, Isolation, ToolHost } from "../tier/tool-host.js";
 import type { CallOutcome } from "../wasm/engine/types.js";
 import { ProcessHost } from "../process/process-host.js";

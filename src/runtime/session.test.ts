@@ -40,6 +40,27 @@ describe("Session", () => {
     assert.ok(!JSON.stringify(audit.recordsAfter(0)).includes('"ok":true'), "raw output must not reach the audit log");
   });
 
+  it("stamps every record of a tool weaker than its risk demands (local-dev) with why, and names the layers", async () => {
+    const p = await makePolicyDir();
+    const yaml = `profile: local-dev\n${policyYaml(p.moduleSha256)}`.replace("risk: pure-compute", "risk: build-test");
+    const audit = AuditLog.memory();
+    const runtime = await Runtime.start({ policy: loadPolicy(p.write(yaml)), audit, isolation: "in-process" });
+    try {
+      const session = await runtime.openSession("reader");
+      const r = await session.call("tool", {});
+      assert.ok(r.ok, JSON.stringify(r));
+      const ofTool = audit.recordsAfter(0).filter((x) => x["tool"] === "tool");
+      assert.ok(ofTool.length >= 2);
+      for (const x of ofTool) {
+        assert.match(x["weakerThanRisk"] as string, /needs the medium stack/, x.type);
+        assert.equal(x["layers"], "wasm+in-process", "the layers as they run here, not as the policy hoped");
+      }
+      assert.deepEqual(audit.recordsAfter(0).find((x) => x.type === "session.opened")?.["weakerThanRisk"], ["tool"]);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it("fails closed: when the allow record cannot be written, the guest never runs", async () => {
     const sink = new MemorySink();
     const { runtime, tool } = await setup(sink);

@@ -11,6 +11,7 @@ import type { Principal } from "../authn/principal.js";
 import type { CallOutcome } from "../wasm/engine/types.js";
 import type { CallOptions } from "../wasm/engine/wasm-cell.js";
 import { clip, errorFields } from "../audit/fields.js";
+import type { EnforcerName } from "../enforcers.js";
 
 export type ToolResult =
   | { readonly ok: true; readonly output: Json; readonly logs: readonly string[]; readonly auditSeq: number }
@@ -48,6 +49,8 @@ export class Session {
     private readonly expire: (s: Session, reason: SessionEndReason) => Promise<void> = () => Promise.resolve(),
     /** Who opened it (a verified token's principal, or the local operator). */
     readonly principal: Principal | null = null,
+    /** The layers each tool's calls cross on this host (its tier driver's, as running here). */
+    private readonly layers: ReadonlyMap<string, string> = new Map(),
   ) {
     this.view = { roles: new Map([[role, [...tools.keys()]]]), tools };
   }
@@ -64,8 +67,14 @@ export class Session {
     return this.closed;
   }
 
+  /**
+   * Appends a record of this session. A record about one of the session's tools also names the
+   * layers its call crosses, and, for a tool weaker than its risk demands (local-dev), says so.
+   */
   private record(event: AuditEvent): Promise<number> {
-    return this.audit.append({ ...event, ...this.stamp, session: this.id, role: this.role }).then((r) => r.seq);
+    const tool = typeof event["tool"] === "string" ? this.tools.get(event["tool"]) : undefined;
+    const route = tool === undefined ? {} : { layers: this.layers.get(tool.name) ?? "none (tier unavailable here)", ...(tool.route.weaker === null ? {} : { weakerThanRisk: tool.route.weaker }) };
+    return this.audit.append({ ...event, ...route, ...this.stamp, session: this.id, role: this.role }).then((r) => r.seq);
   }
 
   /** Runs one tool call. Denials and guest failures come back as `ok: false`, never thrown. */
@@ -91,7 +100,7 @@ export class Session {
     const bytes = new TextEncoder().encode(encoded);
     const decision = evaluate(this.view, { role: this.role }, { tool: toolName, input, inputBytes: bytes.byteLength });
     // The cell is the physical check: a tool it was not built with does not exist there.
-    const denial: { enforcer: string; error: CordonError } | null = !decision.allow
+    const denial: { enforcer: EnforcerName; error: CordonError } | null = !decision.allow
       ? decision
       : this.host.has(toolName)
         ? null
@@ -113,7 +122,7 @@ export class Session {
       // the reaper takes whatever the cell left behind now, not at the idle timeout.
       await this.expire(this, err.code === "ERR_CELL_EXITED" ? "cell-exited" : "closed");
       this.closed = true;
-      const enforcer = err.code === "ERR_CELL_EXITED" && err.fields()["signal"] === "backstop-deadline" ? { enforcer: "cell-watchdog" } : {};
+      const enforcer = err.code === "ERR_CELL_EXITED" && err.fields()["signal"] === "backstop-deadline" ? { enforcer: "cell-watchdog" as const } : {};
       const auditSeq = await this.record({ type: "call.failed", ...enforcer, tool: toolName, ...errorFields(err) });
       return { ok: false, error: err, logs: [], auditSeq };
     }

@@ -6,6 +6,7 @@ import type { WasiDenial } from "../wasi/index.js";
 import { guestFrames } from "./guest-errors.js";
 import { Meter } from "./meter.js";
 import type { DenialSummary } from "./types.js";
+import type { EnforcerName } from "../../enforcers.js";
 
 const MAX_LOG_LINES = 64;
 const MAX_LOG_BYTES = 1024;
@@ -16,8 +17,8 @@ const MAX_ABORT_BYTES = 512;
  * A guest that hammers a closed door gets one audit record per enforcer per call, not millions.
  */
 export class DenialAggregator {
-  private readonly byEnforcer = new Map<string, { count: number; codes: Record<string, number>; ops: Record<string, number> }>();
-  add(d: { enforcer: string; code: string; op: string }): void {
+  private readonly byEnforcer = new Map<EnforcerName, { count: number; codes: Record<string, number>; ops: Record<string, number> }>();
+  add(d: { enforcer: EnforcerName; code: string; op: string }): void {
     let entry = this.byEnforcer.get(d.enforcer);
     if (entry === undefined) {
       entry = { count: 0, codes: Object.create(null) as Record<string, number>, ops: Object.create(null) as Record<string, number> };

@@ -5,6 +5,7 @@ import { CordonError, ModuleMalformed, ModuleRefused, ToolRefused } from "../../
 import { instrument } from "../module/index.js";
 import type { ToolTemplate } from "./types.js";
 import { ImportRefused, vetImports } from "./vet-imports.js";
+import type { EnforcerName } from "../../enforcers.js";
 
 export interface CompiledTool {
   readonly template: ToolTemplate;
@@ -18,7 +19,7 @@ const REQUIRED_EXPORTS: Readonly<Record<ToolTemplate["abi"], readonly string[]>>
   reactor: ["cordon_alloc", "handle_message", "get_response"],
 };
 
-function enforcerForRefusal(err: CordonError): string {
+function enforcerForRefusal(err: CordonError): EnforcerName {
   if (err instanceof ImportRefused) return err.enforcer;
   if (err instanceof ModuleRefused && err.reason === "memory-too-large") return "wasm-memory-cap";
   return "wasm-module-vetting";

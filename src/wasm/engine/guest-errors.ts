@@ -1,7 +1,8 @@
 // Turns whatever escaped a guest call into a typed error plus the enforcer that stopped it.
 import { CordonError, GuestTrap, LimitExceeded, type LimitName } from "../../errors.js";
+import type { EnforcerName } from "../../enforcers.js";
 
-export const ENFORCER_FOR_LIMIT: Readonly<Record<LimitName, string>> = {
+export const ENFORCER_FOR_LIMIT: Readonly<Record<LimitName, EnforcerName>> = {
   memory: "wasm-memory-cap",
   fuel: "wasm-fuel",
   "wall-clock": "wasm-deadline",
@@ -31,7 +32,7 @@ export function guestFrames(err: unknown): string[] {
   return frames;
 }
 
-export function toGuestError(err: unknown): { error: CordonError; enforcer: string | null } {
+export function toGuestError(err: unknown): { error: CordonError; enforcer: EnforcerName | null } {
   if (err instanceof LimitExceeded) return { error: err, enforcer: ENFORCER_FOR_LIMIT[err.limit] };
   if (err instanceof CordonError) return { error: err, enforcer: null };
   if (err instanceof RangeError && /call stack/i.test(err.message)) {

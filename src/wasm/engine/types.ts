@@ -2,6 +2,7 @@
 // tier moves the cell into a sandboxed process and sends these over a pipe unchanged.
 import type { CordonError } from "../../errors.js";
 import type { Grant, Limits } from "../../types/tool.js";
+import type { EnforcerName } from "../../enforcers.js";
 
 export interface ToolTemplate {
   readonly name: string;
@@ -14,7 +15,7 @@ export interface ToolTemplate {
 
 /** Denials inside one call, aggregated per enforcer so a guest cannot flood the log. */
 export interface DenialSummary {
-  readonly enforcer: string;
+  readonly enforcer: EnforcerName;
   readonly count: number;
   /** Count per error code, e.g. { ERR_WASI_PATH_ESCAPE: 3 }. */
   readonly codes: Readonly<Record<string, number>>;
@@ -37,7 +38,7 @@ interface OutcomeBase {
 
 export type CallOutcome =
   | (OutcomeBase & { readonly ok: true; readonly output: Uint8Array })
-  | (OutcomeBase & { readonly ok: false; readonly error: CordonError; readonly enforcer: string | null });
+  | (OutcomeBase & { readonly ok: false; readonly error: CordonError; readonly enforcer: EnforcerName | null });
 
 /** Events a cell reports as they happen (guest log lines surface here). */
 export interface CellEvents {

@@ -4,6 +4,7 @@
 import { ImportUngranted } from "../../errors.js";
 import type { Grant } from "../../types/tool.js";
 import { WASI_IMPORT_NEEDS } from "../wasi/index.js";
+import type { EnforcerName } from "../../enforcers.js";
 
 export interface ModuleImport {
   readonly module: string;
@@ -14,7 +15,7 @@ export interface ModuleImport {
 type Need = "base" | "fs" | "env" | "clock" | "random" | "log" | "never";
 
 /** The enforcer that refuses an import needing this grant. */
-export const ENFORCER_FOR_NEED: Readonly<Record<Exclude<Need, "base">, string>> = {
+export const ENFORCER_FOR_NEED: Readonly<Record<Exclude<Need, "base">, EnforcerName>> = {
   fs: "wasi-jail",
   env: "wasi-env",
   clock: "wasi-clock",
@@ -48,7 +49,7 @@ function granted(need: Need, grants: readonly Grant[]): boolean {
 }
 
 export class ImportRefused extends ImportUngranted {
-  constructor(module: string, name: string, needs: string | null, readonly enforcer: string) {
+  constructor(module: string, name: string, needs: string | null, readonly enforcer: EnforcerName) {
     super(module, name, needs);
   }
 }

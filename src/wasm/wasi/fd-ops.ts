@@ -164,7 +164,7 @@ export function fdFdstatSetFlags(s: HostState, fd: number, flags: number): numbe
   const entry = entryOf(s, fd);
   requireRights(entry, Rights.FD_FDSTAT_SET_FLAGS);
   if ((flags & ~(FdFlags.APPEND | FdFlags.NONBLOCK)) !== 0) {
-    deny(Errno.NOSYS, "wasi-unsupported", "ERR_WASI_UNSUPPORTED");
+    deny(Errno.NOSYS, "wasi-jail", "ERR_WASI_UNSUPPORTED");
   }
   if ((flags & FdFlags.APPEND) !== 0 && entry.kind === "file" && !entry.jail.writable) {
     deny(Errno.NOTCAPABLE, entry.jail.enforcer, "ERR_WASI_READ_ONLY");

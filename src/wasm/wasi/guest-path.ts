@@ -7,6 +7,7 @@
 
 import { Bound, Errno } from "./constants.js";
 import { deny, fail } from "./refusal.js";
+import type { EnforcerName } from "../../enforcers.js";
 
 export interface GuestPath {
   /** Components to walk: each non-empty, never `.` or `..`, never containing `/` or NUL. */
@@ -42,7 +43,7 @@ function isDotDot(c: Uint8Array): boolean {
  * ENAMETOOLONG past PATH_MAX, EINVAL for an embedded NUL, and a denial (ENOTCAPABLE,
  * ERR_WASI_PATH_ESCAPE, attributed to `enforcer`) for an absolute path or any `..`.
  */
-export function parseGuestPath(bytes: Uint8Array, enforcer: string): GuestPath {
+export function parseGuestPath(bytes: Uint8Array, enforcer: EnforcerName): GuestPath {
   const display = displayPath(bytes);
   if (bytes.length === 0) fail(Errno.NOENT);
   if (bytes.length > Bound.MAX_PATH) fail(Errno.NAMETOOLONG);

@@ -50,21 +50,21 @@ describe("catalog", () => {
   test("unimplemented functions return ENOSYS/ENOTCAPABLE with exactly one denial each", () => {
     const { host, denials, g } = guest();
     const cases: [string, (number | bigint)[], number, string][] = [
-      ["fd_advise", [3, 0n, 0n, 0], Errno.NOSYS, "wasi-unsupported"],
-      ["fd_allocate", [3, 0n, 1n], Errno.NOSYS, "wasi-unsupported"],
-      ["fd_renumber", [3, 4], Errno.NOSYS, "wasi-unsupported"],
-      ["fd_fdstat_set_rights", [3, 0n, 0n], Errno.NOSYS, "wasi-unsupported"],
-      ["fd_filestat_set_times", [3, 0n, 0n, 0], Errno.NOSYS, "wasi-unsupported"],
-      ["path_filestat_set_times", [3, 0, 0, 1, 0n, 0n, 0], Errno.NOSYS, "wasi-unsupported"],
+      ["fd_advise", [3, 0n, 0n, 0], Errno.NOSYS, "wasi-jail"],
+      ["fd_allocate", [3, 0n, 1n], Errno.NOSYS, "wasi-jail"],
+      ["fd_renumber", [3, 4], Errno.NOSYS, "wasi-jail"],
+      ["fd_fdstat_set_rights", [3, 0n, 0n], Errno.NOSYS, "wasi-jail"],
+      ["fd_filestat_set_times", [3, 0n, 0n, 0], Errno.NOSYS, "wasi-jail"],
+      ["path_filestat_set_times", [3, 0, 0, 1, 0n, 0n, 0], Errno.NOSYS, "wasi-jail"],
       ["path_link", [3, 0, 0, 1, 3, 8, 1], Errno.NOTCAPABLE, "wasi-jail"],
       ["path_symlink", [0, 1, 3, 8, 1], Errno.NOTCAPABLE, "wasi-jail"],
       ["path_readlink", [3, 0, 1, 8, 8, 16], Errno.NOTCAPABLE, "wasi-jail"],
-      ["poll_oneoff", [0, 64, 1, 128], Errno.NOSYS, "wasi-unsupported"],
-      ["proc_raise", [9], Errno.NOSYS, "wasi-unsupported"],
-      ["sock_accept", [3, 0, 8], Errno.NOSYS, "wasi-unsupported"],
-      ["sock_recv", [3, 0, 1, 0, 8, 12], Errno.NOSYS, "wasi-unsupported"],
-      ["sock_send", [3, 0, 1, 0, 8], Errno.NOSYS, "wasi-unsupported"],
-      ["sock_shutdown", [3, 0], Errno.NOSYS, "wasi-unsupported"],
+      ["poll_oneoff", [0, 64, 1, 128], Errno.NOSYS, "wasi-jail"],
+      ["proc_raise", [9], Errno.NOSYS, "wasi-jail"],
+      ["sock_accept", [3, 0, 8], Errno.NOSYS, "wasi-jail"],
+      ["sock_recv", [3, 0, 1, 0, 8, 12], Errno.NOSYS, "wasi-jail"],
+      ["sock_send", [3, 0, 1, 0, 8], Errno.NOSYS, "wasi-jail"],
+      ["sock_shutdown", [3, 0], Errno.NOSYS, "wasi-jail"],
     ];
     for (const [name, args, errno, enforcer] of cases) {
       const n = denials.length;

@@ -28,27 +28,28 @@ import { MemoryFault, Refusal, deny, fail } from "./refusal.js";
 import type { DenialReason } from "./refusal.js";
 import type { HostState } from "./state.js";
 import type { WasiDenial, WasiOptions } from "./types.js";
+import type { EnforcerName } from "../../enforcers.js";
 
 export type WasiFunction = (...args: unknown[]) => number | undefined;
 
 /** Functions cordon never implements, and how each is refused. */
-const REFUSED: Readonly<Record<string, readonly [enforcer: string, code: string, errno: number]>> = {
-  fd_advise: ["wasi-unsupported", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
-  fd_allocate: ["wasi-unsupported", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
-  fd_fdstat_set_rights: ["wasi-unsupported", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
-  fd_filestat_set_times: ["wasi-unsupported", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
-  fd_renumber: ["wasi-unsupported", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
-  path_filestat_set_times: ["wasi-unsupported", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
-  poll_oneoff: ["wasi-unsupported", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
-  proc_raise: ["wasi-unsupported", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
+const REFUSED: Readonly<Record<string, readonly [enforcer: EnforcerName, code: string, errno: number]>> = {
+  fd_advise: ["wasi-jail", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
+  fd_allocate: ["wasi-jail", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
+  fd_fdstat_set_rights: ["wasi-jail", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
+  fd_filestat_set_times: ["wasi-jail", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
+  fd_renumber: ["wasi-jail", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
+  path_filestat_set_times: ["wasi-jail", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
+  poll_oneoff: ["wasi-jail", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
+  proc_raise: ["wasi-jail", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
   // Links are a jail matter: the jail never creates, reads or follows them.
   path_link: ["wasi-jail", "ERR_WASI_NOT_CAPABLE", Errno.NOTCAPABLE],
   path_symlink: ["wasi-jail", "ERR_WASI_SYMLINK", Errno.NOTCAPABLE],
   path_readlink: ["wasi-jail", "ERR_WASI_SYMLINK", Errno.NOTCAPABLE],
-  sock_accept: ["wasi-unsupported", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
-  sock_recv: ["wasi-unsupported", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
-  sock_send: ["wasi-unsupported", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
-  sock_shutdown: ["wasi-unsupported", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
+  sock_accept: ["wasi-jail", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
+  sock_recv: ["wasi-jail", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
+  sock_send: ["wasi-jail", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
+  sock_shutdown: ["wasi-jail", "ERR_WASI_UNSUPPORTED", Errno.NOSYS],
 };
 
 const CLOCK_RESOLUTION_NS = 1000n;

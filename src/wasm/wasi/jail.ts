@@ -37,6 +37,7 @@ import type { GuestPath } from "./guest-path.js";
 import { O_PATH, PROC_FD, errCode, fdPath } from "./procfs.js";
 import { deny, fail } from "./refusal.js";
 import type { Preopen } from "./types.js";
+import type { EnforcerName } from "../../enforcers.js";
 
 const C = fs.constants;
 const SLASH = 0x2f;
@@ -81,7 +82,7 @@ export function assertJailSupported(): void {
 export class Jail {
   readonly guestPath: string;
   readonly writable: boolean;
-  readonly enforcer: string;
+  readonly enforcer: EnforcerName;
   #root: Buffer;
   #rootFd: number | null;
 

@@ -1,9 +1,10 @@
 // How a host call ends early. Thrown inside an operation and turned into an errno (plus, for a
 // denial, exactly one onDenied event) by the single guard around every import.
+import type { EnforcerName } from "../../enforcers.js";
 
 /** Which enforcer refused, and why, as it will appear in the WasiDenial event. */
 export interface DenialReason {
-  readonly enforcer: string;
+  readonly enforcer: EnforcerName;
   readonly code: string;
   readonly path?: string;
 }
@@ -21,7 +22,7 @@ export function fail(errno: number): never {
 }
 
 /** End the call with `errno` and report one denial. */
-export function deny(errno: number, enforcer: string, code: string, path?: string): never {
+export function deny(errno: number, enforcer: EnforcerName, code: string, path?: string): never {
   throw new Refusal(errno, path === undefined ? { enforcer, code } : { enforcer, code, path });
 }
 

@@ -1,4 +1,5 @@
 // The public shapes of cordon's WASI host.
+import type { EnforcerName } from "../../enforcers.js";
 
 export interface Preopen {
   /** Directory name the guest sees, e.g. "/data". */
@@ -7,12 +8,12 @@ export interface Preopen {
   readonly hostPath: string;
   readonly writable: boolean;
   /** Enforcer named in denial events for this preopen, e.g. "wasi-jail". */
-  readonly enforcer: string;
+  readonly enforcer: EnforcerName;
 }
 
 export interface WasiDenial {
   /** "wasi-jail" (or the preopen's enforcer) for fs, "wasi-clock", "wasi-random", "wasi-unsupported". */
-  readonly enforcer: string;
+  readonly enforcer: EnforcerName;
   /** Stable code, e.g. "ERR_WASI_PATH_ESCAPE". */
   readonly code: string;
   /** The preview1 function that was refused. */

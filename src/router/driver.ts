@@ -4,11 +4,11 @@
 // with the runtime. Probes of a tier are named by the enforcer registry and live in probes/.
 // Drivers are registered in one place (router/drivers.ts); the router picks the tier per tool.
 import type { Principal } from "../authn/principal.js";
-import type { Tier } from "../policy/enforcers.js";
+import type { Tier } from "../enforcers.js";
 import type { LoadedTool } from "../policy/load-policy.js";
 import type { Bind } from "../sandbox/bwrap-plan.js";
 import type { SeccompEvent } from "../sandbox/seccomp/supervisor-events.js";
-import type { Availability, ToolHost } from "./tool-host.js";
+import type { Availability, ToolHost } from "../tier/tool-host.js";
 
 /** How a session's cells are shared: one per session (the default) or one per role. */
 export type Granularity = "per-session" | "per-role";

@@ -1,6 +1,6 @@
 // The enforcer registry: every policy line must name one of these, and every enforcer names
 // the probes that show it firing. A line whose enforcer is missing, unknown or "TBD" is a wish.
-import type { ModuleCapName } from "../errors.js";
+import type { ModuleCapName } from "./errors.js";
 
 /**
  * One probe per module cap (src/wasm/module/module-caps.ts): a module generated just past the
@@ -109,7 +109,8 @@ export type Subject =
   | "audit.chain"
   | "audit.checkpoint"
   | "audit.witness"
-  | "runtime.lock";
+  | "runtime.lock"
+  | "tier.watchdog";
 
 export interface Enforcer {
   readonly name: string;
@@ -138,7 +139,7 @@ const FS_WRITE_PROBES = [
   "fs-race-create",
 ] as const;
 
-export const ENFORCERS: readonly Enforcer[] = Object.freeze([
+const REGISTRY = [
   {
     name: "wasi-jail",
     tier: "wasm",
@@ -465,7 +466,26 @@ export const ENFORCERS: readonly Enforcer[] = Object.freeze([
     probes: { "runtime.lock": ["lock-file-tampered"] },
     mechanism: "a signed manifest of sha256 digests of node, cordon's built files, its dependencies and the sandbox binaries; the runtime on disk is compared file by file",
   },
-]);
+  {
+    name: "cell-watchdog",
+    tier: "control-plane",
+    covers: ["tier.watchdog"],
+    probes: { "tier.watchdog": ["cell-hang"] },
+    mechanism: "every call to a cell has a backstop deadline (the tool's wall clock plus a grace): a cell that has not answered by then is killed with its whole cgroup, and the call fails typed",
+  },
+] as const satisfies readonly Enforcer[];
+
+/** Every enforcer cordon has: the only names a policy line or an audit record may carry. */
+export type EnforcerName = (typeof REGISTRY)[number]["name"];
+
+export const ENFORCERS: readonly (Enforcer & { readonly name: EnforcerName })[] = Object.freeze(REGISTRY);
+
+const NAMES: ReadonlySet<string> = new Set(REGISTRY.map((e) => e.name));
+
+/** True for a registry name (what a peer or a policy says is checked against this). */
+export function isEnforcerName(name: string): name is EnforcerName {
+  return NAMES.has(name);
+}
 
 export function findEnforcer(name: string): Enforcer | undefined {
   return ENFORCERS.find((e) => e.name === name);
