@@ -12,7 +12,7 @@ import type { ContainerTool, LoadedTool } from "../policy/load-policy.js";
 import { cgroupParentFor } from "../sandbox/cgroups/control-plane.js";
 import type { OsSandbox } from "../sandbox/os-sandbox.js";
 import type { SessionContext, TierDriver, TierPlan } from "../router/driver.js";
-import type { Availability, ToolHost } from "../tier/tool-host.js";
+import type { Availability, Layer, ToolHost } from "../tier/tool-host.js";
 import { ContainerHost } from "./container-host.js";
 import { ContainerTier, type ContainerTierOptions } from "./container-tier.js";
 import { RUNTIME_BINS } from "./runtime-host.js";
@@ -50,6 +50,11 @@ export class ContainerDriver implements TierDriver {
             ...(opts.onRecord === undefined ? {} : { onRecord: opts.onRecord }),
           })
         : null;
+  }
+
+  /** The layers a call of `tool` crosses here: crun's container under cordon's seccomp, or gVisor's kernel under its OCI filter. */
+  layersFor(tool: ContainerTool): readonly Layer[] {
+    return tool.runtime === "runsc" ? ["container", "gvisor", "seccomp"] : ["container", "os-sandbox", "seccomp"];
   }
 
   plan(tools: readonly LoadedTool[]): TierPlan {

@@ -106,7 +106,8 @@ export class ContainerTier {
     for (const platform of name === "runsc" ? runscPlatforms() : [null]) {
       const prepared = prepareRuntime(name, this.base, platform);
       if (prepared.mountedControllers.length > 0) this.opts.onRecord?.({ type: "tier.prepared", enforcer: "container-runtime", runtime: name, mounted: [...prepared.mountedControllers], reason: "crun refuses cgroup controllers left on v2 beside v1 hierarchies" });
-      const probeTool = Object.freeze({ ...tool, limits: { ...tool.limits, wallClockMs: 5_000 } });
+      // The runtime is probed, not the tool: no grants, the image alone.
+      const probeTool = Object.freeze({ ...tool, grants: [], limits: { ...tool.limits, wallClockMs: 5_000 } });
       const call = this.newCall(prepared.host, { tool: probeTool, hostUid: this.opts.allocUid(), places: null, argv: ["/usr/bin/true"] }, "run");
       const run = await call.call(new Uint8Array(0));
       if (run.exitCode === 0) {

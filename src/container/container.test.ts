@@ -2,9 +2,9 @@
 // seccomp supervisor, a cgroup per call. Where the host lacks the tier (not root, no runtime),
 // the tests assert that it refuses instead.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { AuditLog } from "../audit/index.js";
 import { EXAMPLE_POLICY, PACKAGE_ROOT } from "../config/defaults.js";
 import { loadPolicy, type ContainerTool } from "../policy/load-policy.js";
@@ -54,7 +54,20 @@ describe("containerOutcome", () => {
   });
 });
 
+/** The test's own cgroup parent in each hierarchy cordon drives (the runtime's is removed by the OS sandbox). */
+function removeTestParent(): void {
+  for (const c of ["memory", "pids", "cpu"]) {
+    try {
+      rmdirSync(join("/sys/fs/cgroup", c, `cordon-test-${process.pid}`));
+    } catch {
+      // absent
+    }
+  }
+}
+
 describe("container tier (live)", () => {
+  after(removeTestParent);
+
   it("refuses where the host cannot run it", { skip: root && haveCrun && "this host runs the tier (tested below)" }, () => {
     const d = new ContainerDriver(null);
     assert.equal(d.availability.ok, false);

@@ -326,6 +326,12 @@ function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue
     const image = loadImage(spec.container.image, dir, `${path}.container.image`, issues, trust);
     if (image === undefined) return undefined;
     const command = loadCommand(spec.command, dir, `${path}.command`, issues, trust, (program) => imageProgramProblem(image.index, program));
+    // The root is read-only: a grant is mounted on a directory the image already has.
+    spec.grants.forEach((g, i) => {
+      if (g.kind !== "fs.read" && g.kind !== "fs.write") return;
+      const at = resolveInImage(image.index, g.mount);
+      if (at?.entry.type !== "dir") issues.push({ path: `${path}.grants.${i}.mount`, problem: `${g.mount} is not a directory in the image (the container's root is read-only, so a grant mounts on one the image has, e.g. /mnt or /srv)` });
+    });
     if (issues.length > before || command === undefined || Array.isArray(validateInput)) return undefined;
     return Object.freeze({ ...base, tier: "container", abi: "json-stdio", command, runtime: spec.container.runtime, image: image.image, validateInput });
   }

@@ -7,7 +7,7 @@
 // whose refusal is silent in the kernel (a read-only mount, a missing file, no capability) are
 // recorded here from the fixture's report, naming the enforcer the line names.
 import { createServer, type AddressInfo } from "node:net";
-import { copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EnforcerName } from "../enforcers.js";
@@ -130,7 +130,8 @@ export const ctrCaps: Probe = async (env) => {
   const run = await runHostile(env, hostileVariant(tool, ["caps"]));
   await record(env, run, "oci-hardening", "caps");
   const stopped = capsZero(run.report) && run.report?.succeeded === false;
-  return { stopped, detail: stopped ? `every capability set is empty under ${tool.runtime} (CapInh, CapPrm, CapEff, CapBnd, CapAmb = 0)` : `NOT stopped: ${shown(run)}` };
+  const sets = ["Inh", "Prm", "Eff", "Bnd", "Amb"].filter((k) => run.report?.[`cap${k}`] !== undefined).map((k) => `Cap${k}`);
+  return { stopped, detail: stopped ? `every capability set the kernel reports is empty under ${tool.runtime} (${sets.join(", ")} = 0${sets.includes("CapAmb") ? "" : "; gVisor reports no CapAmb"})` : `NOT stopped: ${shown(run)}` };
 };
 
 /** A copy of the fixture made setuid (in a place where exec is granted) and run: it holds no capability. */
@@ -414,4 +415,30 @@ export const imageTampered: Probe = async (env) => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+};
+
+/** A read-only grant (bound to a throwaway directory) cannot be written through from the container. */
+export const ctrWriteReadonly: Probe = async (env) => {
+  const tool = containerTool(env);
+  const mount = "/mnt"; // a directory the image has: the read-only root takes no new mount points
+  const run = await runHostile(env, hostileVariant(tool, ["write", `${mount}/cordon-probe`], [...tool.grants.filter((g) => g.kind === "exec"), { kind: "fs.read", hostPath: env.tmp, mount }]));
+  await record(env, run, "oci-hardening", "write-readonly");
+  const unchanged = readdirSync(env.tmp).length === 0;
+  const stopped = refusedWith(run.report, [EROFS, EACCES]) && unchanged;
+  return { stopped, detail: stopped ? `write to the read-only grant at ${mount} refused (errno ${run.report?.errno}); the host directory unchanged (${tool.runtime})` : `NOT stopped: ${shown(run)}; host entries ${readdirSync(env.tmp).length}` };
+};
+
+/** A writable grant lands writes in the granted directory and nowhere else. */
+export const ctrWriteGranted: Probe = async (env) => {
+  const tool = containerTool(env);
+  const mount = "/srv";
+  // Each session's container root is its own host uid: a grant shared by sessions must be writable by them.
+  chmodSync(env.tmp, 0o1777);
+  const grants: Grant[] = [...tool.grants.filter((g) => g.kind === "exec"), { kind: "fs.write", hostPath: env.tmp, mount }];
+  const inside = await runHostile(env, hostileVariant(tool, ["write", `${mount}/cordon-probe`], grants));
+  const outside = await runHostile(env, hostileVariant(tool, ["write", "/cordon-probe"], grants));
+  await record(env, outside, "oci-hardening", "write-outside-grant");
+  const landed = existsSync(join(env.tmp, "cordon-probe"));
+  const stopped = inside.report?.succeeded === true && landed && refusedWith(outside.report, [EROFS, EACCES]);
+  return { stopped, detail: stopped ? `a write inside ${mount} landed on the host; one outside it refused (errno ${outside.report?.errno}, ${tool.runtime})` : `inside ${shown(inside)} outside ${shown(outside)}` };
 };

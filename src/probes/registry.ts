@@ -23,7 +23,7 @@ import {
 } from "./token-probes.js";
 import {
   ctrCaps, ctrDiskFill, ctrExecGranted, ctrExecWritten, ctrForkBomb, ctrLeftovers, ctrLoopback, ctrMemHog, ctrMknod, ctrMount, ctrOtherWorkspace, ctrOutputFlood,
-  ctrPtrace, ctrReadHost, ctrRuntimeIsolation, ctrSetuid, ctrSocketInet, ctrTimeout, ctrUnshare, ctrWriteProcSys, ctrWriteRoot, ctrWriteSys, imageTampered,
+  ctrPtrace, ctrReadHost, ctrRuntimeIsolation, ctrSetuid, ctrSocketInet, ctrTimeout, ctrUnshare, ctrWriteGranted, ctrWriteProcSys, ctrWriteReadonly, ctrWriteRoot, ctrWriteSys, imageTampered,
 } from "./container-probes.js";
 import type { Probe } from "./types.js";
 
@@ -117,6 +117,8 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["ctr-timeout", ctrTimeout],
   ["ctr-output-flood", ctrOutputFlood],
   ["ctr-disk-fill", ctrDiskFill],
+  ["ctr-write-readonly", ctrWriteReadonly],
+  ["ctr-write-granted", ctrWriteGranted],
   // Runtime lines (runtime-lines.ts): identity, gateway, supply chain, audit.
   ["token-forged-signature", tokenForgedSignature],
   ["token-alg-none", tokenAlgNone],

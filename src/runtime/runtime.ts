@@ -316,8 +316,11 @@ export class Runtime {
       const host = new SessionHost(hosts, route.unavailable, this.isolation);
       const stamp = { ...this.stamp, launch: launch.digest };
       const layersOf = (t: LoadedTool): string => {
-        const a = this.drivers.byTier.get(t.tier)?.availability;
-        return a?.ok === true ? a.layers.join("+") : "none (tier unavailable here)";
+        const d = this.drivers.byTier.get(t.tier);
+        const a = d?.availability;
+        if (a?.ok !== true) return "none (tier unavailable here)";
+        // A container tool crosses its own runtime's layers only (crun's or gVisor's).
+        return (t.tier === "container" && d instanceof ContainerDriver ? d.layersFor(t) : a.layers).join("+");
       };
       const layered = Object.fromEntries(spec.tools.map((t) => [t.name, layersOf(t)]));
       const session = new Session(id, spec.role, new Map(spec.tools.map((t) => [t.name, t])), host, this.audit, stamp, this.sessionLimits, (s, reason) => this.closeSession(s, reason), spec.principal, new Map(Object.entries(layered)));
