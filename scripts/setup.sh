@@ -11,7 +11,12 @@ cd "$(dirname "$0")/.."
 # docker-registry: the CNCF distribution registry (2.8) that tests, probes and the bench run on
 # loopback to publish to and pull from. skopeo: an independent OCI client that reads what cordon
 # pushes (and pushes what cordon must refuse); the bench's baseline for pulls.
-APT_PACKAGES=(bubblewrap clang lld wasi-libc libclang-rt-dev-wasm32 gcc libc6-dev linux-libc-dev python3 socat ripgrep docker-registry skopeo)
+# mmdebstrap: builds the container tier's root filesystem image from Debian packages, reproducibly.
+# crun: the container tier's default OCI runtime (cordon spawns it itself, no daemon).
+# runsc: gVisor's OCI runtime, for container tools that must not reach the host kernel.
+# runc: the reference OCI runtime, a baseline in the benchmark. podman: the benchmark's daemonless
+# `podman run` baseline for the same image.
+APT_PACKAGES=(bubblewrap clang lld wasi-libc libclang-rt-dev-wasm32 gcc libc6-dev linux-libc-dev python3 socat ripgrep docker-registry skopeo mmdebstrap crun runsc runc podman)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -78,6 +78,23 @@ export type Subject =
   | "proc.exec"
   | "limits.disk"
   | "exec"
+  // The container tier: the tool's own lines, then the tier's (once per runtime).
+  | "image.digest"
+  | "ctr.pids"
+  | "ctr.memory"
+  | "ctr.wallClock"
+  | "ctr.output"
+  | "ctr.disk"
+  | "ctr.exec"
+  | "ctr.kernelfs"
+  | "ctr.devices"
+  | "ctr.privilege"
+  | "ctr.syscalls"
+  | "ctr.network"
+  | "ctr.filesystem"
+  | "ctr.sessions"
+  | "ctr.isolation"
+  | "ctr.cleanup"
   // Runtime and control-plane lines (not from a policy): what `cordon prove` adds to the
   // policy's own lines when it runs on a verified trust bundle (src/probes/runtime-lines.ts).
   | "authn.token"
@@ -163,8 +180,8 @@ const REGISTRY = [
   {
     name: "module-digest",
     tier: "control-plane",
-    covers: ["module.digest", "command.digest"],
-    probes: { "module.digest": ["module-tampered"], "command.digest": ["script-tampered"] },
+    covers: ["module.digest", "command.digest", "image.digest"],
+    probes: { "module.digest": ["module-tampered"], "command.digest": ["script-tampered"], "image.digest": ["image-tampered"] },
     mechanism: "sha256 of the bytes read once into memory must equal the policy's digest; those same bytes are compiled",
   },
   {
@@ -212,8 +229,8 @@ const REGISTRY = [
   {
     name: "io-cap",
     tier: "wasm",
-    covers: ["limits.input", "limits.output", "proc.output"],
-    probes: { "limits.input": ["input-oversized"], "limits.output": ["output-flood"], "proc.output": ["proc-output-flood"] },
+    covers: ["limits.input", "limits.output", "proc.output", "ctr.output"],
+    probes: { "limits.input": ["input-oversized"], "limits.output": ["output-flood"], "proc.output": ["proc-output-flood"], "ctr.output": ["ctr-output-flood"] },
     mechanism: "input size checked before the call; stdout is a capped buffer that stops the guest (or kills the process) at the cap",
   },
   {
@@ -226,7 +243,7 @@ const REGISTRY = [
   {
     name: "seccomp",
     tier: "wasm",
-    covers: ["tier.network", "tier.syscalls", "proc.network", "proc.syscalls"],
+    covers: ["tier.network", "tier.syscalls", "proc.network", "proc.syscalls", "ctr.syscalls"],
     probes: {
       "tier.network": ["cell-socket-inet", "cell-connect"],
       "tier.syscalls": ["cell-ptrace", "cell-mount", "cell-unshare"],
@@ -235,6 +252,7 @@ const REGISTRY = [
         "proc-ptrace", "proc-mount", "proc-unshare",
         "proc-bpf", "proc-io-uring-setup", "proc-keyctl", "proc-perf-event-open", "proc-userfaultfd", "proc-kexec-load", "proc-setns",
       ],
+      "ctr.syscalls": ["ctr-mount", "ctr-unshare", "ctr-ptrace", "ctr-socket-inet"],
     },
     mechanism: "classic-BPF filter from src/sandbox/seccomp/rules.ts, installed inside the sandbox with a user-notification listener: the supervisor outside answers every denied call EPERM and the control plane records each (sandbox.denied, rate-limited per session)",
   },
@@ -261,15 +279,15 @@ const REGISTRY = [
   {
     name: "cgroup-pids",
     tier: "wasm",
-    covers: ["tier.pids", "proc.pids"],
-    probes: { "tier.pids": ["cell-fork-bomb"], "proc.pids": ["proc-fork-bomb"] },
+    covers: ["tier.pids", "proc.pids", "ctr.pids"],
+    probes: { "tier.pids": ["cell-fork-bomb"], "proc.pids": ["proc-fork-bomb"], "ctr.pids": ["ctr-fork-bomb"] },
     mechanism: "a per-cell (per process-tier call) cgroup with pids.max; evidence is the kernel's pids.events counter",
   },
   {
     name: "cgroup-memory",
     tier: "wasm",
-    covers: ["tier.memory", "proc.memory"],
-    probes: { "tier.memory": ["cell-mem-hog"], "proc.memory": ["proc-mem-hog"] },
+    covers: ["tier.memory", "proc.memory", "ctr.memory"],
+    probes: { "tier.memory": ["cell-mem-hog"], "proc.memory": ["proc-mem-hog"], "ctr.memory": ["ctr-mem-hog"] },
     mechanism: "a per-cell (per process-tier call) cgroup with memory.limit_in_bytes; evidence is the kernel's oom_kill counter",
   },
   {
@@ -282,24 +300,48 @@ const REGISTRY = [
   {
     name: "disk-quota",
     tier: "process",
-    covers: ["proc.disk", "limits.disk"],
-    probes: { "proc.disk": ["proc-disk-fill"], "limits.disk": ["fs-write-uncapped"] },
+    covers: ["proc.disk", "limits.disk", "ctr.disk"],
+    probes: { "proc.disk": ["proc-disk-fill"], "limits.disk": ["fs-write-uncapped"], "ctr.disk": ["ctr-disk-fill"] },
     mechanism: "the kernel's size caps: each process-tier session gets its own tmpfs mounts for /workspace and /tmp (size=limits.disk, nr_inodes capped; pages charged to the writer's memory cgroup), and a writable grant must be a filesystem of its own no larger than limits.disk (statfs at session open), else the session is refused; a call that fills one is recorded",
   },
   {
     name: "noexec-mounts",
     tier: "process",
-    covers: ["proc.exec", "exec"],
-    probes: { "proc.exec": ["proc-exec-written"], exec: ["proc-exec-granted"] },
-    grantTiers: ["process"],
+    covers: ["proc.exec", "exec", "ctr.exec"],
+    probes: { "proc.exec": ["proc-exec-written"], exec: ["proc-exec-granted", "ctr-exec-granted"], "ctr.exec": ["ctr-exec-written"] },
+    grantTiers: ["process", "container"],
     mechanism: "the session's /workspace and /tmp tmpfs are mounted noexec,nosuid,nodev unless an exec grant names them (then exec, still nosuid); a writable grant of a process tool must be on a noexec filesystem (mountinfo at session open)",
   },
   {
     name: "process-deadline",
     tier: "process",
-    covers: ["proc.wallClock"],
-    probes: { "proc.wallClock": ["proc-timeout"] },
-    mechanism: "a wall-clock timer per process-tier call; at the deadline the call's whole cgroup is killed",
+    covers: ["proc.wallClock", "ctr.wallClock"],
+    probes: { "proc.wallClock": ["proc-timeout"], "ctr.wallClock": ["ctr-timeout"] },
+    mechanism: "a wall-clock timer per process-tier or container call; at the deadline the call's whole cgroup is killed (a container's, then the container deleted)",
+  },
+  {
+    name: "oci-hardening",
+    tier: "container",
+    covers: ["ctr.kernelfs", "ctr.devices", "ctr.privilege", "ctr.network", "ctr.filesystem", "ctr.sessions", "fs.read", "fs.write"],
+    probes: {
+      "ctr.kernelfs": ["ctr-write-proc-sys", "ctr-write-sys"],
+      "ctr.devices": ["ctr-mknod"],
+      "ctr.privilege": ["ctr-caps", "ctr-setuid"],
+      "ctr.network": ["ctr-loopback"],
+      "ctr.filesystem": ["ctr-read-host", "ctr-write-root"],
+      "ctr.sessions": ["ctr-other-workspace"],
+      "fs.read": ["ctr-write-readonly"],
+      "fs.write": ["ctr-write-granted"],
+    },
+    grantTiers: ["container"],
+    mechanism: "the bundle's config.json, planned from the policy as data (src/container/oci-plan.ts): read-only root, noNewPrivileges, every capability set empty, a user namespace mapping container root to the session's unprivileged host uid, pid/ipc/uts/mount/cgroup namespaces, a network namespace with only lo, /proc and /sys masked and read-only, rlimits, cgroup limits, the session's capped /workspace and /tmp, no host path unless a grant names it",
+  },
+  {
+    name: "container-runtime",
+    tier: "container",
+    covers: ["ctr.isolation"],
+    probes: { "ctr.isolation": ["ctr-runtime-isolation"] },
+    mechanism: "the OCI runtime's own boundary, probed before the tier is offered: crun (namespaces, pivot_root into the image) or runsc (gVisor: the tool's syscalls are served by the Sentry, a user-space kernel, not the host's); a runtime that is missing or fails its probe makes the tier refuse (ERR_TIER_UNAVAILABLE, audited)",
   },
   {
     name: "frame-guard",
@@ -311,8 +353,8 @@ const REGISTRY = [
   {
     name: "reaper",
     tier: "control-plane",
-    covers: ["tier.cleanup", "proc.cleanup"],
-    probes: { "tier.cleanup": ["cell-leftovers"], "proc.cleanup": ["proc-leftovers"] },
+    covers: ["tier.cleanup", "proc.cleanup", "ctr.cleanup"],
+    probes: { "tier.cleanup": ["cell-leftovers"], "proc.cleanup": ["proc-leftovers"], "ctr.cleanup": ["ctr-leftovers"] },
     mechanism: "ending a session freezes (pids.max=0) and kills the cell's cgroup; bwrap --die-with-parent; start-up sweep of dead control planes",
   },
   {

@@ -395,3 +395,28 @@ export class ModuleCapExceeded extends ModuleRefused {
     return { ...super.fields(), cap: this.cap, limit: this.limit, declared: this.declared, offset: this.offset };
   }
 }
+
+/** A container image is not a well-formed tar archive (a bad header, checksum, or a truncated archive). */
+export class TarMalformed extends CordonError {
+  readonly code = "ERR_IMAGE_MALFORMED";
+  constructor(readonly problem: string) {
+    super(`container image is not a well-formed tar archive: ${problem}`, "rebuild the image with scripts/build-images.mjs");
+  }
+  fields(): Record<string, Json> {
+    return { problem: this.problem };
+  }
+}
+
+/**
+ * An entry of a container image that cordon refuses to unpack: an absolute or '..' path, a link
+ * that escapes the root, a device node, a setuid or setgid bit, an owner other than root.
+ */
+export class ImageEntryRefused extends CordonError {
+  readonly code = "ERR_IMAGE_REFUSED";
+  constructor(readonly path: string, readonly reason: string) {
+    super(`container image entry ${JSON.stringify(path.slice(0, 200))} is refused: ${reason}`, "images are normalised by scripts/build-images.mjs: rebuild it there");
+  }
+  fields(): Record<string, Json> {
+    return { path: this.path.slice(0, 200), reason: this.reason };
+  }
+}

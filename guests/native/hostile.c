@@ -10,6 +10,7 @@
  *   hostile flood | sleep | daemon
  *   hostile fill PATH MIB | exec-written DIR
  *   hostile kernel bpf | io_uring_setup | keyctl | perf_event_open | userfaultfd | kexec_load | setns
+ *   hostile mknod PATH | caps | setuid DIR | connect-tcp PORT | isolation     (container probes)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -22,6 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -296,6 +302,83 @@ static int daemonize(void) {
   return 0;
 }
 
+/* A character device node (/dev/null's numbers): only CAP_MKNOD in the host's namespace may. */
+static int try_mknod(const char *path) {
+  int r = mknod(path, S_IFCHR | 0666, makedev(1, 3));
+  return report("mknod", r == 0, r == 0 ? 0 : errno);
+}
+
+/* Every capability set of this process, in hex; any bit set is a capability held. */
+static int show_caps(const char *probe) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return report(probe, 0, errno);
+  char line[256];
+  unsigned long long any = 0;
+  int uid = -1, euid = -1;
+  printf("{\"probe\":\"%s\"", probe);
+  while (fgets(line, sizeof line, f)) {
+    char name[16];
+    unsigned long long v;
+    if (sscanf(line, "Cap%15[^:]:\t%llx", name, &v) == 2) {
+      printf(",\"cap%s\":\"%llx\"", name, v);
+      any |= v;
+    }
+    if (sscanf(line, "Uid:\t%d\t%d", &uid, &euid) == 2) printf(",\"uid\":%d,\"euid\":%d", uid, euid);
+  }
+  fclose(f);
+  printf(",\"succeeded\":%s,\"errno\":0}\n", any ? "true" : "false");
+  return 0;
+}
+
+/* Copies this program into DIR, makes it setuid, runs it: privilege gained would show as capabilities. */
+static int try_setuid(const char *dir) {
+  char dst[PATH_MAX];
+  snprintf(dst, sizeof dst, "%s/.cordon-suid", dir);
+  int in = open("/proc/self/exe", O_RDONLY);
+  int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+  if (in < 0 || out < 0) return report("setuid", 0, errno);
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(in, buf, sizeof buf)) > 0)
+    if (write(out, buf, (size_t)n) != n) return report("setuid", 0, errno);
+  close(in);
+  close(out);
+  if (chmod(dst, 04755) != 0) return report("setuid", 0, errno);
+  fflush(stdout);
+  execl(dst, dst, "caps-as", "setuid", (char *)NULL);
+  return report("setuid", 0, errno);
+}
+
+/* A TCP connection to a port on 127.0.0.1, where the probe's host listener waits. */
+static int try_connect_tcp(const char *port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return report("connect-tcp", 0, errno);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(port))};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int r = connect(fd, (struct sockaddr *)&a, sizeof a);
+  return report("connect-tcp", r == 0, r == 0 ? 0 : errno);
+}
+
+/* What kernel answers, and which processes this one can see. */
+static int isolation(void) {
+  struct utsname u;
+  uname(&u);
+  int procs = 0;
+  DIR *d = opendir("/proc");
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)))
+      if (e->d_name[0] >= '1' && e->d_name[0] <= '9') procs++;
+    closedir(d);
+  }
+  printf("{\"probe\":\"isolation\",\"release\":");
+  json_string(u.release);
+  printf(",\"version\":");
+  json_string(u.version);
+  printf(",\"pid\":%d,\"procs\":%d,\"succeeded\":false,\"errno\":0}\n", (int)getpid(), procs);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char *cmd = argc > 1 ? argv[1] : "";
@@ -319,6 +402,12 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "fill")) return fill(arg, argc > 3 ? atol(argv[3]) : 1);
   if (!strcmp(cmd, "exec-written")) return exec_written(arg);
   if (!strcmp(cmd, "exit-zero")) return 0;
+  if (!strcmp(cmd, "mknod")) return try_mknod(arg);
+  if (!strcmp(cmd, "caps")) return show_caps("caps");
+  if (!strcmp(cmd, "caps-as")) return show_caps(arg);
+  if (!strcmp(cmd, "setuid")) return try_setuid(arg);
+  if (!strcmp(cmd, "connect-tcp")) return try_connect_tcp(arg);
+  if (!strcmp(cmd, "isolation")) return isolation();
   fprintf(stderr, "hostile: unknown probe '%s'\n", cmd);
   return 64;
 }

@@ -5,7 +5,7 @@
  * execs the sandbox. Never a shell.
  *
  *   cordon-launch [--keep N]... [--cgroup-procs FILE]... [--nofile N] [--fsize BYTES] [--core 0]
- *                 [--supervise EVENTS_FD --notify-fd N] -- PROGRAM ARGS...
+ *                 [--supervise EVENTS_FD --notify-fd N [--subreaper]] -- PROGRAM ARGS...
  *
  * --cgroup-procs joins a cgroup (v1 cgroup.procs, delegated to our uid) before exec, so every
  * page the sandbox ever touches is charged to the cell's own cgroup, from its first instruction.
@@ -20,6 +20,13 @@
  *   D <nr> <arch, hex> <pid>    denied with EPERM
  *   K <nr> <arch, hex> <pid>    a call through a foreign ABI (i386 int 0x80): the sandbox is killed
  *   X <reason>                  the listener never arrived (the sandbox then never ran the tool)
+ *   C <status>                  --subreaper only: PROGRAM itself exited with <status>
+ *
+ * --subreaper (an OCI runtime's `create`, which leaves the container running when it exits):
+ * the supervisor is made a child subreaper, so the container's first process is reparented to
+ * it when PROGRAM exits. It then reports "C <status>", keeps answering the listener until every
+ * filtered task is gone, reaps what is left and exits with the status of the last process it
+ * reaped (the container's own), so the caller sees the container's outcome as its exit.
  *
  * It exits with its child's status (re-raising a signal), so the caller sees bwrap's outcome.
  * The supervisor dies with its parent, and bwrap (--die-with-parent) with the supervisor.
@@ -157,7 +164,20 @@ static void answer(int listener, int events, struct seccomp_notif *req, size_t r
   }
 }
 
-static int supervise(pid_t child, int sock, int events) {
+static int reap_all(void) {
+  int status = 0, last = -1;
+  for (;;) {
+    pid_t p = waitpid(-1, &status, 0);
+    if (p < 0) {
+      if (errno == EINTR) continue;
+      break; /* ECHILD: nothing left */
+    }
+    last = status;
+  }
+  return last < 0 ? 70 : exit_like(last);
+}
+
+static int supervise(pid_t child, int sock, int events, int subreaper) {
   signal(SIGPIPE, SIG_IGN);
   prctl(PR_SET_DUMPABLE, 0);
   int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
@@ -179,11 +199,12 @@ static int supervise(pid_t child, int sock, int events) {
   if (!req || !resp) kill(child, SIGKILL);
   /* listener: -1 while waiting for it on `sock`, an fd once handed over, -2 when there is none. */
   int listener = -1;
-  while (pidfd >= 0) {
+  int direct_done = 0;
+  while (pidfd >= 0 || (direct_done && listener != -2)) {
     struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
     p[1].fd = listener >= 0 ? listener : (listener == -1 ? sock : -1);
     nfds_t np = p[1].fd >= 0 ? 2 : 1;
-    int r = poll(p, np, -1);
+    int r = poll(p, np, -1); /* pidfd -1 after the direct child exited: poll ignores it */
     if (r < 0) {
       if (errno == EINTR) continue;
       break;
@@ -206,8 +227,21 @@ static int supervise(pid_t child, int sock, int events) {
         }
       }
     }
-    if (p[0].revents != 0) break;
+    if (pidfd >= 0 && p[0].revents != 0) {
+      if (!subreaper) break;
+      int st = 0;
+      while (waitpid(child, &st, 0) < 0 && errno == EINTR) {
+      }
+      char line[32];
+      snprintf(line, sizeof(line), "C %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0));
+      event(events, line);
+      if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return exit_like(st);
+      close(pidfd);
+      pidfd = -1;
+      direct_done = 1;
+    }
   }
+  if (subreaper) return reap_all();
   int status = 0;
   while (waitpid(child, &status, 0) < 0) {
     if (errno != EINTR) return 70;
@@ -222,10 +256,15 @@ int main(int argc, char **argv) {
   int ncgroups = 0;
   long long events_fd = -1;
   long long notify_fd = -1;
+  int subreaper = 0;
   int i = 1;
   for (; i < argc; i++) {
     unsigned long long v;
     if (!strcmp(argv[i], "--")) { i++; break; }
+    if (!strcmp(argv[i], "--subreaper")) {
+      subreaper = 1;
+      continue;
+    }
     if (!strcmp(argv[i], "--cgroup-procs") && i + 1 < argc) {
       if (ncgroups == MAX_CGROUPS) return 64;
       cgroups[ncgroups++] = argv[++i];
@@ -267,7 +306,12 @@ int main(int argc, char **argv) {
     }
   }
 
+  if (subreaper && events_fd < 0) {
+    fprintf(stderr, "cordon-launch: --subreaper goes with --supervise\n");
+    return 64;
+  }
   if (events_fd >= 0) {
+    if (subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) { perror("cordon-launch: PR_SET_CHILD_SUBREAPER"); return 71; }
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) { perror("cordon-launch: socketpair"); return 71; }
     pid_t child = fork();
@@ -279,7 +323,7 @@ int main(int argc, char **argv) {
       if (null >= 0) { dup2(null, 0); dup2(null, 1); }
       int mine[2] = {(int)events_fd, sv[0]};
       close_others(mine, 2);
-      return supervise(child, sv[0], (int)events_fd);
+      return supervise(child, sv[0], (int)events_fd, subreaper);
     }
     close(sv[0]);
     close((int)events_fd);

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { keyId, type SigningKey } from "../crypto/dsse.js";
 import { ArtifactRollback } from "./errors.js"
 import { SignatureInvalid } from "../crypto/errors.js";
-import { signArtifact } from "./sign-file.js";
+import { signArtifact, signDigest } from "./sign-file.js";
 import type { TrustBundle } from "./trust-bundle.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { makePolicyDir, policyYaml, watToWasm } from "../testing/policy-fixture.js";
@@ -105,5 +105,25 @@ describe("strict mode's policy trust", () => {
     assert.equal(counts.verified + counts.refused, 10_000);
     // Both versions were really seen: the race happened.
     assert.ok(counts.verified > 0 && counts.refused > 0, JSON.stringify(counts));
+  });
+});
+
+describe("strict mode: container images, signed by their digest", () => {
+  it("accepts a signature over the streamed digest of kind image, and refuses another digest, another kind or no signature", () => {
+    const { key, signers } = publisher();
+    const dataDir = mkdtempSync(join(tmpdir(), "cordon-trust-image-"));
+    mkdirSync(join(dataDir, SIGNATURES_DIR));
+    const trust = policyTrust({ policySigners: signers, moduleSigners: signers } as unknown as TrustBundle, dataDir);
+    const digest = sha256Hex(new TextEncoder().encode("an image"));
+    const other = sha256Hex(new TextEncoder().encode("another image"));
+    assert.throws(() => trust.checkArtifactDigest("/x/image.tar", digest), SignatureInvalid);
+    writeFileSync(join(dataDir, SIGNATURES_DIR, `${digest}.sig.json`), JSON.stringify(signDigest(digest, "image.tar", key, { kind: "image" })));
+    trust.checkArtifactDigest("/x/image.tar", digest);
+    // A signature stored under this digest but made over another one is refused.
+    writeFileSync(join(dataDir, SIGNATURES_DIR, `${other}.sig.json`), JSON.stringify(signDigest(digest, "image.tar", key, { kind: "image" })));
+    assert.throws(() => trust.checkArtifactDigest("/x/image.tar", other), SignatureInvalid);
+    // A module signature is not an image signature.
+    writeFileSync(join(dataDir, SIGNATURES_DIR, `${digest}.sig.json`), JSON.stringify(signDigest(digest, "image.tar", key, { kind: "module" })));
+    assert.throws(() => trust.checkArtifactDigest("/x/image.tar", digest), SignatureInvalid);
   });
 });

@@ -9,17 +9,17 @@ import { acceptArtifactVersion, versionsPath } from "./artifact-versions.js";
 import { SignatureInvalid } from "../crypto/errors.js";
 import { readEnvelopeFile } from "./load-trust-bundle.js";
 import type { TrustBundle } from "./trust-bundle.js";
-import { verifySignedArtifact } from "./verify-file.js";
+import { verifySignedArtifact, verifySignedDigest } from "./verify-file.js";
 import type { PolicyTrust } from "../policy/load-policy.js";
 import { sha256Hex } from "../crypto/digest.js";
 
 export const SIGNATURES_DIR = "signatures";
 
 /** Where a signature for `bytes` read from `path` may be found, in the order tried. */
-export function signatureFor(path: string, bytes: Uint8Array, dataDir: string): Buffer {
+export function signatureFor(path: string, bytes: Uint8Array | string, dataDir: string): Buffer {
   const beside = `${path}.sig.json`;
   if (existsSync(beside)) return readEnvelopeFile(beside);
-  const stored = join(dataDir, SIGNATURES_DIR, `${sha256Hex(bytes)}.sig.json`);
+  const stored = join(dataDir, SIGNATURES_DIR, `${typeof bytes === "string" ? bytes : sha256Hex(bytes)}.sig.json`);
   if (existsSync(stored)) return readEnvelopeFile(stored);
   throw new SignatureInvalid(path, "no signature (neither FILE.sig.json nor one in cordon's data directory)");
 }
@@ -42,6 +42,10 @@ export function policyTrust(bundle: TrustBundle, dataDir: string): PolicyTrust &
     },
     checkArtifact(path, bytes) {
       verifySignedArtifact(bytes, signatureFor(path, bytes, dataDir), "module", bundle.moduleSigners, path);
+      facts.modules += 1;
+    },
+    checkArtifactDigest(path, sha256) {
+      verifySignedDigest(sha256, signatureFor(path, sha256, dataDir), "image", bundle.moduleSigners, path);
       facts.modules += 1;
     },
   };

@@ -7,12 +7,17 @@ import { signEnvelope, type Envelope, type SigningKey } from "../crypto/dsse.js"
 import { ArtifactUnreadable } from "../errors.js";
 import { loadSigningKey } from "../crypto/keys.js";
 import { sha256Hex } from "../crypto/digest.js";
-import { buildArtifactStatement, IN_TOTO_PAYLOAD_TYPE, type ArtifactPredicate } from "./statement.js";
+import { buildArtifactStatement, buildDigestStatement, IN_TOTO_PAYLOAD_TYPE, type ArtifactPredicate } from "./statement.js";
 import { writeFileAtomic } from "../crypto/write-atomic.js";
 
 /** Signs `bytes` (named `name` in the statement). Pure: no I/O. */
 export function signArtifact(bytes: Uint8Array, name: string, key: SigningKey, predicate: ArtifactPredicate): Envelope {
   return signEnvelope(IN_TOTO_PAYLOAD_TYPE, buildArtifactStatement(bytes, name, predicate), key);
+}
+
+/** Signs the bytes whose sha256 is `sha256` (streamed elsewhere: a container image). Pure. */
+export function signDigest(sha256: string, name: string, key: SigningKey, predicate: ArtifactPredicate): Envelope {
+  return signEnvelope(IN_TOTO_PAYLOAD_TYPE, buildDigestStatement(sha256, name, predicate), key);
 }
 
 export interface SignFileOptions {

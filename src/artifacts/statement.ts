@@ -44,10 +44,16 @@ export function isArtifactKind(kind: string): boolean {
 
 /** The statement's JSON bytes for `bytes` named `name`. */
 export function buildArtifactStatement(bytes: Uint8Array, name: string, predicate: ArtifactPredicate): Buffer {
+  return buildDigestStatement(sha256Hex(bytes), name, predicate);
+}
+
+/** The same, for bytes too large to hold, by their digest (a container image, hashed as streamed). */
+export function buildDigestStatement(sha256: string, name: string, predicate: ArtifactPredicate): Buffer {
+  if (!SHA256.test(sha256)) throw new SignatureInvalid(name, "not a sha256 digest");
   const checked = predicateSchema.parse(predicate);
   const statement = {
     _type: STATEMENT_TYPE,
-    subject: [{ name, digest: { sha256: sha256Hex(bytes) } }],
+    subject: [{ name, digest: { sha256 } }],
     predicateType: ARTIFACT_PREDICATE_TYPE,
     predicate: checked,
   };

@@ -33,9 +33,13 @@ export function verifySignedArtifact(
   trusted: ReadonlyMap<string, KeyObject>,
   artifact = kind ?? "artifact",
 ): VerifiedArtifact {
+  return verifySignedDigest(sha256Hex(bytes), envelope, kind, trusted, artifact);
+}
+
+/** The same check for bytes known by their digest only (hashed as they were streamed). Pure. */
+export function verifySignedDigest(sha256: string, envelope: unknown, kind: string | null, trusted: ReadonlyMap<string, KeyObject>, artifact = kind ?? "artifact"): VerifiedArtifact {
   const payload = verifyEnvelope(envelope, IN_TOTO_PAYLOAD_TYPE, trusted, artifact);
   const statement = parseArtifactStatement(payload, artifact);
-  const sha256 = sha256Hex(bytes);
   if (statement.subject.sha256 !== sha256) throw new SignatureInvalid(artifact, `the signature is for other bytes (signed sha256:${statement.subject.sha256}, file sha256:${sha256})`);
   if (kind !== null && statement.predicate.kind !== kind) throw new SignatureInvalid(artifact, `the signature is for a ${statement.predicate.kind}, not a ${kind}`);
   return { sha256, name: statement.subject.name, kind: statement.predicate.kind, version: statement.predicate.version };

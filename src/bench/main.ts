@@ -26,6 +26,7 @@ import { benchDocument, formatReport, loadAverage, machineFacts, type RunFacts }
 import type { Row } from "./rows.js";
 import { benchSrt } from "./srt-baseline.js";
 import { benchSeccompSupervision } from "./seccomp-cases.js";
+import { benchContainers } from "./container-cases.js";
 
 import { benchDistribution } from "./oci-cases.js";
 const NOTES = [
@@ -40,6 +41,7 @@ const NOTES = [
   `Cells run node with --max-old-space-size=64 --disallow-code-generation-from-strings ${CELL_NODE_FLAGS.join(" ")} (CELL_NODE_FLAGS in src/cell/cell-plan.ts says which other V8 flags were measured and why they were left out). The floor row is what node costs idle under bwrap before cordon loads anything.`,
   "p99 of the fresh-instance cases is dominated by V8 garbage collection and releasing per-instance Wasm memories (mark-compacts show under --trace-gc); the mean includes that amortised cost, p50 does not.",
   "Gateway rows: the load generator is a forked process (keep-alive node:http, or the SDK's Client where named); this process holds only the runtime and the gateway, so its CPU and memory are theirs. Tokens are minted by a test issuer and verified by cordon's verifier; the mixed loads add a fault lane (trap, deadline loop, OOM-killed process) and refused tokens and session hijacks, each checked against its audit record.",
+  "Container rows run as root: cordon's cold call includes its cgroup (created, joined, read, removed), the bundle, cordon-launch as the seccomp supervisor, the runtime, cordon-seccomp-exec installing the filter, the answer and the deletion; the bare rows are the runtime alone with a minimal bundle (no user namespace, seccomp, cgroup or limits). Each iteration runs one of each, interleaved.",
   "Slowloris rows: a second forked process holds 500 connections (127.0.0.2-127.0.0.11, 50 per address, under the default per-address cap of 64) sending one header byte per second, reopening each one the gateway cuts at its 10 s header clock; the measuring client calls from 127.0.0.1, one call at a time, before, during (13 s) and after.",
 ];
 
@@ -51,6 +53,13 @@ async function run(): Promise<void> {
   const startedAt = process.hrtime.bigint();
   const timestamp = new Date().toISOString();
   const machine = machineFacts();
+  if (process.argv.includes("--containers")) {
+    // Only the container section (node dist/bench/main.js --containers).
+    const rows = await benchContainers(progress);
+    const facts: RunFacts = { timestamp, seconds: Number(process.hrtime.bigint() - startedAt) / 1e9, loadAverageAtEnd: loadAverage() };
+    console.log(formatReport(machine, facts, rows, NOTES));
+    return;
+  }
   const guests = new Map<GuestName, Guest>(GUEST_NAMES.map((n) => [n, loadGuest(n)]));
   const guest = (n: GuestName) => guests.get(n) as Guest;
   for (const g of guests.values()) progress(`${g.name} from ${g.path} (${g.bytes.length} B)`);
@@ -121,6 +130,7 @@ async function run(): Promise<void> {
     await settle();
     progress("distribution: pull and verify from a loopback registry, cold and cached, against skopeo copy");
     rows.push(...(await benchDistribution()));
+    rows.push(...(await benchContainers(progress)));
   } finally {
     cell.close();
     bench.remove();

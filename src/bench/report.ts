@@ -48,6 +48,7 @@ const TITLES: Readonly<Record<Section, string>> = {
   integrity: "Integrity: signed audit checkpoints (records/s into a file log), runtime lock verification",
   gateway: "MCP gateway over loopback HTTP: added latency over a direct Session.call, mixed load, memory, leftovers",
   distribution: "Distribution: pull and verify the example release from a loopback registry, cold and from cache, against skopeo copy",
+  containers: "Container tier: a cold call under crun and runsc against the bare runtime, the warm pool, idle memory, podman",
 };
 
 export function formatDuration(us: number): string {

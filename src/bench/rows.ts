@@ -1,7 +1,7 @@
 // What a benchmark case produces: plain data, printed by report.ts and written to bench.json.
 import type { Stats } from "./measure.js";
 
-export type Section = "call" | "reactor" | "load" | "fuel-runs" | "fuel" | "cells" | "identity" | "integrity" | "gateway" | "distribution";
+export type Section = "call" | "reactor" | "load" | "fuel-runs" | "fuel" | "cells" | "identity" | "integrity" | "gateway" | "distribution" | "containers";
 
 /** An upper bound on a figure. */
 export interface Target {

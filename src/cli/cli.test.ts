@@ -12,7 +12,7 @@ import { describeWithCells } from "../testing/host.js";
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
 function cordon(args: string[], home: string, env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", CORDON_HOME: home, ...env }, timeout: 300_000 });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", CORDON_HOME: home, ...env }, timeout: 600_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -44,7 +44,7 @@ describeWithCells("cordon CLI on the example policy", () => {
       assert.equal(evidence?.["enforcer"], row.enforcer, `${row.line}: audit seq ${row.auditSeq} must name ${row.enforcer}`);
     }
     const checks = new Set(rows.map((row) => row.check));
-    for (const probe of ["fs-escape-dotdot", "fs-escape-absolute", "fs-escape-symlink-file", "fs-escape-symlink-dir", "fs-race-swap", "fs-write-readonly", "env-ungranted", "import-ungranted", "memory-grow-bomb", "fuel-spin", "deadline-spin", "deep-recursion", "output-flood", "module-oversized", "other-role-tool", "cell-socket-inet", "cell-ptrace", "cell-mount", "cell-unshare", "cell-read-shadow", "cell-environ", "cell-fds", "cell-fork-bomb", "cell-mem-hog", "cell-forge-session", "cell-leftovers", "launch-tampered", "launch-mismatch", "script-tampered", "proc-socket-inet", "proc-connect", "proc-ptrace", "proc-mount", "proc-unshare", "proc-read-shadow", "proc-read-home", "proc-write-system", "proc-write-readonly", "proc-environ", "proc-fds", "proc-fork-bomb", "proc-mem-hog", "proc-timeout", "proc-output-flood", "proc-leftovers",
+    for (const probe of ["fs-escape-dotdot", "fs-escape-absolute", "fs-escape-symlink-file", "fs-escape-symlink-dir", "fs-race-swap", "fs-write-readonly", "env-ungranted", "import-ungranted", "memory-grow-bomb", "fuel-spin", "deadline-spin", "deep-recursion", "output-flood", "module-oversized", "other-role-tool", "cell-socket-inet", "cell-ptrace", "cell-mount", "cell-unshare", "cell-read-shadow", "cell-environ", "cell-fds", "cell-fork-bomb", "cell-mem-hog", "cell-forge-session", "cell-leftovers", "launch-tampered", "launch-mismatch", "script-tampered", "proc-socket-inet", "proc-connect", "proc-ptrace", "proc-mount", "proc-unshare", "proc-read-shadow", "proc-read-home", "proc-write-system", "proc-write-readonly", "proc-environ", "proc-fds", "proc-fork-bomb", "proc-mem-hog", "proc-timeout", "proc-output-flood", "proc-leftovers", "image-tampered", "ctr-mount", "ctr-socket-inet", "ctr-loopback", "ctr-setuid", "ctr-runtime-isolation", "ctr-leftovers", "ctr-fork-bomb", "ctr-mem-hog",
       "token-forged-signature", "token-alg-none", "token-alg-none-case", "token-hs256-public-key", "token-embedded-jwk", "token-jku-canary", "token-kid-path", "token-kid-oversized", "token-wrong-iss", "token-wrong-aud", "token-expired", "token-nbf-future", "token-id-token", "gateway-no-token", "gateway-foreign-origin", "gateway-foreign-session", "gateway-session-cap", "trust-bundle-tampered", "policy-tampered", "signed-module-tampered", "policy-rollback", "module-swap-race", "key-env-offered", "audit-edited", "audit-truncated", "audit-rewritten", "lock-file-tampered"]) {
       assert.ok(checks.has(probe), `probe ${probe} did not run`);
     }

@@ -11,7 +11,7 @@ import { sha256Hex } from "../crypto/digest.js";
 import { readVersionState, versionsPath } from "../artifacts/artifact-versions.js";
 import { initTrust } from "./init-trust.js";
 import { initKey, loadSigningKey } from "../crypto/keys.js";
-import { signArtifact } from "../artifacts/sign-file.js";
+import { signArtifact, signDigest } from "../artifacts/sign-file.js";
 import { parseArtifactStatement } from "../artifacts/statement.js";
 import { writeFileAtomic } from "../crypto/write-atomic.js";
 import { writeRuntimeLock } from "../lock/write-lock.js";
@@ -85,7 +85,15 @@ export async function devInit(opts: { dataDir: string; policyPath: string; audie
   const policy = loadPolicy(opts.policyPath);
   const base = dirname(resolve(opts.policyPath));
   let signed = 1;
+  const images = new Set<string>();
   for (const tool of policy.tools.values()) {
+    if (tool.tier === "container" && !images.has(tool.image.sha256)) {
+      // Signed by the digest the loader streamed (an image is never held whole).
+      images.add(tool.image.sha256);
+      const envelope = signDigest(tool.image.sha256, basename(tool.image.absPath), loadSigningKey(publisherKeyPath), { kind: "image" });
+      writeFileAtomic(join(sigDir, `${tool.image.sha256}.sig.json`), `${JSON.stringify(envelope, null, 2)}\n`, 0o644);
+      signed += 1;
+    }
     const artifact = tool.tier === "wasm" ? { path: tool.modulePath, bytes: tool.moduleBytes } : tool.command.script;
     if (artifact === null) continue;
     signInto(sigDir, artifact.bytes, basename(resolve(base, artifact.path)), "module", publisherKeyPath);

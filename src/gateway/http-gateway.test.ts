@@ -61,7 +61,7 @@ describeWithCells("HTTP gateway", () => {
   });
 
   it("each role lists exactly its tools, calls succeed, and another role's tool is not found", async () => {
-    const expected = { analyst: ["notes", "text-stats"], operator: ["file-ops", "file-stats", "notes", "text-stats"] };
+    const expected = { analyst: ["notes", "text-stats"], operator: ["build-test", "build-test-gvisor", "file-ops", "file-stats", "notes", "text-stats"] };
     for (const [role, tools] of Object.entries(expected)) {
       const { client, transport } = await connect(gw.url, await mint({ role, sub: `lister-${role}` }));
       assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), tools);

@@ -33,7 +33,7 @@ describeWithCells("session server", () => {
   after(async () => runtime.close());
 
   it("lists exactly the tools the role's cell holds, described by the policy", async () => {
-    for (const [role, expected] of [["analyst", ["notes", "text-stats"]], ["operator", ["file-ops", "file-stats", "notes", "text-stats"]]] as const) {
+    for (const [role, expected] of [["analyst", ["notes", "text-stats"]], ["operator", ["build-test", "build-test-gvisor", "file-ops", "file-stats", "notes", "text-stats"]]] as const) {
       const { client, close } = await connect(runtime, role);
       const { tools } = await client.listTools();
       assert.deepEqual(tools.map((t) => t.name).sort(), expected);

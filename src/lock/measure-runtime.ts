@@ -25,6 +25,7 @@ export interface HostBinarySpec {
 export const SANDBOX_BINARIES: readonly HostBinarySpec[] = Object.freeze([
   { name: "sandbox:bwrap", locate: { inPath: "bwrap" } },
   { name: "sandbox:python3", locate: { at: "/usr/bin/python3" } },
+  { name: "sandbox:crun", locate: { at: "/usr/bin/crun" } },
   { name: "sandbox:runsc", locate: { inPath: "runsc" } },
   { name: "sandbox:qemu-system-x86_64", locate: { inPath: "qemu-system-x86_64" } },
 ]);

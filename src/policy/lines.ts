@@ -53,7 +53,19 @@ type Implicit = { subject: Subject; text: string; enforcer?: string };
 function implicitLines(name: string, tool: ToolSpec): Implicit[] {
   const l = tool.limits;
   const lines: Implicit[] =
-    tool.tier === "process"
+    tool.tier === "container"
+      ? [
+          { subject: "image.digest", text: `runs ${tool.command?.argv[0] ?? "?"} in image ${tool.container?.image.path ?? "?"} (sha256:${(tool.container?.image.sha256 ?? "").slice(0, 12)}) under ${tool.container?.runtime ?? "crun"}` },
+          ...(tool.command?.script === undefined ? [] : [{ subject: "command.digest" as const, text: commandText(tool) }]),
+          { subject: "ctr.pids", text: `processes <= ${l.pids ?? DEFAULT_LIMITS.pids}` },
+          { subject: "ctr.memory", text: `memory <= ${formatBytes(l.memory)}` },
+          { subject: "ctr.wallClock", text: `wall clock <= ${l.wallClockMs}ms` },
+          { subject: "limits.input", text: `input <= ${formatBytes(l.inputBytes)}` },
+          { subject: "input.schema", text: "input matches its JSON Schema" },
+          { subject: "ctr.output", text: `output <= ${formatBytes(l.outputBytes)}` },
+          { subject: "ctr.disk", text: `disk <= ${formatBytes(l.disk ?? DEFAULT_LIMITS.diskBytes)} in each of /workspace and /tmp${writable(tool)}` },
+        ]
+      : tool.tier === "process"
       ? [
           { subject: "command.digest", text: commandText(tool) },
           { subject: "proc.pids", text: `processes <= ${l.pids ?? DEFAULT_LIMITS.pids}` },
@@ -90,8 +102,20 @@ function commandText(tool: ToolSpec): string {
   return script === undefined ? `runs ${argv0}` : `runs ${argv0} with ${script.path} (sha256:${script.sha256.slice(0, 12)})`;
 }
 
-/** Lines every tier of cells or processes carries once, whatever its tools. */
-const TIER_LINES: Readonly<Record<"wasm" | "process", ReadonlyArray<readonly [Subject, string]>>> = {
+/** Lines every tier of cells or processes carries once, whatever its tools (the container tier's once per runtime). */
+const TIER_LINES: Readonly<Record<"wasm" | "process" | "container", ReadonlyArray<readonly [Subject, string]>>> = {
+  container: [
+    ["ctr.kernelfs", "containers cannot write /proc/sys or /sys"],
+    ["ctr.devices", "containers cannot create device nodes"],
+    ["ctr.privilege", "containers hold no capabilities, and a setuid binary gains none"],
+    ["ctr.syscalls", "containers cannot mount, unshare, ptrace or open IP sockets; every seccomp denial is recorded"],
+    ["ctr.network", "containers have no route to the host's loopback"],
+    ["ctr.filesystem", "containers see no host file unless granted, and cannot write their root"],
+    ["ctr.sessions", "containers never see another session's /workspace"],
+    ["ctr.exec", "containers cannot run files they wrote unless an exec grant says so"],
+    ["ctr.isolation", "containers run behind the runtime's own boundary (crun: pid, user and mount namespaces; runsc: gVisor's kernel)"],
+    ["ctr.cleanup", "nothing of a session outlives it: no process, mount, cgroup, bundle or runtime state"],
+  ],
   wasm: [
     ["tier.network", "cells have no network"],
     ["tier.syscalls", "cells cannot ptrace, mount or unshare; every denial is recorded"],
@@ -128,7 +152,7 @@ export function deriveLines(spec: PolicySpec): { lines: PolicyLine[]; issues: Po
   const lines: PolicyLine[] = [];
   const issues: PolicyIssue[] = [];
   for (const [name, tool] of Object.entries(spec.tools)) {
-    if (tool.tier === "wasm" || tool.tier === "process") {
+    if (tool.tier === "wasm" || tool.tier === "process" || tool.tier === "container") {
       for (const { subject, text } of implicitLines(name, tool)) {
         const enforcer = defaultEnforcerFor(subject);
         lines.push({
@@ -175,6 +199,14 @@ export function deriveLines(spec: PolicySpec): { lines: PolicyLine[]; issues: Po
       }
       lines.push({ ...base, enforcer: named, checks, status: "enforced" });
     });
+  }
+  // The container tier's lines hold once per runtime in use, each proven under that runtime.
+  for (const runtime of ["crun", "runsc"] as const) {
+    if (!Object.values(spec.tools).some((t) => t.tier === "container" && (t.container?.runtime ?? "crun") === runtime)) continue;
+    for (const [subject, text] of TIER_LINES.container) {
+      const enforcer = defaultEnforcerFor(subject);
+      lines.push({ text: `tier container (${runtime}): ${text}`, scope: { kind: "tier", name: `container:${runtime}` }, subject, tier: "container", enforcer: enforcer.name, checks: probesFor(enforcer, subject), status: "enforced" });
+    }
   }
   for (const tier of ["wasm", "process"] as const) {
     if (!Object.values(spec.tools).some((t) => t.tier === tier)) continue;

@@ -8,8 +8,10 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve, sep } from "node:path";
 import { parseDocument } from "yaml";
 import { sha256Hex } from "../crypto/digest.js";
-import { ArtifactUnreadable, ModuleMalformed, ModuleRefused, PolicyInvalid, ToolRefused, type PolicyIssue } from "../errors.js";
+import { ArtifactUnreadable, CordonError, ModuleMalformed, ModuleRefused, PolicyInvalid, ToolRefused, type PolicyIssue } from "../errors.js";
 import { vetModule } from "../wasm/module/vet-module.js";
+import { scanImage } from "../sandbox/image/image-store.js";
+import { resolveInImage, type ImageIndex } from "../sandbox/image/image-rules.js";
 import type { Grant, Limits } from "../types/tool.js";
 import type { Layer } from "../tier/tool-host.js";
 import { judgeRisk, stackOf, type Demands, type Level, type Profile } from "./profiles.js";
@@ -58,7 +60,28 @@ export interface ProcessTool extends ToolBase {
   readonly command: ProcessCommand;
 }
 
-export type LoadedTool = WasmTool | ProcessTool;
+/** A container image as the loader verified it: its digest (and signature over it) checked by streaming the file once. */
+export interface ContainerImage {
+  /** As written in the policy. */
+  readonly path: string;
+  /** Resolved absolute path (the store unpacks from it, hashing again: see image-store.ts). */
+  readonly absPath: string;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+export type ContainerRuntimeName = "crun" | "runsc";
+
+export interface ContainerTool extends ToolBase {
+  readonly tier: "container";
+  readonly abi: "json-stdio";
+  /** argv inside the image; `{script}` is replaced by the verified script's text. */
+  readonly command: ProcessCommand;
+  readonly runtime: ContainerRuntimeName;
+  readonly image: ContainerImage;
+}
+
+export type LoadedTool = WasmTool | ProcessTool | ContainerTool;
 
 export interface LoadedPolicy {
   readonly path: string;
@@ -139,6 +162,11 @@ export interface PolicyTrust {
   checkPolicy(path: string, bytes: Uint8Array): void;
   /** A module or a process tool's script. */
   checkArtifact(path: string, bytes: Uint8Array): void;
+  /**
+   * A container image, too large to hold: its bytes were streamed once and hashed, and the
+   * signature must cover that digest (the store hashes again as it unpacks).
+   */
+  checkArtifactDigest(path: string, sha256: string): void;
 }
 
 /** Reads an artifact once and checks its digest; the same bytes are used from then on. */
@@ -164,18 +192,34 @@ function readPinned(ref: { path: string; sha256: string }, dir: string, path: st
   return bytes;
 }
 
-function loadCommand(spec: NonNullable<ToolSpec["command"]>, dir: string, path: string, issues: PolicyIssue[], trust: PolicyTrust | undefined): ProcessCommand | undefined {
-  const before = issues.length;
-  const program = spec.argv[0] ?? "";
+/** A process tool's program: a host file under /usr (the only host programs its sandbox binds). */
+function hostProgramProblem(program: string): string | undefined {
   let real = "";
   try {
     real = realpathSync(program);
     if (!statSync(real).isFile()) throw new Error("not a file");
   } catch {
-    issues.push({ path: `${path}.argv.0`, problem: `${program} is not an existing program` });
+    return `${program} is not an existing program`;
   }
+  return real.startsWith(PROGRAM_ROOT) ? undefined : `${program} is outside ${PROGRAM_ROOT} (the only host programs a tool process sees)`;
+}
+
+/** A container tool's program: an executable regular file inside its image (symlinks followed there). */
+function imageProgramProblem(index: ImageIndex, program: string): string | undefined {
+  const found = resolveInImage(index, program);
+  if (found === null) return `${program} does not exist in the image`;
+  if (found.entry.type !== "file" || (found.entry.mode & 0o111) === 0) return `${program} (${found.path}) is not an executable file in the image`;
+  return undefined;
+}
+
+function loadCommand(spec: NonNullable<ToolSpec["command"]>, dir: string, path: string, issues: PolicyIssue[], trust: PolicyTrust | undefined, programProblem: (program: string) => string | undefined = hostProgramProblem): ProcessCommand | undefined {
+  const before = issues.length;
+  const program = spec.argv[0] ?? "";
   if (!isAbsolute(program) || hasDotDot(program)) issues.push({ path: `${path}.argv.0`, problem: "must be an absolute path without '..'" });
-  else if (real !== "" && !real.startsWith(PROGRAM_ROOT)) issues.push({ path: `${path}.argv.0`, problem: `${program} is outside ${PROGRAM_ROOT} (the only host programs a tool process sees)` });
+  else {
+    const problem = programProblem(program);
+    if (problem !== undefined) issues.push({ path: `${path}.argv.0`, problem });
+  }
   const uses = spec.argv.filter((a) => a.includes(SCRIPT_PLACEHOLDER)).length;
   if (spec.script === undefined && uses > 0) issues.push({ path: `${path}.argv`, problem: `${SCRIPT_PLACEHOLDER} is used but no script is given` });
   if (spec.script !== undefined && (uses !== 1 || !spec.argv.includes(SCRIPT_PLACEHOLDER))) {
@@ -188,6 +232,32 @@ function loadCommand(spec: NonNullable<ToolSpec["command"]>, dir: string, path: 
     argv: Object.freeze([...spec.argv]),
     script: spec.script === undefined || bytes === undefined ? null : Object.freeze({ path: spec.script.path, sha256: spec.script.sha256, bytes }),
   });
+}
+
+/**
+ * Streams an image once (never held whole): its digest must match the pin and, in strict mode,
+ * carry a signature; every entry must pass the image rules. Returns its index for the program check.
+ */
+function loadImage(ref: { path: string; sha256: string }, dir: string, path: string, issues: PolicyIssue[], trust: PolicyTrust | undefined): { image: ContainerImage; index: ImageIndex } | undefined {
+  if (hasDotDot(ref.path)) {
+    issues.push({ path: `${path}.path`, problem: "must not contain '..'" });
+    return undefined;
+  }
+  const abs = isAbsolute(ref.path) ? ref.path : resolve(dir, ref.path);
+  let scan;
+  try {
+    scan = scanImage(abs);
+  } catch (err) {
+    if (!(err instanceof CordonError)) throw err;
+    issues.push({ path: `${path}.path`, problem: err.message });
+    return undefined;
+  }
+  if (scan.sha256 !== ref.sha256) {
+    issues.push({ path: `${path}.sha256`, problem: `digest mismatch: file is sha256:${scan.sha256}` });
+    return undefined;
+  }
+  trust?.checkArtifactDigest(abs, scan.sha256);
+  return { image: Object.freeze({ path: ref.path, absPath: abs, sha256: scan.sha256, bytes: scan.bytes }), index: scan.index };
 }
 
 const WASM_PAGE = 65536;
@@ -252,6 +322,19 @@ function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue
     if (issues.length > before || command === undefined || Array.isArray(validateInput)) return undefined;
     return Object.freeze({ ...base, tier: "process", abi: "json-stdio", command, validateInput });
   }
+  if (spec.tier === "container" && spec.command !== undefined && spec.container !== undefined && spec.abi === "json-stdio") {
+    const image = loadImage(spec.container.image, dir, `${path}.container.image`, issues, trust);
+    if (image === undefined) return undefined;
+    const command = loadCommand(spec.command, dir, `${path}.command`, issues, trust, (program) => imageProgramProblem(image.index, program));
+    // The root is read-only: a grant is mounted on a directory the image already has.
+    spec.grants.forEach((g, i) => {
+      if (g.kind !== "fs.read" && g.kind !== "fs.write") return;
+      const at = resolveInImage(image.index, g.mount);
+      if (at?.entry.type !== "dir") issues.push({ path: `${path}.grants.${i}.mount`, problem: `${g.mount} is not a directory in the image (the container's root is read-only, so a grant mounts on one the image has, e.g. /mnt or /srv)` });
+    });
+    if (issues.length > before || command === undefined || Array.isArray(validateInput)) return undefined;
+    return Object.freeze({ ...base, tier: "container", abi: "json-stdio", command, runtime: spec.container.runtime, image: image.image, validateInput });
+  }
   if (spec.tier !== "wasm" || spec.module === undefined || spec.abi === "json-stdio") return undefined; // the schema reported it
   const moduleBytes = readPinned(spec.module, dir, `${path}.module`, issues, trust);
   if (issues.length > before || moduleBytes === undefined || Array.isArray(validateInput)) return undefined;
@@ -286,8 +369,10 @@ export function parsePolicy(text: string): { spec: PolicySpec; lines: PolicyLine
     for (const t of r.tools) if (!(t in spec.tools)) issues.push({ path: `roles.${role}.tools`, problem: `unknown tool '${t}'` });
     if (new Set(r.tools).size !== r.tools.length) issues.push({ path: `roles.${role}.tools`, problem: "lists a tool twice" });
     // A session's process tools share its /workspace and /tmp, so one size must hold for all of them.
-    const disks = new Set(r.tools.flatMap((t) => (spec.tools[t]?.tier === "process" ? [spec.tools[t]?.limits.disk ?? DEFAULT_LIMITS.diskBytes] : [])));
-    if (disks.size > 1) issues.push({ path: `roles.${role}.tools`, problem: "its process tools share the session's /workspace and /tmp: their limits.disk must be equal" });
+    for (const tier of ["process", "container"] as const) {
+      const disks = new Set(r.tools.flatMap((t) => (spec.tools[t]?.tier === tier ? [spec.tools[t]?.limits.disk ?? DEFAULT_LIMITS.diskBytes] : [])));
+      if (disks.size > 1) issues.push({ path: `roles.${role}.tools`, problem: `its ${tier} tools share the session's /workspace and /tmp: their limits.disk must be equal` });
+    }
   }
   const derived = deriveLines(spec);
   issues.push(...derived.issues);

@@ -79,7 +79,7 @@ export const limitsSchema = z
     maxFunctions: positiveInt.max(1_000_000).optional(),
     maxTableElements: positiveInt.max(10_000_000).optional(),
     maxOpenFiles: positiveInt.max(1024).optional(),
-    /** Process tier only: processes (pids.max of the call's cgroup); default 16. */
+    /** Process and container tiers: processes (pids.max of the call's cgroup); default 16. */
     pids: positiveInt.max(4096).optional(),
     /**
      * Most bytes a tool can write anywhere: each of a process tool's size-capped /workspace and
@@ -109,6 +109,16 @@ const commandSchema = z
   })
   .strict();
 
+/** Container tier: which OCI runtime runs the tool, and the root filesystem it runs in. */
+const containerSchema = z
+  .object({
+    /** crun (the default) or runsc (gVisor: a user-space kernel between the tool and the host's). */
+    runtime: z.enum(["crun", "runsc"]).default("crun"),
+    /** A root filesystem tar, pinned by digest and signed like a module; unpacked read-only. */
+    image: artifactRef,
+  })
+  .strict();
+
 export const toolSchema = z
   .object({
     description: z.string().min(1).max(1024),
@@ -116,6 +126,8 @@ export const toolSchema = z
     module: artifactRef.optional(),
     /** Process tier: the command, as an argv (never a shell string). */
     command: commandSchema.optional(),
+    /** Container tier: the runtime and the image the command runs in. */
+    container: containerSchema.optional(),
     /** wasi-command and reactor are Wasm ABIs; json-stdio is the process tier's (JSON in on stdin, JSON out on stdout). */
     abi: z.enum(["wasi-command", "reactor", "json-stdio"]),
     risk: z.enum(["pure-compute", "file-ops", "build-test", "untrusted-code"]),
@@ -131,6 +143,7 @@ export const toolSchema = z
     if (t.tier === "wasm") {
       if (t.module === undefined) problem("module", "a wasm tool needs a module");
       if (t.command !== undefined) problem("command", "a wasm tool has a module, not a command");
+      if (t.container !== undefined) problem("container", "a wasm tool runs in a cell, not in a container");
       if (t.abi === "json-stdio") problem("abi", "json-stdio is the process tier's ABI");
       if (t.limits.fuel === undefined) problem("limits", "a wasm tool needs limits.fuel");
       if (t.limits.pids !== undefined) problem("limits", "limits.pids applies to the process tier only");
@@ -140,9 +153,17 @@ export const toolSchema = z
       if (t.module !== undefined) problem("module", "a process tool has a command, not a module");
       if (t.abi !== "json-stdio") problem("abi", "a process tool's abi is json-stdio");
       if (t.limits.fuel !== undefined) problem("limits", "fuel applies to the wasm tier only (the process tier has wallClockMs)");
+      if (t.container !== undefined) problem("container", "a process tool runs on the host's /usr, not in a container image");
       for (const g of t.grants) if (g.kind !== "fs.read" && g.kind !== "fs.write" && g.kind !== "exec") problem("grants", `a process tool cannot be granted ${g.kind} (only fs.read, fs.write and exec)`);
+    } else if (t.tier === "container") {
+      if (t.command === undefined) problem("command", "a container tool needs a command (an argv inside its image)");
+      if (t.container === undefined) problem("container", "a container tool needs container: { runtime, image: { path, sha256 } }");
+      if (t.module !== undefined) problem("module", "a container tool has a command, not a module");
+      if (t.abi !== "json-stdio") problem("abi", "a container tool's abi is json-stdio");
+      if (t.limits.fuel !== undefined) problem("limits", "fuel applies to the wasm tier only (the container tier has wallClockMs)");
+      for (const g of t.grants) if (g.kind !== "fs.read" && g.kind !== "fs.write" && g.kind !== "exec") problem("grants", `a container tool cannot be granted ${g.kind} (only fs.read, fs.write and exec)`);
     } else {
-      problem("tier", `tier ${t.tier} is not available in this build (wasm and process are)`);
+      problem("tier", `tier ${t.tier} is not available in this build (wasm, process and container are)`);
     }
   });
 

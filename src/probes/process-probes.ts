@@ -238,7 +238,8 @@ export const procLeftovers: Probe = async (env) => {
 
 /** One flipped bit in the script, digest kept: the session is refused before anything runs. */
 export const scriptTampered: Probe = async (env) => {
-  const tool = processTool(env);
+  // The line's own tool (a process or container tool), else the policy's first process tool.
+  const tool = env.tool?.tier === "container" ? env.tool : processTool(env);
   const script = tool.command.script;
   if (script === null) return { stopped: false, detail: "the tool has no script to tamper with" };
   const bytes = new Uint8Array(script.bytes);

@@ -37,9 +37,15 @@ async function proveCheck(runtime: Runtime, line: PolicyLine, check: string, pro
   // Tier lines, and a process tool's lines other than its input checks (made before any
   // process runs), need the OS sandbox: without it they cannot be shown firing.
   const controlPlaneOnly = line.subject === "input.schema" || line.subject === "limits.input";
-  const osSandboxed = line.scope.kind === "tier" || (tool?.tier === "process" && !controlPlaneOnly);
+  const osSandboxed = line.scope.kind === "tier" || ((tool?.tier === "process" || tool?.tier === "container") && !controlPlaneOnly);
   if (osSandboxed && runtime.isolation !== "cell") {
     return { status: "unavailable", auditSeq: null, detail: "in-process: this layer is missing (no cell, no OS sandbox)" };
+  }
+  // A container line on a host without the container tier (not root, no runtime): shown, never run.
+  const containerLine = line.tier === "container" || tool?.tier === "container";
+  const containers = runtime.driverOf("container")?.availability;
+  if (containerLine && !controlPlaneOnly && containers !== undefined && !containers.ok) {
+    return { status: "unavailable", auditSeq: null, detail: `the container tier is unavailable here: ${containers.missing}` };
   }
   const before = runtime.audit.head?.seq ?? 0;
   const tmp = mkdtempSync(join(tmpdir(), "cordon-probe-"));

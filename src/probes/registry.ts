@@ -22,6 +22,10 @@ import {
   tokenKidOversized, tokenKidPath, tokenLifetimeExcessive, tokenNbfFuture, tokenWrongAud, tokenWrongIss,
 } from "./token-probes.js";
 import { OCI_PROBES } from "./oci-probes.js";
+import {
+  ctrCaps, ctrDiskFill, ctrExecGranted, ctrExecWritten, ctrForkBomb, ctrLeftovers, ctrLoopback, ctrMemHog, ctrMknod, ctrMount, ctrOtherWorkspace, ctrOutputFlood,
+  ctrPtrace, ctrReadHost, ctrRuntimeIsolation, ctrSetuid, ctrSocketInet, ctrTimeout, ctrUnshare, ctrWriteGranted, ctrWriteProcSys, ctrWriteReadonly, ctrWriteRoot, ctrWriteSys, imageTampered,
+} from "./container-probes.js";
 import type { Probe } from "./types.js";
 
 export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
@@ -90,6 +94,32 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["proc-exec-written", procExecWritten],
   ["proc-exec-granted", procExecGranted],
   ["fs-write-uncapped", fsWriteUncapped],
+  // The container tier, under the runtime of the line (crun or runsc).
+  ["image-tampered", imageTampered],
+  ["ctr-write-proc-sys", ctrWriteProcSys],
+  ["ctr-write-sys", ctrWriteSys],
+  ["ctr-mknod", ctrMknod],
+  ["ctr-caps", ctrCaps],
+  ["ctr-setuid", ctrSetuid],
+  ["ctr-mount", ctrMount],
+  ["ctr-unshare", ctrUnshare],
+  ["ctr-ptrace", ctrPtrace],
+  ["ctr-socket-inet", ctrSocketInet],
+  ["ctr-loopback", ctrLoopback],
+  ["ctr-read-host", ctrReadHost],
+  ["ctr-write-root", ctrWriteRoot],
+  ["ctr-other-workspace", ctrOtherWorkspace],
+  ["ctr-exec-written", ctrExecWritten],
+  ["ctr-exec-granted", ctrExecGranted],
+  ["ctr-runtime-isolation", ctrRuntimeIsolation],
+  ["ctr-leftovers", ctrLeftovers],
+  ["ctr-fork-bomb", ctrForkBomb],
+  ["ctr-mem-hog", ctrMemHog],
+  ["ctr-timeout", ctrTimeout],
+  ["ctr-output-flood", ctrOutputFlood],
+  ["ctr-disk-fill", ctrDiskFill],
+  ["ctr-write-readonly", ctrWriteReadonly],
+  ["ctr-write-granted", ctrWriteGranted],
   // Runtime lines (runtime-lines.ts): identity, gateway, supply chain, audit.
   ["token-forged-signature", tokenForgedSignature],
   ["token-alg-none", tokenAlgNone],

@@ -57,6 +57,18 @@ export function shadowPolicy(runtime: Runtime, dataDir: string, dir: string): Sh
     writeFileSync(`${copy}.sig.json`, signatureFor(source, artifactBytes, dataDir));
     artifacts.push({ tool, path: copy, bytes: artifactBytes, sha256: sha256Hex(artifactBytes) });
   }
+  // A container image is linked, not copied (hundreds of MB; the loader streams and checks it as
+  // ever), with its digest signature beside the link.
+  for (const t of Object.values(spec.tools)) {
+    const image = t.container?.image;
+    if (image === undefined || !plainRelative(image.path)) continue;
+    const link = join(dir, image.path);
+    if (existsSync(link)) continue;
+    mkdirSync(dirname(link), { recursive: true });
+    const source = realpathSync(resolve(realDir, image.path));
+    symlinkSync(source, link);
+    writeFileSync(`${link}.sig.json`, signatureFor(source, image.sha256, dataDir));
+  }
   for (const t of Object.values(spec.tools)) {
     for (const g of t.grants) {
       if ((g.kind !== "fs.read" && g.kind !== "fs.write") || !plainRelative(g.path)) continue;

@@ -14,7 +14,7 @@ export const PROCESS_INNER_ID = 1000;
 export const PROCESS_ENV: Readonly<Record<string, string>> = Object.freeze({ PATH: "/usr/bin:/bin", LANG: "C.UTF-8", HOME: WORKSPACE, PWD: WORKSPACE });
 
 /** The tool's argv with the verified script text in place of `{script}`. */
-export function processArgv(tool: ProcessTool): string[] {
+export function processArgv(tool: { readonly command: ProcessTool["command"] }): string[] {
   const script = tool.command.script;
   const text = script === null ? "" : new TextDecoder("utf-8", { fatal: true }).decode(script.bytes);
   return tool.command.argv.map((a) => (a === SCRIPT_PLACEHOLDER ? text : a));

@@ -8,7 +8,13 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TierUnavailable } from "../errors.js";
-import type { ProcessTool } from "../policy/load-policy.js";
+import type { Grant } from "../types/tool.js";
+
+/** What the places depend on: a process or container tool's grants and disk limit. */
+export interface PlaceTool {
+  readonly grants: readonly Grant[];
+  readonly limits: { readonly diskBytes: number };
+}
 import { mountTmpfs, unmountTmpfs, usage } from "../sandbox/tmpfs.js";
 
 export type PlaceName = "workspace" | "tmp";
@@ -28,7 +34,7 @@ export function inodesFor(sizeBytes: number): number {
   return Math.max(256, Math.min(65_536, Math.floor(sizeBytes / 16_384)));
 }
 
-export function execGranted(tool: ProcessTool, place: PlaceName): boolean {
+export function execGranted(tool: PlaceTool, place: PlaceName): boolean {
   return tool.grants.some((g) => g.kind === "exec" && g.mount === PLACE_MOUNT[place]);
 }
 
@@ -49,7 +55,7 @@ export class SessionPlaces {
    * Mounts both places for a session whose process tools are `tools` (they share them, and so
    * one size: the policy loader makes the tools of a role agree on limits.disk).
    */
-  static create(tools: readonly ProcessTool[], uid: number): SessionPlaces {
+  static create(tools: readonly PlaceTool[], uid: number): SessionPlaces {
     const sizeBytes = Math.max(...tools.map((t) => t.limits.diskBytes));
     const root = mkdtempSync(join(tmpdir(), "cordon-ws-"));
     chmodSync(root, 0o711);
@@ -75,7 +81,7 @@ export class SessionPlaces {
   }
 
   /** The host directory `tool` gets for `place`: the noexec view unless it holds the exec grant. */
-  hostDirFor(tool: ProcessTool, place: PlaceName): string {
+  hostDirFor(tool: PlaceTool, place: PlaceName): string {
     const p = this.places.get(place);
     if (p === undefined) throw new Error(`place ${place} was not mounted`);
     return p.noexecView !== null && !execGranted(tool, place) ? p.noexecView : p.dir;

@@ -15,6 +15,7 @@ import { PACKAGE_ROOT } from "../config/defaults.js";
 import { CordonError, PolicyWish, RoleNotFound, TierUnavailable, ToolRefused, WritableGrantUncapped, type SessionEndReason } from "../errors.js";
 import type { Tier } from "../enforcers.js";
 import type { LoadedPolicy, LoadedTool } from "../policy/load-policy.js";
+import { ContainerDriver } from "../container/container-driver.js";
 import { ProcessDriver } from "../process/process-driver.js";
 import { routeSession } from "../router/route.js";
 import type { Bind } from "../sandbox/bwrap-plan.js";
@@ -46,6 +47,8 @@ export interface RuntimeOptions {
   readonly packageRoot?: string;
   /** Warm cells kept per role. */
   readonly poolSize?: number;
+  /** Warm containers created ahead per role's first crun tool (default 0: every call cold). */
+  readonly containerPoolSize?: number;
   /** Idle timeout, maximum lifetime and maximum calls of every session. */
   readonly sessionLimits?: Partial<SessionLimits>;
   /** sha256 of the verified runtime lock manifest, named in every launch statement. */
@@ -198,7 +201,11 @@ export class Runtime {
       });
     }
     const wasm = new WasmDriver(cells, (session, tool, line) => publishGuestLog({ session, tool, line }));
-    const byTier = new Map<Tier, TierDriver>([["wasm", wasm], ["process", new ProcessDriver(sandbox)]]);
+    const container = new ContainerDriver(sandbox, {
+      poolSize: opts.containerPoolSize ?? 0,
+      onRecord: (e) => void audit.append({ ...e, ...stamp }).catch(() => undefined),
+    });
+    const byTier = new Map<Tier, TierDriver>([["wasm", wasm], ["process", new ProcessDriver(sandbox)], ["container", container]]);
     await audit.append({
       type: "policy.loaded",
       ...stamp,
@@ -309,8 +316,11 @@ export class Runtime {
       const host = new SessionHost(hosts, route.unavailable, this.isolation);
       const stamp = { ...this.stamp, launch: launch.digest };
       const layersOf = (t: LoadedTool): string => {
-        const a = this.drivers.byTier.get(t.tier)?.availability;
-        return a?.ok === true ? a.layers.join("+") : "none (tier unavailable here)";
+        const d = this.drivers.byTier.get(t.tier);
+        const a = d?.availability;
+        if (a?.ok !== true) return "none (tier unavailable here)";
+        // A container tool crosses its own runtime's layers only (crun's or gVisor's).
+        return (t.tier === "container" && d instanceof ContainerDriver ? d.layersFor(t) : a.layers).join("+");
       };
       const layered = Object.fromEntries(spec.tools.map((t) => [t.name, layersOf(t)]));
       const session = new Session(id, spec.role, new Map(spec.tools.map((t) => [t.name, t])), host, this.audit, stamp, this.sessionLimits, (s, reason) => this.closeSession(s, reason), spec.principal, new Map(Object.entries(layered)));

@@ -6,6 +6,7 @@ import type { Tier } from "../enforcers.js";
 import type { HostCallOptions, Isolation, ToolHost } from "../tier/tool-host.js";
 import type { CallOutcome } from "../wasm/engine/types.js";
 import { ProcessHost } from "../process/process-host.js";
+import { ContainerHost } from "../container/container-host.js";
 
 export class SessionHost implements ToolHost {
   constructor(
@@ -53,6 +54,12 @@ export class SessionHost implements ToolHost {
   get processHost(): ProcessHost | null {
     const h = this.hostOf("process");
     return h instanceof ProcessHost ? h : null;
+  }
+
+  /** The session's container-tier host (its places and runs, for probes). */
+  get containerHost(): ContainerHost | null {
+    const h = this.hostOf("container");
+    return h instanceof ContainerHost ? h : null;
   }
 
   async close(): Promise<void> {
