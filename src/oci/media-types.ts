@@ -26,7 +26,7 @@ export interface KindMedia {
   readonly artifactType: string;
   readonly layerMediaType: string;
   /** The signed statement's predicate kind (the trust bundle is a DSSE payload signed by the root, not a statement). */
-  readonly signedKind: "policy" | "module" | null;
+  readonly signedKind: "policy" | "module" | "image" | null;
   /** The default cap on the layer's size. */
   readonly maxBytes: number;
 }
@@ -39,7 +39,7 @@ export const KIND_MEDIA: Readonly<Record<OciArtifactKind, KindMedia>> = Object.f
   script: { artifactType: "application/vnd.cordon.script.v1", layerMediaType: "application/vnd.cordon.script.v1+text", signedKind: "module", maxBytes: 1 * MiB },
   "trust-bundle": { artifactType: "application/vnd.cordon.trust-bundle.v1", layerMediaType: "application/vnd.cordon.trust-bundle.v1+json", signedKind: null, maxBytes: 1 * MiB },
   // The container and microVM tiers' images: large blobs, streamed to disk and hashed while they download.
-  rootfs: { artifactType: "application/vnd.cordon.rootfs.v1", layerMediaType: "application/vnd.cordon.rootfs.v1.tar", signedKind: "module", maxBytes: 4096 * MiB },
+  rootfs: { artifactType: "application/vnd.cordon.rootfs.v1", layerMediaType: "application/vnd.cordon.rootfs.v1.tar", signedKind: "image", maxBytes: 4096 * MiB },
   "vm-image": { artifactType: "application/vnd.cordon.vm-image.v1", layerMediaType: "application/vnd.cordon.vm-image.v1+octet-stream", signedKind: "module", maxBytes: 4096 * MiB },
 });
 

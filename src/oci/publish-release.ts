@@ -117,6 +117,13 @@ function envelopeOf(bytes: Buffer, what: string): Envelope {
   }
 }
 
+/** The predicate kind an artifact of `kind` is signed as (an image by its digest, as "image"). */
+function signedKindOf(kind: OciArtifactKind): string {
+  const signed = KIND_MEDIA[kind].signedKind;
+  if (signed === null) throw new Error(`${kind} is not signed as a statement`);
+  return signed;
+}
+
 /** Everything to publish, each signature checked against the local trust bundle first. */
 function collect(opts: PublishOptions): Source[] {
   const { bundle } = loadTrustBundle({ dataDir: opts.dataDir });
@@ -141,7 +148,7 @@ function collect(opts: PublishOptions): Source[] {
     if (size <= IN_MEMORY_BYTES) {
       const bytes = readCapped(path, KIND_MEDIA[ref.kind].maxBytes);
       const sig = signatureFor(path, bytes, opts.dataDir);
-      verifySignedArtifact(bytes, sig, "module", bundle.moduleSigners, path);
+      verifySignedArtifact(bytes, sig, signedKindOf(ref.kind), bundle.moduleSigners, path);
       if (sha256Digest(bytes) !== `sha256:${ref.sha256}`) throw new OciManifestInvalid(path, `it is not the sha256:${ref.sha256} the policy pins`);
       sources.push({ kind: ref.kind, title: basename(path), digest: sha256Digest(bytes), size, version: null, chunkAt: fromBytes(bytes), envelope: envelopeOf(sig, path), predicateType: ARTIFACT_PREDICATE_TYPE });
     } else {
@@ -150,7 +157,7 @@ function collect(opts: PublishOptions): Source[] {
       // A large image is never read whole: its signature is found and checked by its digest.
       const sig = signatureByDigest(path, file.digest, opts.dataDir);
       const statement = parseArtifactStatement(verifyEnvelope(sig, IN_TOTO_PAYLOAD_TYPE, bundle.moduleSigners, path), path);
-      if (`sha256:${statement.subject.sha256}` !== file.digest || statement.predicate.kind !== "module") throw new SignatureInvalid(path, "its signature is for other bytes or another kind");
+      if (`sha256:${statement.subject.sha256}` !== file.digest || statement.predicate.kind !== signedKindOf(ref.kind)) throw new SignatureInvalid(path, "its signature is for other bytes or another kind");
       sources.push({ kind: ref.kind, title: basename(path), digest: file.digest, size: file.size, version: null, chunkAt: file.chunkAt, envelope: envelopeOf(sig, path), predicateType: ARTIFACT_PREDICATE_TYPE });
     }
   }

@@ -159,7 +159,7 @@ interface Checked {
  * The first attached signature that verifies against `trusted` and names exactly `layerDigest`
  * (and, for statements, `signedKind`). None attached: OciUnsigned; none valid: SignatureInvalid.
  */
-async function verifiedSignature(f: Fetcher, manifest: Descriptor, layerDigest: string, payloadType: string, signedKind: "policy" | "module" | null, trusted: ReadonlyMap<string, KeyObject>, what: string): Promise<Checked> {
+async function verifiedSignature(f: Fetcher, manifest: Descriptor, layerDigest: string, payloadType: string, signedKind: "policy" | "module" | "image" | null, trusted: ReadonlyMap<string, KeyObject>, what: string): Promise<Checked> {
   const reasons: string[] = [];
   const candidates = await signaturesOf(f, manifest, what, reasons);
   if (candidates.length === 0 && reasons.length === 0) throw new OciUnsigned(what, manifest.digest, []);
@@ -269,7 +269,7 @@ export async function pullRelease(opts: PullOptions): Promise<PulledRelease> {
     if (found === undefined) throw new OciManifestInvalid(releaseWhat, `it carries no ${ref.kind} sha256:${ref.sha256} (${what})`);
     const layer = found.manifest.layer;
     await blob(f, layer, capOf(opts, ref.kind), what);
-    const sig = await verifiedSignature(f, found.member.manifest, layer.digest, IN_TOTO_PAYLOAD_TYPE, "module", bundle.moduleSigners, what);
+    const sig = await verifiedSignature(f, found.member.manifest, layer.digest, IN_TOTO_PAYLOAD_TYPE, KIND_MEDIA[ref.kind].signedKind ?? "module", bundle.moduleSigners, what);
     artifacts.push({ kind: ref.kind, path: ref.path, digest: layer.digest, size: layer.size, manifest: found.member.manifest.digest, bundle: sig.bundleDigest });
   }
 

@@ -13,6 +13,13 @@ import { RegistryClient } from "./registry-client.js";
 import { pullAudited } from "./start-from.js";
 import { trustBundlePath } from "../artifacts/load-trust-bundle.js";
 import { ContentCache } from "./content-cache.js";
+import { artifactRefs, type ArtifactRef } from "./policy-artifacts.js";
+import { parsePolicy } from "../policy/load-policy.js";
+
+/** What the example policy pins, as a release carries it. */
+function exampleRefs(): ArtifactRef[] {
+  return artifactRefs(parsePolicy(readFileSync(home.policy, "utf8")).spec);
+}
 
 let dir: string;
 let reg: LoopbackRegistry;
@@ -37,7 +44,9 @@ void test("publish pushes the release; skopeo reads the index and each manifest 
   const published = await publishRelease({ dataDir: home.dataDir, policyPath: home.policy, reference: ref, client });
   assert.match(published.digest, /^sha256:[0-9a-f]{64}$/);
   assert.equal(published.referrers, "tag-schema", "distribution 2.8 has no referrers API");
-  assert.equal(published.artifacts, 6, "the trust bundle, the policy, its three modules and its script");
+  const refs = exampleRefs();
+  assert.ok(refs.some((r) => r.kind === "rootfs"), "the example policy pins a container image, so a rootfs travels too");
+  assert.equal(published.artifacts, 2 + new Set(refs.map((r) => `${r.kind}:${r.sha256}`)).size, "the trust bundle, the policy, and each distinct artifact it pins once");
   const raw = skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${reg.registry}/cordon/example:v1`]);
   assert.equal(raw.status, 0, raw.stderr);
   assert.equal(`sha256:${createHash("sha256").update(raw.stdout).digest("hex")}`, published.digest);
@@ -67,7 +76,7 @@ void test("a fresh home that pins only the root pulls by digest: every artifact 
   const audit = recorder();
   const pulled = await pullAudited({ dataDir: fresh, reference: published.pinned, audit, client });
   assert.equal(pulled.digest, published.digest);
-  assert.equal(pulled.release.artifacts.length, 6);
+  assert.deepEqual(pulled.release.artifacts.map((a) => a.kind).sort(), ["trust-bundle", "policy", ...exampleRefs().map((r) => r.kind)].sort(), "the trust bundle, the policy and each artifact the policy pins, verified");
   assert.equal(pulled.trustBundleInstalled, true);
   assert.ok(existsSync(trustBundlePath(fresh)));
   const cache = ContentCache.open(fresh);

@@ -24,6 +24,7 @@ import { toSigstoreBundle } from "../oci/sigstore-bundle.js";
 import { pullAudited } from "../oci/start-from.js";
 import { pullRelease } from "../oci/pull-release.js";
 import type { Deadlines } from "../oci/http-transport.js";
+import { isScalar, parseDocument, YAMLMap, YAMLSeq, type Scalar } from "yaml";
 import { policyOnDisk, shadowPolicy } from "./shadow-policy.js";
 import { requireTrust, trustedPublisherKey } from "./trust-keys.js";
 import type { Probe, ProbeEnv, ProbeOutcome, TrustContext } from "./types.js";
@@ -38,6 +39,8 @@ interface Stage {
   /** The published release, by digest. */
   readonly pinned: string;
   readonly digest: string;
+  /** The policy the release carries, as signed. */
+  readonly release: ReleasePolicy;
   /** Its members: kind → manifest descriptor and parsed manifest. */
   readonly members: ReadonlyArray<{ kind: string; manifest: Descriptor; layer: Descriptor }>;
 }
@@ -73,6 +76,42 @@ async function refusedWith(code: string, what: string, pull: () => Promise<void>
   }
 }
 
+interface ReleasePolicy {
+  readonly path: string;
+  readonly bytes: Buffer;
+  readonly version: number;
+}
+
+/**
+ * The policy the probes publish: the running policy less every tool that pins an image of
+ * hundreds of MB (a container root filesystem, a microVM image), re-signed at its own version by
+ * the publisher key. Every attack below is on the policy, its modules, the trust bundle or the
+ * registry, and none needs an image; ten pushes and twenty pulls of one would be most of a prove
+ * run. Without a publisher key on this host the running policy goes whole.
+ */
+function releasePolicy(env: ProbeEnv, trust: TrustContext): ReleasePolicy {
+  const { path, bytes } = policyOnDisk(env.runtime);
+  const version = verifySignedArtifact(bytes, signatureFor(path, bytes, trust.dataDir), "policy", trust.bundle.policySigners, path).version ?? 1;
+  const doc = parseDocument(bytes.toString("utf8"));
+  const tools = doc.get("tools") as YAMLMap<Scalar<string> | string, YAMLMap> | undefined;
+  const heavy = (tools?.items ?? []).filter((pair) => pair.value instanceof YAMLMap && (pair.value.has("container") || pair.value.has("vm"))).map((pair) => String(isScalar(pair.key) ? pair.key.value : pair.key));
+  const publisher = trustedPublisherKey(trust);
+  if (heavy.length === 0 || !publisher.ok) return { path, bytes, version };
+  for (const name of heavy) doc.deleteIn(["tools", name]);
+  const roles = doc.get("roles") as YAMLMap<unknown, YAMLMap> | undefined;
+  for (const pair of roles?.items ?? []) {
+    const list = pair.value?.get("tools");
+    if (!(list instanceof YAMLSeq)) continue;
+    list.items = list.items.filter((item) => !heavy.includes(String(isScalar(item) ? item.value : item)));
+    if (list.items.length === 0) doc.deleteIn(["roles", isScalar(pair.key) ? pair.key.value : pair.key]);
+  }
+  const shadow = shadowPolicy(env.runtime, trust.dataDir, join(env.tmp, "release"));
+  const trimmed = Buffer.from(doc.toString());
+  writeFileSync(shadow.policyPath, trimmed);
+  writeFileSync(`${shadow.policyPath}.sig.json`, JSON.stringify(signArtifact(trimmed, "policy.yaml", publisher.value, { kind: "policy", version })));
+  return { path: shadow.policyPath, bytes: trimmed, version };
+}
+
 /** Publishes the running policy to a fresh loopback registry and shows a control pull verifying. */
 async function stage(env: ProbeEnv, body: (s: Stage) => Promise<ProbeOutcome>): Promise<ProbeOutcome> {
   const trust = requireTrust(env);
@@ -81,10 +120,11 @@ async function stage(env: ProbeEnv, body: (s: Stage) => Promise<ProbeOutcome>): 
   const client = new RegistryClient({ registry: reg.registry, scheme: "http:" });
   try {
     const ref = parseReference(`${reg.registry}/${REPO}:v1`);
-    const published = await publishRelease({ dataDir: trust.dataDir, policyPath: env.runtime.policy.path, reference: ref, client });
+    const release = releasePolicy(env, trust);
+    const published = await publishRelease({ dataDir: trust.dataDir, policyPath: release.path, reference: ref, client });
     const index = await client.getManifest(REPO, published.digest);
     const members = await Promise.all(parseReleaseIndex(index.bytes, "release").map(async (m) => ({ kind: m.kind, manifest: m.manifest, layer: parseArtifactManifest((await client.getManifest(REPO, m.manifest.digest)).bytes, "member").layer })));
-    const s: Stage = { env, trust, reg, client, pinned: published.pinned, digest: published.digest, members };
+    const s: Stage = { env, trust, reg, client, pinned: published.pinned, digest: published.digest, release, members };
     // The untouched release verifies: a refusal below is the attack's, nothing else's.
     await pullInto(s, freshHome(s, "control"), published.pinned, client, false).catch((err: unknown) => {
       throw new Error(`the untouched release did not verify (${codeOf(err)})`);
@@ -146,8 +186,7 @@ export const ociManifestSwapped: Probe = (env) =>
 /** The policy's only signature made by a key the trust bundle does not list. */
 export const ociSignatureUntrusted: Probe = (env) =>
   stage(env, async (s) => {
-    const { path, bytes } = policyOnDisk(env.runtime);
-    const version = verifySignedArtifact(bytes, signatureFor(path, bytes, s.trust.dataDir), "policy", s.trust.bundle.policySigners, path).version ?? 1;
+    const { bytes, version } = s.release;
     const { privateKey, publicKey } = generateKeyPairSync("ed25519");
     const envelope = signArtifact(bytes, "policy.yaml", { keyid: keyId(publicKey), privateKey }, { kind: "policy", version: version + 1 });
     await attachOnly(s, member(s, "policy").manifest, Buffer.from(JSON.stringify(toSigstoreBundle(envelope))));
@@ -158,9 +197,9 @@ export const ociSignatureUntrusted: Probe = (env) =>
 async function publishNewer(s: Stage): Promise<{ pinned: string } | { unavailable: string }> {
   const publisher = trustedPublisherKey(s.trust);
   if (!publisher.ok) return { unavailable: publisher.unavailable };
-  const { path, bytes } = policyOnDisk(s.env.runtime);
-  const version = verifySignedArtifact(bytes, signatureFor(path, bytes, s.trust.dataDir), "policy", s.trust.bundle.policySigners, path).version ?? 1;
+  const { bytes, version } = s.release;
   const shadow = shadowPolicy(s.env.runtime, s.trust.dataDir, join(s.env.tmp, "newer"));
+  writeFileSync(shadow.policyPath, bytes);
   writeFileSync(`${shadow.policyPath}.sig.json`, JSON.stringify(signArtifact(bytes, "policy.yaml", publisher.value, { kind: "policy", version: version + 1 })));
   const published = await publishRelease({ dataDir: s.trust.dataDir, policyPath: shadow.policyPath, reference: parseReference(`${s.reg.registry}/${REPO}:v1`), client: s.client });
   return { pinned: published.pinned };
