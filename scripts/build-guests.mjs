@@ -57,6 +57,11 @@ const TARGETS = [
     imports: [`${W}.fd_read`, `${W}.fd_write`, `${W}.proc_exit`],
     exports: COMMAND,
   },
+  {
+    name: "ask-model", out: "guests", lang: "wat", src: "guests/wat/ask-model.wat",
+    imports: ["cordon.progress", "cordon.sample", `${W}.fd_read`, `${W}.fd_write`, `${W}.proc_exit`],
+    exports: COMMAND,
+  },
   // ---- hostile probe fixtures (each attacks one policy line; see the comment atop each) ----
   {
     name: "fs-open", out: "fixtures", lang: "c", src: "guests/fixtures/fs-open.c",
@@ -78,6 +83,11 @@ const TARGETS = [
   fixture("import-log", ["cordon.log", `${W}.fd_write`]),
   fixture("import-socket", [`${W}.fd_write`, `${W}.sock_accept`]),
   fixture("import-foreign", ["env.system", `${W}.fd_write`]),
+  fixture("import-progress", ["cordon.progress", `${W}.fd_write`]),
+  fixture("sample-flood", ["cordon.sample", `${W}.fd_read`, `${W}.fd_write`]),
+  fixture("content-all", [`${W}.fd_write`]),
+  fixture("content-bogus", [`${W}.fd_write`]),
+  fixture("structured-missing", [`${W}.fd_write`]),
   fixture("memory-bomb", [`${W}.fd_write`]),
   fixture("spin", []),
   fixture("deep-recursion", []),

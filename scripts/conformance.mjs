@@ -14,7 +14,7 @@
 
 import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request, createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -52,6 +52,46 @@ function printer(json) {
     (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`;
 }
 
+// A 1x1 PNG and a 44-byte silent WAV: the smallest real files of each type.
+const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
+const WAV = Buffer.concat([Buffer.from("RIFF"), Buffer.from([36, 0, 0, 0]), Buffer.from("WAVEfmt "), Buffer.from([16, 0, 0, 0, 1, 0, 1, 0, 0x40, 0x1f, 0, 0, 0x40, 0x1f, 0, 0, 1, 0, 8, 0]), Buffer.from("data"), Buffer.from([0, 0, 0, 0])]).toString("base64");
+
+/** A guest whose output is a content envelope (the tool declares `output.content`). */
+const content = (blocks) => printer(JSON.stringify({ content: blocks }));
+
+/** Reports 0, 50 and 100 of 100, about 50 ms apart (the clock grant), then answers. */
+const PROGRESS_WAT = `(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (import "cordon" "progress" (func $progress (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "\\"Progress test completed\\"")
+  (func $now (result i64)
+    (drop (call $clock (i32.const 1) (i64.const 1000) (i32.const 32)))
+    (i64.load (i32.const 32)))
+  (func $wait (param $ns i64)
+    (local $until i64)
+    (local.set $until (i64.add (call $now) (local.get $ns)))
+    (loop $spin (br_if $spin (i64.lt_u (call $now) (local.get $until)))))
+  (func (export "_start")
+    (call $progress (i32.const 0) (i32.const 100))
+    (call $wait (i64.const 50000000))
+    (call $progress (i32.const 50) (i32.const 100))
+    (call $wait (i64.const 50000000))
+    (call $progress (i32.const 100) (i32.const 100))
+    (i32.store (i32.const 0) (i32.const 64))
+    (i32.store (i32.const 4) (i32.const 25))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`;
+
+const EXAMPLE_MODULES = path.join(ROOT, "examples", "modules");
+const module = (name) => ({ bytes: readFileSync(path.join(EXAMPLE_MODULES, `${name}.wasm`)) });
+
+const NO_ARGS = "{ type: object, properties: {}, additionalProperties: false }";
+
+// Each scenario's fixture, as a cordon tool: a real guest (a WAT printer, or an example module)
+// with the grants and output declaration it needs. Elicitation scenarios are tools whose
+// approval form (in the policy, never in the guest) is the form the scenario expects; the
+// guest, cordon's echo, shows what it received: the caller's arguments and the user's answers.
 const TOOLS = {
   test_simple_text: { description: "Returns a fixed text (conformance fixture).", wat: printer(JSON.stringify("This is a simple text response for testing.")) },
   test_tool_with_logging: {
@@ -74,26 +114,126 @@ const TOOLS = {
     (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`,
   },
   test_error_handling: { description: "Always fails: the guest traps (conformance fixture).", wat: "(module (memory (export \"memory\") 1) (func $explode unreachable) (func (export \"_start\") (call $explode)))" },
+  test_image_content: { description: "Returns an image (conformance fixture).", output: "{ content: [image] }", wat: content([{ type: "image", data: PNG, mimeType: "image/png" }]) },
+  test_audio_content: { description: "Returns audio (conformance fixture).", output: "{ content: [audio] }", wat: content([{ type: "audio", data: WAV, mimeType: "audio/wav" }]) },
+  test_embedded_resource: {
+    description: "Returns an embedded resource (conformance fixture).",
+    output: "{ content: [resource] }",
+    wat: content([{ type: "resource", resource: { uri: "test://embedded-resource", mimeType: "text/plain", text: "This is an embedded resource content." } }]),
+  },
+  test_multiple_content_types: {
+    description: "Returns text, an image and an embedded resource (conformance fixture).",
+    output: "{ content: [text, image, resource] }",
+    wat: content([
+      { type: "text", text: "Multiple content types test:" },
+      { type: "image", data: PNG, mimeType: "image/png" },
+      { type: "resource", resource: { uri: "test://mixed-content-resource", mimeType: "application/json", text: JSON.stringify({ test: "data", value: 123 }) } },
+    ]),
+  },
+  test_tool_with_progress: {
+    description: "Reports its progress three times (conformance fixture; the progress and clock grants).",
+    grants: "[{ kind: progress, enforcer: cordon-progress, check: progress-ungranted }, { kind: clock, enforcer: wasi-clock, check: clock-ungranted }]",
+    wat: PROGRESS_WAT,
+  },
+  test_sampling: {
+    description: "Asks the client's model (conformance fixture: the ask-model example guest, with the sampling grant).",
+    grants: "[{ kind: progress, enforcer: cordon-progress, check: progress-ungranted }, { kind: sampling, maxRequests: 1, maxTokens: 100, enforcer: cordon-sampling, check: [sampling-ungranted, sampling-over-budget] }]",
+    input: "{ type: object, properties: { prompt: { type: string, maxLength: 4096 } }, required: [prompt], additionalProperties: false }",
+    ...module("ask-model"),
+  },
+  test_elicitation: {
+    description: "Runs only once the user has filled in the form its approval asks (conformance fixture).",
+    input: "{ type: object, properties: { message: { type: string, maxLength: 1024 } }, required: [message], additionalProperties: false }",
+    approval: `{ required: true, message: "{{message}}", form: { type: object, properties: { username: { type: string, description: "User's response" }, email: { type: string, description: "User's email address" } }, required: [username, email] } }`,
+    ...module("echo"),
+  },
+  test_elicitation_sep1034_defaults: {
+    description: "Approval form with a default for every primitive type (conformance fixture, SEP-1034).",
+    approval: `{ required: true, message: "Please review your details", form: { type: object, properties: { name: { type: string, default: "John Doe" }, age: { type: integer, default: 30 }, score: { type: number, default: 95.5 }, status: { type: string, enum: [active, inactive, pending], default: active }, verified: { type: boolean, default: true } } } }`,
+    ...module("echo"),
+  },
+  test_elicitation_sep1330_enums: {
+    description: "Approval form with every enum variant (conformance fixture, SEP-1330).",
+    approval: `{ required: true, message: "Please choose", form: { type: object, properties: {
+        untitledSingle: { type: string, enum: [option1, option2, option3] },
+        titledSingle: { type: string, oneOf: [{ const: value1, title: First Option }, { const: value2, title: Second Option }, { const: value3, title: Third Option }] },
+        legacyEnum: { type: string, enum: [opt1, opt2, opt3], enumNames: [Option One, Option Two, Option Three] },
+        untitledMulti: { type: array, items: { type: string, enum: [option1, option2, option3] } },
+        titledMulti: { type: array, items: { anyOf: [{ const: value1, title: First Choice }, { const: value2, title: Second Choice }, { const: value3, title: Third Choice }] } } } } }`,
+    ...module("echo"),
+  },
+  // The resource root's grant holder: the file-stats example guest over the fixture files.
+  test_fixture_stats: {
+    description: "Line, word and byte counts of a fixture file (holds the read grant the test:// resources come from).",
+    grants: "[{ kind: fs.read, path: fixtures, mount: /fixtures, enforcer: wasi-jail, check: fs-escape-dotdot }, { kind: env, name: STATS_LABEL, value: conformance, enforcer: wasi-env, check: env-ungranted }]",
+    input: "{ type: object, properties: { path: { type: string, maxLength: 255 } }, required: [path], additionalProperties: false }",
+    ...module("file-stats"),
+  },
 };
+
+const RESOURCES = `    resources:
+      - mount: /fixtures
+        uri: "test://"
+        description: Conformance fixture files
+        templates:
+          - { uriTemplate: "test://template/{id}/data", name: template-data, description: Data for an id, mimeType: application/json }`;
+
+const PROMPTS = `prompts:
+  test_simple_prompt:
+    description: A simple prompt without arguments
+    messages:
+      - { role: user, content: { type: text, text: "This is a simple prompt for testing." } }
+  test_prompt_with_arguments:
+    description: A prompt with two arguments
+    arguments:
+      - { name: arg1, description: First test argument, required: true, completions: [paris, park, party, test-value] }
+      - { name: arg2, description: Second test argument, required: true }
+    messages:
+      - { role: user, content: { type: text, text: "Prompt with arguments: arg1='{{arg1}}', arg2='{{arg2}}'" } }
+  test_prompt_with_embedded_resource:
+    description: A prompt embedding a resource
+    arguments:
+      - { name: resourceUri, description: URI of the resource to embed, required: true }
+    messages:
+      - { role: user, content: { type: resource, resource: { uri: "{{resourceUri}}", mimeType: text/plain, text: "Embedded resource content for testing." } } }
+      - { role: user, content: { type: text, text: "Please process the embedded resource above." } }
+  test_prompt_with_image:
+    description: A prompt with an image
+    messages:
+      - { role: user, content: { type: image, mimeType: image/png, data: "${PNG}" } }
+      - { role: user, content: { type: text, text: "Please analyze the image above." } }`;
+
+/** The files behind the test:// resources, read through the cell's jail like any grant. */
+function fixtureFiles(dir) {
+  const root = path.join(dir, "fixtures");
+  mkdirSync(path.join(root, "template", "123"), { recursive: true });
+  writeFileSync(path.join(root, "static-text"), "This is the content of the static text resource.");
+  writeFileSync(path.join(root, "static-binary"), Buffer.from(PNG, "base64"));
+  writeFileSync(path.join(root, "watched-resource"), "This resource is watched for changes.");
+  writeFileSync(path.join(root, "template", "123", "data"), JSON.stringify({ id: "123", templateTest: true, data: "Data for ID: 123" }));
+  for (const d of [dir, root, path.join(root, "template"), path.join(root, "template", "123")]) chmodSync(d, 0o755);
+}
 
 async function fixturePolicy(dir) {
   mkdirSync(path.join(dir, "modules"));
+  fixtureFiles(dir);
   const tools = [];
   for (const [name, t] of Object.entries(TOOLS)) {
-    const bytes = await watToWasm(t.wat);
+    const bytes = t.bytes ?? (await watToWasm(t.wat));
     writeFileSync(path.join(dir, "modules", `${name}.wasm`), bytes);
     tools.push(`  ${name}:
     description: ${JSON.stringify(t.description)}
     module: { path: modules/${name}.wasm, sha256: "${sha256Hex(bytes)}" }
     abi: wasi-command
-    risk: pure-compute
+    risk: ${t.grants?.includes("fs.read") ? "file-ops" : "pure-compute"}
     tier: wasm
-    limits: { memory: 1MiB, fuel: 10000000, wallClockMs: 500, inputBytes: 4KiB, outputBytes: 4KiB }
+    limits: { memory: 1MiB, fuel: 50000000, wallClockMs: 5000, inputBytes: 4KiB, outputBytes: 64KiB }
     grants: ${t.grants ?? "[]"}
-    input: { type: object, properties: {}, additionalProperties: false }`);
+    input: ${t.input ?? NO_ARGS}${t.output === undefined ? "" : `\n    output: ${t.output}`}${t.approval === undefined ? "" : `\n    approval: ${t.approval}`}`);
   }
   const file = path.join(dir, "policy.yaml");
-  writeFileSync(file, `version: 1\nroles:\n  ${ROLE}:\n    tools: [${Object.keys(TOOLS).join(", ")}]\ntools:\n${tools.join("\n")}\n`);
+  const roles = `roles:\n  ${ROLE}:\n    tools: [${Object.keys(TOOLS).join(", ")}]\n    prompts: [test_simple_prompt, test_prompt_with_arguments, test_prompt_with_embedded_resource, test_prompt_with_image]\n${RESOURCES}`;
+  writeFileSync(file, `version: 1\n${roles}\ntools:\n${tools.join("\n")}\n${PROMPTS}\n`);
   return file;
 }
 
@@ -140,6 +280,8 @@ function collectChecks(dir) {
 }
 
 const work = mkdtempSync(path.join(tmpdir(), "cordon-conformance-"));
+// Cells run as unprivileged uids: the fixture files' directories must be traversable by them.
+chmodSync(work, 0o755);
 const policyDir = path.join(work, "policy");
 mkdirSync(policyDir);
 const audit = await AuditLog.open(path.join(work, "audit.jsonl"));

@@ -111,7 +111,14 @@ export type Subject =
   | "audit.witness"
   | "runtime.lock"
   | "tier.watchdog"
-  | "oci.artifact";
+  | "oci.artifact"
+  // MCP: what a tool may do through its client, what its results may be, what a role may read.
+  | "progress"
+  | "sampling"
+  | "tool.approval"
+  | "output.content"
+  | "output.schema"
+  | "role.resources";
 
 export interface Enforcer {
   readonly name: string;
@@ -493,6 +500,41 @@ const REGISTRY = [
       ],
     },
     mechanism: "a pull from an OCI registry (src/oci/): every manifest and blob hashed as it downloads and checked against the digest its parent names, under caps checked before the download completes; Sigstore bundles (OCI referrers, or the tag schema) verified offline by @sigstore/verify against the trust bundle's keys only (tlog/timestamp thresholds 0, the key hint never picks a key), each naming exactly the bytes it vouches for; the trust bundle only as signed by the pinned root; rollback refused; a tag pinned once; redirects only within the registry's origin; deadlines on every exchange",
+  },
+  {
+    name: "cordon-progress",
+    tier: "wasm",
+    covers: ["progress"],
+    probes: { progress: ["progress-ungranted"] },
+    mechanism: "cordon.progress refused at load without a progress grant; reports are capped per call, kept increasing, and counted on the call's record",
+  },
+  {
+    name: "cordon-sampling",
+    tier: "wasm",
+    covers: ["sampling"],
+    probes: { sampling: ["sampling-ungranted", "sampling-over-budget"] },
+    mechanism: "cordon.sample refused at load without a sampling grant; the control plane answers at most maxRequests requests of at most maxTokens per call, only for a client with the sampling capability, and records every request and its size",
+  },
+  {
+    name: "human-approval",
+    tier: "control-plane",
+    covers: ["tool.approval"],
+    probes: { "tool.approval": ["approval-declined", "approval-unanswered", "approval-unsupported"] },
+    mechanism: "before a call of a tool with 'approval: required' is allowed, the control plane asks the user through the client (elicitation/create) with the tool and its input; only an accepted, well-formed answer lets it run; a decline, no answer in time or a client without elicitation refuses it (fail closed); both outcomes are recorded",
+  },
+  {
+    name: "output-check",
+    tier: "control-plane",
+    covers: ["output.content", "output.schema"],
+    probes: { "output.content": ["output-content-undeclared"], "output.schema": ["output-schema-violation"] },
+    mechanism: "a result leaves the control plane only as the MCP content types its tool's policy declares (base64 and MIME types checked) and, with an output schema, only with structuredContent that validates against it",
+  },
+  {
+    name: "resource-jail",
+    tier: "wasm",
+    covers: ["role.resources"],
+    probes: { "role.resources": ["resource-escape-symlink", "resource-escape-dotdot", "resource-escape-absolute"] },
+    mechanism: "resources are listed and read inside the session's sandboxed cell through cordon's WASI jail over the grant's read-only bind (per-component O_NOFOLLOW, /proc/self/fd re-check); symlinks and non-regular files are never listed; a URI outside every root, with '..' or an absolute path is refused and recorded; the control plane never opens a grant path itself",
   },
 ] as const satisfies readonly Enforcer[];
 

@@ -420,3 +420,149 @@ export class ImageEntryRefused extends CordonError {
     return { path: this.path.slice(0, 200), reason: this.reason };
   }
 }
+
+// ---- MCP: cancellation, human approval, results, sampling, resources, prompts ----
+
+/** How far a cancelled call had got when it was stopped, and how its work was stopped. */
+export type CancelStage = "before-run" | "awaiting-approval" | "running";
+
+/** The client cancelled the call (notifications/cancelled); its sandbox work was stopped. */
+export class CallCancelled extends CordonError {
+  readonly code = "ERR_CALL_CANCELLED";
+  constructor(readonly stage: CancelStage, readonly stoppedBy: string) {
+    super(`call cancelled by the client (${stage}; ${stoppedBy})`);
+  }
+  fields(): Record<string, Json> {
+    return { stage: this.stage, stoppedBy: this.stoppedBy };
+  }
+}
+
+/** Why a human-approval call was refused: the three ways it fails closed, besides a bad answer. */
+export type ApprovalFailure = "declined" | "unanswered" | "unsupported" | "invalid-answer";
+
+/** Base of the human-approval refusals: the call did not run. */
+export abstract class ApprovalRefused extends CordonError {
+  abstract readonly failure: ApprovalFailure;
+  constructor(message: string, readonly tool: string) {
+    super(message, `tool ${tool} has 'approval: required' in the policy: a person must accept each call through an MCP client that supports elicitation`);
+  }
+  fields(): Record<string, Json> {
+    return { tool: this.tool, failure: this.failure };
+  }
+}
+
+/** The user declined (or cancelled) the approval request, or accepted without approving. */
+export class ApprovalDeclined extends ApprovalRefused {
+  readonly code = "ERR_APPROVAL_DECLINED";
+  readonly failure = "declined";
+  constructor(tool: string, readonly action: string) {
+    super(`the user did not approve the call of ${tool} (${action})`, tool);
+  }
+  override fields(): Record<string, Json> {
+    return { ...super.fields(), action: this.action };
+  }
+}
+
+/** Nobody answered the approval request in time. */
+export class ApprovalUnanswered extends ApprovalRefused {
+  readonly code = "ERR_APPROVAL_UNANSWERED";
+  readonly failure = "unanswered";
+  constructor(tool: string, readonly timeoutMs: number) {
+    super(`no answer to the approval request for ${tool} within ${timeoutMs} ms`, tool);
+  }
+  override fields(): Record<string, Json> {
+    return { ...super.fields(), timeoutMs: this.timeoutMs };
+  }
+}
+
+/** The client cannot ask its user (no elicitation capability, or a transport with no way back). */
+export class ApprovalUnsupported extends ApprovalRefused {
+  readonly code = "ERR_APPROVAL_UNSUPPORTED";
+  readonly failure = "unsupported";
+  constructor(tool: string, readonly why: string) {
+    super(`cannot ask for approval of ${tool}: ${why}`, tool);
+  }
+  override fields(): Record<string, Json> {
+    return { ...super.fields(), why: this.why };
+  }
+}
+
+/** The user's answer did not fit the approval form the policy declares. */
+export class ApprovalInvalid extends ApprovalRefused {
+  readonly code = "ERR_APPROVAL_INVALID";
+  readonly failure = "invalid-answer";
+  constructor(tool: string, readonly issues: readonly PolicyIssue[]) {
+    super(`the approval answer for ${tool} does not fit its form: ${issues.map((i) => `${i.path}: ${i.problem}`).join("; ")}`, tool);
+  }
+  override fields(): Record<string, Json> {
+    return { ...super.fields(), problems: this.issues.length };
+  }
+}
+
+/** A result that does not fit the content types or output schema its tool declares. */
+export class OutputRefused extends CordonError {
+  readonly code = "ERR_OUTPUT_REFUSED";
+  constructor(readonly tool: string, readonly issues: readonly PolicyIssue[]) {
+    super(`the result of ${tool} is refused: ${issues.map((i) => `${i.path}: ${i.problem}`).join("; ")}`,
+      "the tool's 'output' in the policy lists the content types and the schema its results may have");
+  }
+  fields(): Record<string, Json> {
+    return { tool: this.tool, issues: this.issues.slice(0, 8).map((i) => ({ path: i.path.slice(0, 128), problem: i.problem.slice(0, 256) })) };
+  }
+}
+
+export type SamplingProblem = "over-budget" | "too-many-tokens" | "malformed" | "unsupported" | "client-failed" | "timeout" | "ungranted";
+
+/** A tool's request to the client's model was refused or failed (the guest gets an error code). */
+export class SamplingRefused extends CordonError {
+  readonly code = "ERR_SAMPLING_REFUSED";
+  constructor(readonly tool: string, readonly problem: SamplingProblem, readonly detail: string) {
+    super(`sampling request of ${tool} refused (${problem}): ${detail}`, "the tool's sampling grant sets maxRequests and maxTokens per call");
+  }
+  fields(): Record<string, Json> {
+    return { tool: this.tool, problem: this.problem, detail: this.detail.slice(0, 256) };
+  }
+}
+
+/** No resource of this session has that URI (outside every resource root, or absent). */
+export class ResourceNotFound extends CordonError {
+  readonly code = "ERR_RESOURCE_NOT_FOUND";
+  constructor(readonly uri: string) {
+    super(`resource not found: ${JSON.stringify(uri)}`);
+  }
+  fields(): Record<string, Json> {
+    return { uri: this.uri };
+  }
+}
+
+/** A resource read the jail refused (a symlink, '..', an absolute path, a device). */
+export class ResourceDenied extends CordonError {
+  readonly code = "ERR_RESOURCE_DENIED";
+  constructor(readonly uri: string, readonly reason: string) {
+    super(`resource ${JSON.stringify(uri)} refused: ${reason}`, "resources are the regular files under a role's resource roots; links and paths out of them are never followed");
+  }
+  fields(): Record<string, Json> {
+    return { uri: this.uri, reason: this.reason };
+  }
+}
+
+/** No prompt of that name for this role, or its arguments do not fit. */
+export class PromptNotFound extends CordonError {
+  readonly code = "ERR_PROMPT_NOT_FOUND";
+  constructor(readonly prompt: string) {
+    super(`prompt not found: ${JSON.stringify(prompt)}`);
+  }
+  fields(): Record<string, Json> {
+    return { prompt: this.prompt };
+  }
+}
+
+export class PromptArgumentsInvalid extends CordonError {
+  readonly code = "ERR_PROMPT_ARGUMENTS";
+  constructor(readonly prompt: string, readonly issues: readonly PolicyIssue[]) {
+    super(`arguments of prompt ${prompt} are invalid: ${issues.map((i) => `${i.path}: ${i.problem}`).join("; ")}`);
+  }
+  fields(): Record<string, Json> {
+    return { prompt: this.prompt, issues: this.issues.map((i) => ({ path: i.path, problem: i.problem })) };
+  }
+}

@@ -110,6 +110,18 @@ interface Pending {
   readonly tool?: string;
   readonly resolve: (m: FromCell) => void;
   readonly reject: (e: Error) => void;
+  /** A call's own frames before its result (progress, sampling requests); absent: they are violations. */
+  onFrame?: (m: Extract<FromCell, { t: "progress" | "sample" }>) => void;
+}
+
+/** What a call may send the control plane before its result, and how the control plane may stop it. */
+export interface CellCallLink {
+  /** Which frames the call's tool may send (its grants): any other is a violation. */
+  readonly may: { readonly progress: boolean; readonly sample: boolean };
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (done: number, total: number) => void;
+  /** Answers the guest's sampling request: the answer's bytes, or a negative code for the guest. */
+  readonly onSample?: (request: Uint8Array) => Promise<Uint8Array | number>;
 }
 
 export class CellProcess {
@@ -288,6 +300,15 @@ export class CellProcess {
     }
     const id = m.t === "loaded" || m.t === "refused" || m.t === "bound" ? 0 : m.id;
     const p = this.pending.get(id);
+    if (m.t === "progress" || m.t === "sample") {
+      // Only a call in flight, of the session it names, whose tool may send these, may send them.
+      if (p === undefined || p.kind !== "result" || p.session !== m.session || p.onFrame === undefined) {
+        this.violate({ kind: "unexpected-message", detail: `unsolicited '${t}'` });
+        return;
+      }
+      p.onFrame(m);
+      return;
+    }
     // An answer must name the session its request was for: in a per-role cell too, no session
     // can be answered for with another's identity.
     if (m.session !== (p?.session ?? this.session ?? "")) {
@@ -318,17 +339,50 @@ export class CellProcess {
     return null;
   }
 
-  private request(kind: Reply, id: number, message: ToCell): Promise<FromCell> {
+  private request(kind: Reply, id: number, message: ToCell, onFrame?: Pending["onFrame"]): Promise<FromCell> {
     if (this.exited !== null) return Promise.reject(this.exited);
     // An answer is awaited: its exit must reach us even if the frame socket closes first.
     this.child.ref();
     const session = "session" in message ? message.session : "";
     const tool = message.t === "call" ? message.tool : undefined;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { kind, session, ...(tool === undefined ? {} : { tool }), resolve, reject });
+      this.pending.set(id, { kind, session, ...(tool === undefined ? {} : { tool }), resolve, reject, ...(onFrame === undefined ? {} : { onFrame }) });
       this.socket.ref();
       this.socket.write(encodeFrame(message as unknown as Record<string, Json>));
     });
+  }
+
+  /** A message that expects no answer (a cancellation, a sampling answer); dropped once the cell is gone. */
+  private post(message: ToCell): void {
+    if (this.exited !== null || this.socket.destroyed) return;
+    this.socket.write(encodeFrame(message as unknown as Record<string, Json>));
+  }
+
+  private onCallFrame(session: string, id: number, link: CellCallLink, m: Extract<FromCell, { t: "progress" | "sample" }>): void {
+    // The tool's imports were vetted against its grants: a frame its grants do not allow is a lie.
+    if (!(m.t === "progress" ? link.may.progress : link.may.sample)) {
+      this.violate({ kind: "unexpected-message", detail: `'${m.t}' from a tool without the grant` });
+      return;
+    }
+    if (m.t === "progress") {
+      link.onProgress?.(m.done, m.total);
+      return;
+    }
+    const request = new Uint8Array(Buffer.from(m.request, "base64"));
+    const answered = link.onSample?.(request) ?? Promise.resolve(-2);
+    answered.then(
+      (a) => this.post(typeof a === "number" ? { t: "sampled", session, id, answer: null, code: Math.max(-16, Math.min(-1, a)) } : { t: "sampled", session, id, answer: Buffer.from(a).toString("base64"), code: 0 }),
+      () => this.post({ t: "sampled", session, id, answer: null, code: -3 }),
+    );
+  }
+
+  /** A resource request (list, read, stat of a granted mount), answered by the cell through its jail. */
+  async resource(message: Omit<Extract<ToCell, { t: "resource" }>, "t" | "id" | "session"> & { session?: string }): Promise<Json> {
+    const id = this.nextId++;
+    const session = message.session ?? this.session ?? "";
+    const reply = await this.request("resourced", id, { ...message, t: "resource", session, id });
+    if (reply.t !== "resourced") throw new WireInvalid("resource reply");
+    return reply.result;
   }
 
   /** Sends the role's verified templates; the cell compiles them and accepts no others. */
@@ -382,10 +436,15 @@ export class CellProcess {
    * One call. `backstopMs` is the outer deadline: if the cell has not answered by then (the
    * engine's own deadline failed, or the cell hung), the cell is killed.
    */
-  async call(tool: string, input: Uint8Array, opts: { fuelOverride?: number; backstopMs: number; maxOutputBytes: number; session?: string }): Promise<CallOutcome> {
+  async call(tool: string, input: Uint8Array, opts: { fuelOverride?: number; backstopMs: number; maxOutputBytes: number; session?: string; link?: CellCallLink }): Promise<CallOutcome> {
     const id = this.nextId++;
-    const base = { t: "call", session: opts.session ?? this.session ?? "", id, tool, input: Buffer.from(input).toString("base64") } as const;
+    const session = opts.session ?? this.session ?? "";
+    const base = { t: "call", session, id, tool, input: Buffer.from(input).toString("base64") } as const;
     const message: ToCell = opts.fuelOverride === undefined ? base : { ...base, fuelOverride: opts.fuelOverride };
+    const link: CellCallLink = opts.link ?? { may: { progress: false, sample: false } };
+    const onAbort = (): void => this.post({ t: "cancel", session, id });
+    if (link.signal?.aborted === true) onAbort();
+    link.signal?.addEventListener("abort", onAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     const backstop = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -396,13 +455,14 @@ export class CellProcess {
     this.callsInFlight += 1;
     this.enter("calling");
     try {
-      const reply = await Promise.race([this.request("result", id, message), backstop]);
+      const reply = await Promise.race([this.request("result", id, message, (m) => this.onCallFrame(session, id, link, m)), backstop]);
       if (reply.t !== "result") throw new WireInvalid("call reply");
       return outcomeFromWire(reply.outcome, opts.maxOutputBytes);
     } catch (err) {
       if (err instanceof WireInvalid) this.violate({ kind: "bad-frame", detail: err.what });
       throw err;
     } finally {
+      link.signal?.removeEventListener("abort", onAbort);
       clearTimeout(timer);
       this.callsInFlight -= 1;
       if (this.callsInFlight === 0 && this.stage === "calling") this.enter("bound");

@@ -7,6 +7,9 @@ import { isEnforcerName, type EnforcerName } from "../enforcers.js";
 
 export type CellMode = "per-session" | "per-role";
 
+export type ResourceOp = "list" | "list-dirs" | "read" | "stat";
+const RESOURCE_OPS: readonly string[] = ["list", "list-dirs", "read", "stat"];
+
 /** Control plane -> cell. */
 export type ToCell =
   | { readonly t: "load"; readonly mode: CellMode; readonly tools: readonly Json[] }
@@ -15,6 +18,12 @@ export type ToCell =
   | { readonly t: "end"; readonly session: string; readonly id: number }
   | { readonly t: "call"; readonly session: string; readonly id: number; readonly tool: string; readonly input: string; readonly fuelOverride?: number }
   | { readonly t: "close" }
+  /** Stop call `id` (the client cancelled it): the guest is stopped at its next fuel slice. */
+  | { readonly t: "cancel"; readonly session: string; readonly id: number }
+  /** The answer to call `id`'s sampling request: the answer's JSON (base64), or a negative code. */
+  | { readonly t: "sampled"; readonly session: string; readonly id: number; readonly answer: string | null; readonly code: number }
+  /** List, read or stat files of a resource root (a granted mount), through the jail. */
+  | { readonly t: "resource"; readonly session: string; readonly id: number; readonly op: ResourceOp; readonly tool: string; readonly mount: string; readonly path: string; readonly depth: number; readonly maxBytes: number }
   /** Probe cells only (probes/hostile-cell.ts); the real cell treats it as a bad frame. */
   | { readonly t: "selftest"; readonly session: string; readonly id: number; readonly probe: string };
 
@@ -27,6 +36,12 @@ export type FromCell =
   | { readonly t: "launch-refused"; readonly session: string; readonly id: number; readonly reason: string }
   | { readonly t: "opened" | "ended"; readonly session: string; readonly id: number }
   | { readonly t: "result"; readonly session: string; readonly id: number; readonly outcome: Json }
+  /** A progress report of call `id`'s guest (only for a tool with the progress grant). */
+  | { readonly t: "progress"; readonly session: string; readonly id: number; readonly done: number; readonly total: number }
+  /** Call `id`'s guest asks the client's model (only for a tool with the sampling grant); the request base64. */
+  | { readonly t: "sample"; readonly session: string; readonly id: number; readonly request: string }
+  /** The answer to a resource request. */
+  | { readonly t: "resourced"; readonly session: string; readonly id: number; readonly result: Json }
   | { readonly t: "selftest"; readonly session: string; readonly id: number; readonly result: Json };
 
 /** Which reply each request waits for ("refused"/"launch-refused" stand in for some). */
@@ -95,6 +110,24 @@ export function parseToCell(m: Obj): ToCell {
     }
     case "close":
       return { t };
+    case "cancel":
+      return { t, session: session(m), id: id(m) };
+    case "sampled": {
+      const code = field(m, "code");
+      const answer = field(m, "answer");
+      if (typeof code !== "number" || !Number.isSafeInteger(code) || code > 0 || code < -16) throw new WireInvalid("sampled.code");
+      if (answer !== null && (typeof answer !== "string" || answer.length > 1 << 22)) throw new WireInvalid("sampled.answer");
+      return { t, session: session(m), id: id(m), answer, code };
+    }
+    case "resource": {
+      const op = str(m, "op", 16);
+      const depth = field(m, "depth");
+      const maxBytes = field(m, "maxBytes");
+      if (!RESOURCE_OPS.includes(op)) throw new WireInvalid("resource.op");
+      if (typeof depth !== "number" || !Number.isSafeInteger(depth) || depth < 0 || depth > 8) throw new WireInvalid("resource.depth");
+      if (typeof maxBytes !== "number" || !Number.isSafeInteger(maxBytes) || maxBytes < 0 || maxBytes > 1 << 24) throw new WireInvalid("resource.maxBytes");
+      return { t, session: session(m), id: id(m), op: op as ResourceOp, tool: str(m, "tool", 128), mount: str(m, "mount", 4096), path: str(m, "path", 4096), depth, maxBytes };
+    }
     case "selftest":
       return { t, session: session(m, true), id: id(m), probe: str(m, "probe", 256) };
     default:
@@ -128,6 +161,17 @@ export function parseFromCell(m: Obj): FromCell {
       return { t, session: session(m), id: id(m) };
     case "result":
       return { t, session: session(m), id: id(m), outcome: field(m, "outcome") ?? null };
+    case "progress": {
+      const done = field(m, "done");
+      const total = field(m, "total");
+      const u32 = (v: Json | undefined): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0 && v <= 0xffffffff;
+      if (!u32(done) || !u32(total)) throw new WireInvalid("progress");
+      return { t, session: session(m), id: id(m), done, total };
+    }
+    case "sample":
+      return { t, session: session(m), id: id(m), request: str(m, "request", 96 * 1024) };
+    case "resourced":
+      return { t, session: session(m), id: id(m), result: field(m, "result") ?? null };
     case "selftest":
       return { t, session: session(m, true), id: id(m), result: field(m, "result") ?? null };
     default:

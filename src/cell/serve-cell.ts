@@ -3,15 +3,23 @@
 // role, serving each open session's own instances). It holds no keys and no secrets, loads
 // nothing by path and talks only through frames on fd 3. Anything out of place ends the cell.
 //
+// A call runs synchronously; while it runs, the cell reads the frames it needs (a cancellation,
+// a sampling answer) straight from the socket (frame-link.ts) at every fuel slice, and queues
+// the others to be served, in order, once the call has returned.
+//
 // `extend` is the probe seam: a probe cell (probes/hostile-cell.ts) answers messages the real
 // cell never does. The real cell (main.ts) passes nothing, and treats them as bad frames.
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { Socket } from "node:net";
 import { checkLaunch } from "../attest/launch-format.js";
 import { sha256Hex } from "../crypto/digest.js";
-import { CordonError, ToolRefused, type Json } from "../errors.js";
+import { CallCancelled, CordonError, ToolRefused, type Json } from "../errors.js";
+import { SAMPLE_CODE } from "../wasm/engine/call-context.js";
+import type { CallHooks, CallOutcome, ToolTemplate } from "../wasm/engine/types.js";
 import { WasmCell } from "../wasm/engine/wasm-cell.js";
-import { encodeFrame, FrameDecoder } from "./frames.js";
+import { JailedFiles, type JailedResult } from "../wasm/wasi/jailed-files.js";
+import { FrameLink, sleepMs } from "./frame-link.js";
+import { FrameDecoder } from "./frames.js";
 import { parseToCell, type FromCell, type ToCell } from "./protocol.js";
 import { errorToWire, outcomeToWire, templateFromWire, WireInvalid } from "./wire.js";
 
@@ -42,6 +50,8 @@ export function serveCell(extend?: CellExtension): void {
   let perRole: Map<string, WasmCell> | null = null;
   /** name -> sha256 of the module bytes this cell received: what a launch statement must name. */
   let received: Map<string, string> | null = null;
+  /** The templates as loaded (their fs grants point at this cell's binds): resource roots are among them. */
+  let loaded: readonly ToolTemplate[] = [];
 
   // Given on the command line, apart from the frames: who this cell is, and whose statements count.
   const [cellId = "", launchKeyB64 = ""] = process.argv.slice(2);
@@ -53,20 +63,112 @@ export function serveCell(extend?: CellExtension): void {
     }
   })();
 
-  const send = (message: FromCell | Record<string, Json>): void => {
-    socket.write(encodeFrame(message as Record<string, Json>));
-  };
   function exit(code: number): never {
     cell?.close();
     for (const c of perRole?.values() ?? []) c.close();
     process.exit(code);
   }
-  const io: CellIo = { send, raw: (b) => socket.write(b), session: () => session, openSessions: () => [...(perRole?.keys() ?? [])] };
+
+  /** Frames waiting to be served, in stream order; cancellations and sampling answers are taken at once. */
+  const queue: ToCell[] = [];
+  const key = (s: string, id: number): string => `${s}\0${id}`;
+  /** Calls the control plane cancelled (running, or still queued). */
+  const cancelled = new Set<string>();
+  const answers = new Map<string, Extract<ToCell, { t: "sampled" }>>();
+  const route = (m: ToCell): void => {
+    if (m.t === "cancel") {
+      if (cancelled.size >= 4096) cancelled.clear();
+      cancelled.add(key(m.session, m.id));
+    } else if (m.t === "sampled") {
+      if (answers.size >= 64) answers.clear();
+      answers.set(key(m.session, m.id), m);
+    } else {
+      queue.push(m);
+    }
+  };
+  const link = new FrameLink(
+    FRAME_FD,
+    decoder,
+    (messages) => {
+      for (const raw of messages) {
+        let m: ToCell;
+        try {
+          m = parseToCell(raw);
+        } catch {
+          exit(CELL_EXIT.badFrame);
+        }
+        route(m);
+      }
+    },
+    (why) => exit(why === "closed" ? CELL_EXIT.closed : CELL_EXIT.badFrame),
+  );
+  const send = (message: FromCell | Record<string, Json>): void => link.send(message as Record<string, Json>);
+  const io: CellIo = { send, raw: (b) => link.write(b), session: () => session, openSessions: () => [...(perRole?.keys() ?? [])] };
 
   /** Checks a session's launch statement; null when it holds. */
   const launchProblem = (launch: string, s: string): string | null => {
     if (launchKey === null || received === null) return "no launch key";
     return checkLaunch(launch, launchKey, { cellId, session: s, modules: received });
+  };
+
+  /** What one call may reach while it runs: progress and sampling frames, and its cancellation. */
+  const hooksFor = (s: string, id: number): CallHooks => {
+    const k = key(s, id);
+    let polledAt = 0;
+    const stopIfCancelled = (): void => {
+      if (cancelled.has(k)) throw new CallCancelled("running", "the guest was stopped at its next fuel slice, the cell lives on");
+    };
+    return {
+      progress: (done, total) => send({ t: "progress", session: s, id, done, total }),
+      sample: (request, deadline) => {
+        send({ t: "sample", session: s, id, request: Buffer.from(request).toString("base64") });
+        for (;;) {
+          link.poll();
+          stopIfCancelled();
+          const a = answers.get(k);
+          if (a !== undefined) {
+            answers.delete(k);
+            return a.answer === null ? a.code : new Uint8Array(Buffer.from(a.answer, "base64"));
+          }
+          const left = deadline - performance.now();
+          if (left <= 0) return SAMPLE_CODE.failed;
+          sleepMs(Math.min(5, left));
+        }
+      },
+      slice: () => {
+        // A read that finds nothing costs one syscall; at most one per millisecond of guest work.
+        const now = performance.now();
+        if (now - polledAt >= 1) {
+          polledAt = now;
+          link.poll();
+        }
+        stopIfCancelled();
+      },
+    };
+  };
+
+  /** The files of a resource root: a granted mount of one of this cell's tools, through the jail. */
+  const resource = (m: Extract<ToCell, { t: "resource" }>): Json => {
+    const grant = loaded.find((t) => t.name === m.tool)?.grants.find((g) => (g.kind === "fs.read" || g.kind === "fs.write") && g.mount === m.mount);
+    if (grant === undefined || (grant.kind !== "fs.read" && grant.kind !== "fs.write")) return { ok: false, denied: false, code: "ERR_RESOURCE_NOT_FOUND" };
+    const files = new JailedFiles(grant.hostPath, grant.mount, "resource-jail");
+    const wire = <T>(r: JailedResult<T>, value: (v: T) => Json): Json => (r.ok ? { ok: true, ...(value(r.value) as Record<string, Json>) } : { ok: false, denied: r.denied, code: r.code });
+    switch (m.op) {
+      case "list":
+      case "list-dirs":
+        return wire(files.list(m.path, m.depth, m.op === "list-dirs"), (entries) => ({ entries: entries.map((e) => ({ ...e })) }));
+      case "read":
+        return wire(files.read(m.path, m.maxBytes), (f) => ({ data: Buffer.from(f.bytes).toString("base64"), mtimeMs: f.mtimeMs }));
+      case "stat":
+        return wire(files.stat(m.path), (st) => ({ ...st }));
+    }
+  };
+
+  /** The instances a frame's session names: this cell's (per-session) or that session's (per-role). */
+  const instancesOf = (s: string): WasmCell => {
+    const instances = perRole !== null ? perRole.get(s) : s === session ? cell : undefined;
+    if (instances === undefined || instances === null) exit(CELL_EXIT.wrongSession);
+    return instances;
   };
 
   const handle = (m: ToCell): void => {
@@ -78,6 +180,7 @@ export function serveCell(extend?: CellExtension): void {
           const templates = m.tools.map((x, i) => templateFromWire(x, `tools[${i}]`));
           received = new Map(templates.map((tpl) => [tpl.name, sha256Hex(tpl.moduleBytes)]));
           cell = new WasmCell(templates, {});
+          loaded = templates;
           if (m.mode === "per-role") perRole = new Map();
           send({ t: "loaded", session: "", tools: cell.toolNames() });
         } catch (err) {
@@ -120,41 +223,61 @@ export function serveCell(extend?: CellExtension): void {
       }
       case "call": {
         // The session a frame names must be this cell's (per-session) or open in it (per-role).
-        const instances = perRole !== null ? perRole.get(m.session) : m.session === session ? cell : undefined;
-        if (instances === undefined || instances === null) exit(CELL_EXIT.wrongSession);
-        const outcome = instances.call(m.tool, new Uint8Array(Buffer.from(m.input, "base64")), m.fuelOverride === undefined ? {} : { fuelOverride: m.fuelOverride });
+        const instances = instancesOf(m.session);
+        const k = key(m.session, m.id);
+        let outcome: CallOutcome;
+        if (cancelled.delete(k)) {
+          const error = new CallCancelled("before-run", "cancelled before the cell started it");
+          outcome = { ok: false, error, enforcer: null, logs: [], denials: [], stats: { fuelUsed: 0, wallUs: 0, outputBytes: 0, memoryBytes: 0 } };
+        } else {
+          try {
+            const hooks = hooksFor(m.session, m.id);
+            outcome = instances.call(m.tool, new Uint8Array(Buffer.from(m.input, "base64")), m.fuelOverride === undefined ? { hooks } : { fuelOverride: m.fuelOverride, hooks });
+          } finally {
+            cancelled.delete(k);
+            answers.delete(k);
+          }
+        }
         send({ t: "result", session: m.session, id: m.id, outcome: outcomeToWire(outcome) });
         return;
       }
+      case "resource":
+        instancesOf(m.session);
+        send({ t: "resourced", session: m.session, id: m.id, result: resource(m) });
+        return;
       case "close":
         return exit(CELL_EXIT.closed);
+      case "cancel":
+      case "sampled":
+        // Taken as they arrive (route); never queued.
+        return;
       case "selftest":
         return exit(CELL_EXIT.badFrame);
     }
   };
 
-  socket.on("data", (chunk: Buffer) => {
-    let messages: Array<Record<string, Json>>;
+  let draining = false;
+  const drain = (): void => {
+    if (draining) return;
+    draining = true;
     try {
-      messages = decoder.push(chunk);
-    } catch {
-      exit(CELL_EXIT.badFrame);
-    }
-    for (const raw of messages) {
-      let m: ToCell;
-      try {
-        m = parseToCell(raw);
-      } catch {
-        exit(CELL_EXIT.badFrame);
+      for (let m = queue.shift(); m !== undefined; m = queue.shift()) {
+        try {
+          handle(m);
+        } catch (err) {
+          const code = err instanceof CordonError ? err.code : "internal";
+          process.stderr.write(`cell: ${code}\n`);
+          exit(CELL_EXIT.internal);
+        }
       }
-      try {
-        handle(m);
-      } catch (err) {
-        const code = err instanceof CordonError ? err.code : "internal";
-        process.stderr.write(`cell: ${code}\n`);
-        exit(CELL_EXIT.internal);
-      }
+    } finally {
+      draining = false;
     }
+  };
+
+  socket.on("data", (chunk: Buffer) => {
+    link.feed(chunk);
+    drain();
   });
   socket.on("end", () => exit(CELL_EXIT.closed));
   socket.on("error", () => exit(CELL_EXIT.closed));

@@ -52,13 +52,14 @@ export class WasmDriver implements TierDriver {
     const { templates, granularity, cellMain } = plan.data as WasmPlanData;
     const onLog = (tool: string, line: string) => this.onLog(ctx.id, tool, line);
     if (this.cells === null) return new InProcessHost(templates, onLog);
+    const grants = new Map(templates.map((t) => [t.name, t.grants]));
     if (granularity === "per-role") {
       const cell = await this.cells.roleCell(templates, cellMain);
       await cell.open(ctx.id, ctx.sign(cell.id));
-      return new RoleCellHost(cell, ctx.id, [...(cell.tools ?? [])], onLog);
+      return new RoleCellHost(cell, ctx.id, [...(cell.tools ?? [])], onLog, grants);
     }
     const { cell, tools } = await this.cells.assign(ctx.id, templates, ctx.sign, cellMain);
-    return new CellHost(cell, tools, onLog);
+    return new CellHost(cell, tools, onLog, grants);
   }
 
   async warm(tools: readonly LoadedTool[], granularity: Granularity): Promise<void> {

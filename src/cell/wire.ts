@@ -2,6 +2,7 @@
 // cell says as untrusted input: shapes are checked, numbers bounded, errors rebuilt only from
 // a fixed set of codes.
 import {
+  CallCancelled,
   CordonError,
   GuestExit,
   GuestOutputInvalid,
@@ -88,7 +89,10 @@ function grantFromWire(v: Json, what: string): Grant {
     case "clock":
     case "random":
     case "log":
+    case "progress":
       return { kind };
+    case "sampling":
+      return { kind, maxRequests: num(g["maxRequests"], `${what}.maxRequests`), maxTokens: num(g["maxTokens"], `${what}.maxTokens`) };
     default:
       throw new WireInvalid(`${what}.kind '${kind.slice(0, 32)}'`);
   }
@@ -162,6 +166,9 @@ export function errorFromWire(v: Json): CordonError {
     }
     case "ERR_GUEST_OUTPUT_INVALID":
       return new GuestOutputInvalid(num(f["bytes"], "bytes"));
+    case "ERR_CALL_CANCELLED":
+      // The cell says it stopped the guest; how it was asked to is the control plane's to say.
+      return new CallCancelled("running", "the guest was stopped at its next fuel slice, the cell lives on");
     case "ERR_TOOL_NOT_FOUND":
       return new ToolNotFound(str(f["tool"], "tool", 256));
     case "ERR_MODULE_MALFORMED":

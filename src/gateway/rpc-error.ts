@@ -12,3 +12,15 @@ export function sendRpcError(res: ServerResponse, status: number, rpcCode: numbe
 export function sendBodyError(res: ServerResponse, body: { status: 413 | 400; rpcCode: number; message: string }): void {
   sendRpcError(res, body.status, body.rpcCode, body.message, body.status === 413 ? "ERR_GATEWAY_BODY_TOO_LARGE" : "ERR_GATEWAY_PARSE", body.status === 413 ? { connection: "close" } : {});
 }
+
+/**
+ * A JSON-RPC error for the wire, thrown from a request handler. The SDK sends a thrown error's
+ * `code`, `message` and `data`; McpError would prefix its own "MCP error <code>:" to the
+ * message, which clients prefix again.
+ */
+export class RpcError extends Error {
+  constructor(readonly code: number, message: string, readonly data?: Json) {
+    super(message);
+    this.name = "RpcError";
+  }
+}

@@ -135,7 +135,8 @@ describe("toCallResult", () => {
   });
 
   it("caps the size of a result", () => {
-    const r = toCallResult("t", { ok: true, output: { s: "y".repeat(2000) }, logs: [], auditSeq: 1 }, 1000);
+    const output = { s: "y".repeat(2000) };
+    const r = toCallResult("t", { ok: true, output, result: { blocks: null, structured: output }, logs: [], auditSeq: 1 }, 1000);
     assert.equal(r.isError, true);
     const payload = JSON.parse(textOf(r)) as { error: { code: string; limit: string; max: number } };
     assert.deepEqual([payload.error.code, payload.error.limit, payload.error.max], [new LimitExceeded("output", 0, 0).code, "output", 1000]);

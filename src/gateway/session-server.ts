@@ -1,5 +1,7 @@
 // One MCP server per cordon session. tools/list is what the session's cell holds (never a
-// filter over the whole policy); tools/call goes to that session and nowhere else. No method
+// filter over the whole policy); tools/call goes to that session and nowhere else, with the
+// call's client reachable only as client-peer.ts offers it (cancellation, progress, approval,
+// sampling); resources, prompts and completions are the role's (session-catalog.ts). No method
 // here changes a grant: the management plane is not MCP.
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, LoggingLevelSchema, McpError, SetLevelRequestSchema, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
@@ -7,6 +9,11 @@ import { CordonError, LimitExceeded, type Json } from "../errors.js";
 import type { LoadedPolicy } from "../policy/load-policy.js";
 import { clip } from "../audit/fields.js";
 import type { Session, ToolResult } from "../runtime/session.js";
+import { clientPeer } from "./client-peer.js";
+import { RpcError } from "./rpc-error.js";
+import { catalogCapabilities, serveCatalog } from "./session-catalog.js";
+
+export { RpcError } from "./rpc-error.js";
 
 export const SERVER_INFO = Object.freeze({ name: "cordon", version: "0.1.0" });
 
@@ -25,18 +32,13 @@ const CALLER_FACING = new Set([
   "ERR_GUEST_EXIT",
   "ERR_GUEST_OUTPUT_INVALID",
   "ERR_SESSION_EXPIRED",
+  "ERR_CALL_CANCELLED",
+  "ERR_APPROVAL_DECLINED",
+  "ERR_APPROVAL_UNANSWERED",
+  "ERR_APPROVAL_UNSUPPORTED",
+  "ERR_APPROVAL_INVALID",
+  "ERR_OUTPUT_REFUSED",
 ]);
-
-/**
- * A JSON-RPC error for the wire. The SDK sends a thrown error's `code`, `message` and `data`;
- * McpError would prefix its own "MCP error <code>:" to the message, which clients prefix again.
- */
-export class RpcError extends Error {
-  constructor(readonly code: number, message: string, readonly data?: Json) {
-    super(message);
-    this.name = "RpcError";
-  }
-}
 
 /** Deepest tool arguments accepted; deeper is refused before anything serialises them recursively. */
 export const MAX_ARGUMENT_DEPTH = 64;
@@ -55,6 +57,12 @@ export interface SessionServerOptions {
    * not built and sent only to be dropped.
    */
   readonly streamsNotifications?: boolean;
+  /** How long a human approval may wait for its answer (default 120 s). */
+  readonly approvalTimeoutMs?: number;
+  /** Elapsed-time progress ticks for tools that report none (default 1000 ms). */
+  readonly progressTickMs?: number;
+  /** How often subscribed resources are checked for changes (default 2000 ms). */
+  readonly resourcePollMs?: number;
 }
 
 /** The tools this session's cell holds, described from the policy. */
@@ -63,7 +71,7 @@ export function listTools(session: Pick<Session, "toolNames">, policy: Pick<Load
   for (const name of session.toolNames()) {
     const tool = policy.tools.get(name);
     if (tool === undefined) continue;
-    tools.push({ name, description: tool.description, inputSchema: tool.inputSchema as Tool["inputSchema"] });
+    tools.push({ name, description: tool.description, inputSchema: tool.inputSchema as Tool["inputSchema"], ...(tool.output.schema === null ? {} : { outputSchema: tool.output.schema as Tool["outputSchema"] }) });
   }
   return tools;
 }
@@ -84,9 +92,10 @@ export function errorPayload(error: CordonError, auditSeq: number): { [key: stri
 }
 
 /**
- * Maps a cordon ToolResult to MCP: success is text holding the JSON output (size-capped);
- * a denial, trap or limit is an `isError` result with its code and hint. An unknown tool is a
- * JSON-RPC error (-32602), as the MCP spec asks; it is thrown, not returned.
+ * Maps a cordon ToolResult to MCP: success is its checked content blocks, or text holding the
+ * JSON output, with its structured content (size-capped); a denial, trap or limit is an
+ * `isError` result with its code and hint. An unknown tool is a JSON-RPC error (-32602), as the
+ * MCP spec asks; it is thrown, not returned.
  */
 export function toCallResult(toolName: string, result: ToolResult, maxBytes = DEFAULT_MAX_RESULT_BYTES): CallToolResult {
   if (!result.ok) {
@@ -95,24 +104,27 @@ export function toCallResult(toolName: string, result: ToolResult, maxBytes = DE
     }
     return textResult({ error: errorPayload(result.error, result.auditSeq) }, true);
   }
-  // A tool whose output is a JSON string answers with that text; anything else as JSON text.
-  const text = typeof result.output === "string" ? result.output : JSON.stringify(result.output);
-  const bytes = Buffer.byteLength(text, "utf8");
+  const { blocks, structured } = result.result;
+  // Without declared content types a tool whose output is a JSON string answers with that
+  // text, anything else as JSON text; with them, its checked blocks are the content.
+  const content = blocks === null ? [{ type: "text" as const, text: typeof result.output === "string" ? result.output : JSON.stringify(result.output) }] : blocks.map((b) => ({ ...b }));
+  const bytes = Buffer.byteLength(JSON.stringify(content), "utf8") + (structured === null || blocks === null ? 0 : Buffer.byteLength(JSON.stringify(structured), "utf8"));
   if (bytes > maxBytes) {
     return textResult({ error: errorPayload(new LimitExceeded("output", bytes, maxBytes), result.auditSeq) }, true);
   }
-  const structured = typeof result.output === "object" && result.output !== null && !Array.isArray(result.output);
-  return { content: [{ type: "text", text }], ...(structured ? { structuredContent: result.output } : {}) };
+  return { content: content, ...(structured === null ? {} : { structuredContent: structured }) };
 }
 
 /** A low-level MCP Server answering for exactly one cordon session. */
 export function createSessionServer(opts: SessionServerOptions): Server {
   const { session, policy } = opts;
   const maxBytes = opts.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+  const streams = opts.streamsNotifications ?? true;
   const server = new Server(SERVER_INFO, {
-    capabilities: { tools: { listChanged: false }, logging: {} },
+    capabilities: { tools: { listChanged: false }, logging: {}, ...catalogCapabilities(session, streams) },
     instructions: `cordon session for role ${session.role}: these tools run in a sandboxed cell; every call is audited.`,
   });
+  serveCatalog(server, session, { streams, ...(opts.resourcePollMs === undefined ? {} : { resourcePollMs: opts.resourcePollMs }) }, guard);
   // Guest log lines (tools with the `log` grant) go to the client as `info` notifications on the
   // call's own stream, unless the client raised the level above info.
   let logsWanted = opts.streamsNotifications ?? true;
@@ -125,7 +137,14 @@ export function createSessionServer(opts: SessionServerOptions): Server {
     guard(async () => {
       const { name, arguments: args, task } = request.params;
       if (task !== undefined) throw new RpcError(ErrorCode.InvalidParams, "task-augmented tool calls are not supported");
-      const result = await session.call(name, plainArguments(args ?? {}));
+      const client = clientPeer(server, extra, {
+        streams,
+        ...(opts.approvalTimeoutMs === undefined ? {} : { approvalTimeoutMs: opts.approvalTimeoutMs }),
+        ...(opts.progressTickMs === undefined ? {} : { progressTickMs: opts.progressTickMs }),
+      });
+      const result = await session.call(name, plainArguments(args ?? {}), { peer: client.peer });
+      // Progress goes out before the answer it belongs to.
+      await client.flushed();
       for (const line of logsWanted ? result.logs : []) {
         await extra.sendNotification({ method: "notifications/message", params: { level: "info", logger: clip(name), data: line } }).catch(() => undefined);
       }

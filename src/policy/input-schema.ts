@@ -49,8 +49,11 @@ export function checkInputSchema(schema: unknown, path: string): PolicyIssue[] {
   return issues;
 }
 
-/** Compiles a checked schema into a validator. Throws nothing for a schema checkInputSchema accepted. */
-export function compileInputSchema(schema: Record<string, unknown>, path: string): InputValidator | PolicyIssue[] {
+/**
+ * Compiles a checked schema into a validator. Throws nothing for a schema checkInputSchema
+ * accepted. `root` names the value in the problems it reports (a tool's input, or its output).
+ */
+export function compileInputSchema(schema: Record<string, unknown>, path: string, root = "input"): InputValidator | PolicyIssue[] {
   const issues = checkInputSchema(schema, path);
   if (schema["type"] !== "object") issues.push({ path: `${path}.type`, problem: "a tool's input must be of type object" });
   if (issues.length > 0) return issues;
@@ -63,6 +66,6 @@ export function compileInputSchema(schema: Record<string, unknown>, path: string
   return (value: unknown) => {
     const result = compiled.safeParse(value);
     if (result.success) return [];
-    return result.error.issues.map((i) => ({ path: ["input", ...i.path.map(String)].join("."), problem: i.message }));
+    return result.error.issues.map((i) => ({ path: [root, ...i.path.map(String)].join("."), problem: i.message }));
   };
 }

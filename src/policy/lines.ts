@@ -21,6 +21,8 @@ export interface PolicyLine {
   readonly wishReason?: string;
   /** Index of the grant in the tool's grant list, for grant lines. */
   readonly grantIndex?: number;
+  /** Index of the resource root in the role's list, for resource lines. */
+  readonly rootIndex?: number;
 }
 
 const WISH_MARKERS = new Set(["tbd", "todo", "none", "?"]);
@@ -44,8 +46,20 @@ function grantText(g: GrantSpec): string {
     case "clock":
     case "random":
     case "log":
+    case "progress":
       return g.kind;
+    case "sampling":
+      return `sampling: at most ${g.maxRequests} requests of at most ${g.maxTokens} tokens per call`;
   }
+}
+
+/** Lines a tool carries for what MCP adds: human approval, and the shape of its results. */
+function mcpLines(name: string, tool: ToolSpec): Implicit[] {
+  const lines: Implicit[] = [];
+  if (tool.approval !== "none") lines.push({ subject: "tool.approval", text: "runs only after a person approves each call (elicitation); a decline, no answer or a client without elicitation refuses it" });
+  if (tool.output?.content !== undefined) lines.push({ subject: "output.content", text: `results hold only ${tool.output.content.join(", ")} content` });
+  if (tool.output?.schema !== undefined) lines.push({ subject: "output.schema", text: "structured results match its output schema" });
+  return lines.map((x) => ({ ...x, text: `tool ${name}: ${x.text}` }));
 }
 
 type Implicit = { subject: Subject; text: string; enforcer?: string };
@@ -166,6 +180,10 @@ export function deriveLines(spec: PolicySpec): { lines: PolicyLine[]; issues: Po
         });
       }
     }
+    for (const { subject, text } of mcpLines(name, tool)) {
+      const enforcer = defaultEnforcerFor(subject);
+      lines.push({ text, scope: { kind: "tool", name }, subject, tier: enforcer.tier === "control-plane" ? "control-plane" : tool.tier, enforcer: enforcer.name, checks: probesFor(enforcer, subject), status: "enforced" });
+    }
     tool.grants.forEach((grant, i) => {
       const path = `tools.${name}.grants.${i}`;
       const text = `tool ${name}: ${grantText(grant)}`;
@@ -226,6 +244,19 @@ export function deriveLines(spec: PolicySpec): { lines: PolicyLine[]; issues: Po
       checks: probesFor(enforcer, "role.toolset"),
       status: "enforced",
     });
+    for (const [rootIndex, root] of role.resources.entries()) {
+      const jail = defaultEnforcerFor("role.resources");
+      lines.push({
+        rootIndex,
+        text: `role ${name}: resources under ${root.mount} (${root.uri ?? `file://${root.mount}/`}) are only the regular files inside the grant, listed and read through the jail`,
+        scope: { kind: "role", name },
+        subject: "role.resources",
+        tier: "wasm",
+        enforcer: jail.name,
+        checks: probesFor(jail, "role.resources"),
+        status: "enforced",
+      });
+    }
   }
   return { lines, issues };
 }

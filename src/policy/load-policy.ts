@@ -16,6 +16,10 @@ import type { Grant, Limits } from "../types/tool.js";
 import type { Layer } from "../tier/tool-host.js";
 import { judgeRisk, stackOf, type Demands, type Level, type Profile } from "./profiles.js";
 import { compileInputSchema, type InputValidator } from "./input-schema.js";
+import { loadApproval, type LoadedApproval } from "./approval-form.js";
+import { loadOutput, NO_OUTPUT_CHECK, type LoadedOutput } from "./output-check.js";
+import { loadPrompt, type LoadedPrompt } from "./prompts.js";
+import { loadResourceRoots, type ResourceRoot } from "./resources.js";
 import { DEFAULT_LIMITS, deriveLines, type PolicyLine } from "./lines.js";
 import { policySchema, SCRIPT_PLACEHOLDER, type GrantSpec, type PolicySpec, type ToolSpec } from "./schema.js";
 
@@ -36,6 +40,10 @@ interface ToolBase {
   readonly grants: readonly Grant[];
   readonly inputSchema: Readonly<Record<string, unknown>>;
   readonly validateInput: InputValidator;
+  /** Human approval of each call (elicitation), or null: none asked. */
+  readonly approval: LoadedApproval | null;
+  /** What its results may hold (content types, output schema). */
+  readonly output: LoadedOutput;
 }
 
 export interface WasmTool extends ToolBase {
@@ -90,6 +98,11 @@ export interface LoadedPolicy {
   readonly tools: ReadonlyMap<string, LoadedTool>;
   readonly lines: readonly PolicyLine[];
   readonly profile: Profile;
+  /** Every prompt of the policy, and which of them each role offers. */
+  readonly prompts: ReadonlyMap<string, LoadedPrompt>;
+  readonly rolePrompts: ReadonlyMap<string, readonly string[]>;
+  /** Each role's resource roots (read grants of its Wasm tools, served through the jail). */
+  readonly resources: ReadonlyMap<string, readonly ResourceRoot[]>;
 }
 
 /** Where a process tool's program must live: the sandbox binds /usr read-only and nothing else of the host's programs. */
@@ -118,6 +131,7 @@ function broadPathProblem(real: string, policyDir: string): string | undefined {
 function resolveGrant(g: GrantSpec, dir: string, path: string, issues: PolicyIssue[]): Grant | undefined {
   if (g.kind !== "fs.read" && g.kind !== "fs.write") {
     if (g.kind === "env") return { kind: "env", name: g.name, value: g.value };
+    if (g.kind === "sampling") return { kind: "sampling", maxRequests: g.maxRequests, maxTokens: g.maxTokens };
     return g.kind === "exec" ? { kind: "exec", mount: g.mount } : { kind: g.kind };
   }
   if (hasDotDot(g.path) || hasDotDot(g.mount)) {
@@ -296,6 +310,10 @@ function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue
   const grants = spec.grants.flatMap((g, i) => resolveGrant(g, dir, `${path}.grants.${i}`, issues) ?? []);
   const validateInput = compileInputSchema(spec.input, `${path}.input`);
   if (Array.isArray(validateInput)) issues.push(...validateInput);
+  const approval = loadApproval(spec.approval, `${path}.approval`);
+  if (Array.isArray(approval)) issues.push(...approval);
+  const output = loadOutput(spec.output, `${path}.output`);
+  if (Array.isArray(output)) issues.push(...output);
   const base = {
     name,
     description: spec.description,
@@ -316,6 +334,8 @@ function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue
     }),
     grants: Object.freeze(grants),
     inputSchema: Object.freeze(spec.input),
+    approval: Array.isArray(approval) ? null : approval,
+    output: Array.isArray(output) ? NO_OUTPUT_CHECK : output,
   };
   if (spec.tier === "process" && spec.command !== undefined && spec.abi === "json-stdio") {
     const command = loadCommand(spec.command, dir, `${path}.command`, issues, trust);
@@ -346,6 +366,11 @@ function loadTool(name: string, spec: ToolSpec, dir: string, issues: PolicyIssue
   return Object.freeze({ ...base, tier: "wasm", abi: spec.abi, modulePath: spec.module.path, moduleSha256: spec.module.sha256, moduleBytes, validateInput });
 }
 
+function isIssues(x: readonly ResourceRoot[] | readonly PolicyIssue[]): x is PolicyIssue[] {
+  const first = x[0];
+  return first !== undefined && "problem" in first;
+}
+
 /** Parses and validates policy text (no file access). Throws PolicyInvalid. */
 export function parsePolicy(text: string): { spec: PolicySpec; lines: PolicyLine[] } {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
@@ -373,6 +398,13 @@ export function parsePolicy(text: string): { spec: PolicySpec; lines: PolicyLine
       const disks = new Set(r.tools.flatMap((t) => (spec.tools[t]?.tier === tier ? [spec.tools[t]?.limits.disk ?? DEFAULT_LIMITS.diskBytes] : [])));
       if (disks.size > 1) issues.push({ path: `roles.${role}.tools`, problem: `its ${tier} tools share the session's /workspace and /tmp: their limits.disk must be equal` });
     }
+    for (const p of r.prompts) if (!(p in spec.prompts)) issues.push({ path: `roles.${role}.prompts`, problem: `unknown prompt '${p}'` });
+    const roots = loadResourceRoots(r.resources, r.tools.map((t) => [t, spec.tools[t]] as const), `roles.${role}.resources`);
+    if (isIssues(roots)) issues.push(...roots);
+  }
+  for (const [name, p] of Object.entries(spec.prompts)) {
+    const loaded = loadPrompt(name, p, `prompts.${name}`);
+    if (Array.isArray(loaded)) issues.push(...loaded);
   }
   const derived = deriveLines(spec);
   issues.push(...derived.issues);
@@ -414,5 +446,8 @@ export function loadPolicy(path: string, trust?: PolicyTrust): LoadedPolicy {
     tools,
     lines: Object.freeze(lines),
     profile: spec.profile,
+    prompts: new Map(Object.entries(spec.prompts).map(([name, p]) => [name, loadPrompt(name, p, `prompts.${name}`) as LoadedPrompt])),
+    rolePrompts: new Map(Object.entries(spec.roles).map(([k, v]) => [k, Object.freeze([...v.prompts])])),
+    resources: new Map(Object.entries(spec.roles).map(([k, v]) => [k, Object.freeze(loadResourceRoots(v.resources, v.tools.map((t) => [t, spec.tools[t]] as const), `roles.${k}.resources`) as ResourceRoot[])])),
   });
 }

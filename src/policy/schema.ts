@@ -49,6 +49,17 @@ export const grantSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("clock"), ...enforcerRef }).strict(),
   z.object({ kind: z.literal("random"), ...enforcerRef }).strict(),
   z.object({ kind: z.literal("log"), ...enforcerRef }).strict(),
+  /** Wasm: `cordon.progress(done, total)`, reported to a client that asked for progress. */
+  z.object({ kind: z.literal("progress"), ...enforcerRef }).strict(),
+  /** Wasm: `cordon.sample(...)`, a request to the client's model: at most maxRequests per call, each at most maxTokens. */
+  z
+    .object({
+      kind: z.literal("sampling"),
+      maxRequests: z.number().int().positive().max(64),
+      maxTokens: z.number().int().positive().max(65_536),
+      ...enforcerRef,
+    })
+    .strict(),
 ]);
 
 export type GrantSpec = z.infer<typeof grantSchema>;
@@ -119,6 +130,35 @@ const containerSchema = z
   })
   .strict();
 
+/**
+ * Human approval of each call. The long form names the question and a form (an elicitation
+ * requestedSchema: a flat object of primitive fields, checked in approval-form.ts) whose answers
+ * reach the tool as `$approval` in its input.
+ */
+export const approvalSchema = z.union([
+  z.enum(["required", "none"]),
+  z
+    .object({
+      required: z.literal(true),
+      /** Shown to the user; `{{name}}` is replaced by the call's string argument `name`. */
+      message: z.string().min(1).max(2048).optional(),
+      form: z.record(z.string(), z.unknown()).optional(),
+    })
+    .strict(),
+]);
+
+export const CONTENT_TYPES = ["text", "image", "audio", "resource"] as const;
+export type ContentType = (typeof CONTENT_TYPES)[number];
+
+export const outputSchema = z
+  .object({
+    /** The content block types a result may hold (the guest writes `{"content": [...]}`). */
+    content: z.array(z.enum(CONTENT_TYPES)).min(1).max(CONTENT_TYPES.length).optional(),
+    /** JSON Schema of the result's structuredContent (advertised as the tool's outputSchema). */
+    schema: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
 export const toolSchema = z
   .object({
     description: z.string().min(1).max(1024),
@@ -136,6 +176,10 @@ export const toolSchema = z
     grants: z.array(grantSchema).default([]),
     /** JSON Schema for the tool's input (a supported subset; see input-schema.ts). */
     input: z.record(z.string(), z.unknown()),
+    /** `required`: a person approves each call through the client (elicitation) before it runs. */
+    approval: approvalSchema.default("none"),
+    /** What a result may carry: MCP content types, and a JSON Schema for its structured content. */
+    output: outputSchema.optional(),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -167,10 +211,81 @@ export const toolSchema = z
     }
   });
 
+const GUEST_PATH = /^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+/** A read grant of one of the role's Wasm tools, served as MCP resources (read in the cell, through the jail). */
+export const resourceRootSchema = z
+  .object({
+    /** The grant's mount, e.g. /data. */
+    mount: z.string().regex(GUEST_PATH, "must be an absolute guest path like /data"),
+    /** URI prefix of its files (default file://<mount>/); a file's URI is the prefix and its path under the mount. */
+    uri: z.string().min(3).max(256).regex(/^[a-z][a-z0-9+.-]*:[^\s{}]*$/, "must be a URI prefix such as file:///data/ or test://").optional(),
+    description: z.string().max(1024).optional(),
+    /** Largest file served (default 1MiB). */
+    maxBytes: sizeSchema.refine((b) => b <= 16 * 1024 ** 2, "must be at most 16MiB").optional(),
+    templates: z
+      .array(
+        z
+          .object({
+            /** RFC 6570 level-1 template under the root's prefix, e.g. file:///data/{name}. */
+            uriTemplate: z.string().min(1).max(512),
+            name: z.string().min(1).max(128),
+            description: z.string().max(1024).optional(),
+            mimeType: z.string().max(128).optional(),
+          })
+          .strict(),
+      )
+      .max(16)
+      .default([]),
+  })
+  .strict();
+
 export const roleSchema = z
   .object({
     description: z.string().max(1024).optional(),
     tools: z.array(toolName).max(256),
+    /** Prompts (policy `prompts:`) this role's sessions offer. */
+    prompts: z.array(toolName).max(256).default([]),
+    /** Read grants of the role's Wasm tools its sessions may list and read as resources. */
+    resources: z.array(resourceRootSchema).max(16).default([]),
+  })
+  .strict();
+
+const ARGUMENT_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+const promptContentSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text"), text: z.string().min(1).max(64 * 1024) }).strict(),
+  z.object({ type: z.literal("image"), mimeType: z.string().regex(/^image\/[a-z0-9.+-]+$/), data: z.string().min(4).max(256 * 1024).regex(BASE64, "must be base64") }).strict(),
+  z.object({ type: z.literal("audio"), mimeType: z.string().regex(/^audio\/[a-z0-9.+-]+$/), data: z.string().min(4).max(256 * 1024).regex(BASE64, "must be base64") }).strict(),
+  z
+    .object({
+      type: z.literal("resource"),
+      resource: z.object({ uri: z.string().min(1).max(512), mimeType: z.string().max(128).optional(), text: z.string().max(64 * 1024) }).strict(),
+    })
+    .strict(),
+]);
+
+/** A prompt template from the signed policy: `{{argument}}` in its texts is replaced by the argument. */
+export const promptSchema = z
+  .object({
+    title: z.string().max(256).optional(),
+    description: z.string().min(1).max(1024),
+    arguments: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(ARGUMENT_NAME, "must be a name like topic or resourceUri"),
+            description: z.string().max(1024).optional(),
+            required: z.boolean().default(false),
+            /** Values completion/complete offers for this argument (prefix match). */
+            completions: z.array(z.string().min(1).max(256)).max(1000).optional(),
+          })
+          .strict(),
+      )
+      .max(32)
+      .default([]),
+    messages: z.array(z.object({ role: z.enum(["user", "assistant"]), content: promptContentSchema }).strict()).min(1).max(64),
   })
   .strict();
 
@@ -188,9 +303,14 @@ export const policySchema = z
     demands: z.object({ "pure-compute": LEVEL.optional(), "file-ops": LEVEL.optional(), "build-test": LEVEL.optional(), "untrusted-code": LEVEL.optional() }).strict().default({}),
     roles: z.record(toolName, roleSchema),
     tools: z.record(toolName, toolSchema),
+    prompts: z.record(toolName, promptSchema).default({}),
   })
   .strict();
 
 export type PolicySpec = z.infer<typeof policySchema>;
 export type ToolSpec = z.infer<typeof toolSchema>;
 export type LimitsSpec = z.infer<typeof limitsSchema>;
+export type ApprovalSpec = z.infer<typeof approvalSchema>;
+export type OutputSpec = z.infer<typeof outputSchema>;
+export type PromptSpec = z.infer<typeof promptSchema>;
+export type ResourceRootSpec = z.infer<typeof resourceRootSchema>;

@@ -107,6 +107,8 @@ export const envUngranted = importProbe("env-read", "env", "wasi-env");
 export const clockUngranted = importProbe("import-clock", "clock", "wasi-clock");
 export const randomUngranted = importProbe("import-random", "random", "wasi-random");
 export const logUngranted = importProbe("import-log", "log", "cordon-log");
+export const progressUngranted = importProbe("import-progress", "progress", "cordon-progress");
+export const samplingUngranted = importProbe("sample-flood", "sampling", "cordon-sampling");
 
 export const otherRoleTool: Probe = async (env) => {
   const role = env.line.scope.name;

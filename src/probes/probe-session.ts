@@ -5,7 +5,7 @@ import type { Json } from "../errors.js";
 import type { LoadedTool } from "../policy/load-policy.js";
 import { cellOf, localPrincipal, type Runtime } from "../runtime/runtime.js";
 import type { LaunchSigner } from "../runtime/launch.js";
-import type { Session } from "../runtime/session.js";
+import type { Session, SessionOffers } from "../runtime/session.js";
 import type { Bind } from "../sandbox/bwrap-plan.js";
 import type { EnforcerName } from "../enforcers.js";
 
@@ -17,6 +17,8 @@ export interface ProbeSessionOptions {
   readonly signer?: LaunchSigner;
   /** Run the probe cell (self-attacks, forged frames) instead of the real one. */
   readonly hostileCell?: boolean;
+  /** Resource roots and prompts the session offers (resource probes). */
+  readonly offers?: SessionOffers;
 }
 
 export function openProbeSession(runtime: Runtime, role: string, tools: readonly LoadedTool[], opts: ProbeSessionOptions = {}): Promise<Session> {
@@ -28,6 +30,7 @@ export function openProbeSession(runtime: Runtime, role: string, tools: readonly
     extraRo: opts.extraRo ?? [],
     ...(opts.signer === undefined ? {} : { signer: opts.signer }),
     ...(opts.hostileCell === true ? { cellMain: HOSTILE_CELL_MAIN } : {}),
+    ...(opts.offers === undefined ? {} : { offers: opts.offers }),
   });
 }
 

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Json } from "../errors.js";
 import type { Grant } from "../types/tool.js"
 import type { ProcessTool } from "../policy/load-policy.js";
+import { NO_OUTPUT_CHECK } from "../policy/output-check.js";
 import { SessionHost } from "../runtime/session-host.js";
 import { PROCESS_ENV } from "../process/process-plan.js";
 import { isAlive } from "../runtime/runtime.js";
@@ -39,7 +40,8 @@ function processTool(env: ProbeEnv): ProcessTool {
 
 /** The tool with the hostile fixture as its program: same limits, grants and sandbox. */
 function hostileVariant(tool: ProcessTool, args: readonly string[], grants: readonly Grant[] = tool.grants): ProcessTool {
-  return Object.freeze({ ...tool, command: { argv: [HOSTILE, ...args], script: null }, grants, validateInput: () => [] });
+  // Approval and the shape of results are lines of their own (mcp-probes.ts): not asked here.
+  return Object.freeze({ ...tool, command: { argv: [HOSTILE, ...args], script: null }, grants, validateInput: () => [], approval: null, output: NO_OUTPUT_CHECK });
 }
 
 interface HostileRun {

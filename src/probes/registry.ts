@@ -26,6 +26,9 @@ import {
   ctrCaps, ctrDiskFill, ctrExecGranted, ctrExecWritten, ctrForkBomb, ctrLeftovers, ctrLoopback, ctrMemHog, ctrMknod, ctrMount, ctrOtherWorkspace, ctrOutputFlood,
   ctrPtrace, ctrReadHost, ctrRuntimeIsolation, ctrSetuid, ctrSocketInet, ctrTimeout, ctrUnshare, ctrWriteGranted, ctrWriteProcSys, ctrWriteReadonly, ctrWriteRoot, ctrWriteSys, imageTampered,
 } from "./container-probes.js";
+import { approvalDeclined, approvalUnanswered, approvalUnsupported, outputContentUndeclared, outputSchemaViolation, samplingOverBudget } from "./mcp-probes.js";
+import { progressUngranted, samplingUngranted } from "./module-probes.js";
+import { resourceEscapeAbsolute, resourceEscapeDotdot, resourceEscapeSymlink } from "./resource-probes.js";
 import type { Probe } from "./types.js";
 
 export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
@@ -157,4 +160,16 @@ export const PROBES: ReadonlyMap<string, Probe> = new Map<string, Probe>([
   ["lock-file-tampered", lockFileTampered],
   // Distribution through an OCI registry (oci-verify), each against a registry on loopback.
   ...OCI_PROBES,
+  // MCP: a tool's progress and sampling grants, human approval, results, a role's resources.
+  ["progress-ungranted", progressUngranted],
+  ["sampling-ungranted", samplingUngranted],
+  ["sampling-over-budget", samplingOverBudget],
+  ["approval-declined", approvalDeclined],
+  ["approval-unanswered", approvalUnanswered],
+  ["approval-unsupported", approvalUnsupported],
+  ["output-content-undeclared", outputContentUndeclared],
+  ["output-schema-violation", outputSchemaViolation],
+  ["resource-escape-symlink", resourceEscapeSymlink],
+  ["resource-escape-dotdot", resourceEscapeDotdot],
+  ["resource-escape-absolute", resourceEscapeAbsolute],
 ]);

@@ -4,8 +4,8 @@ import { sha256Hex } from "../crypto/digest.js";
 import { CordonError, type Json } from "../errors.js";
 import type { Grant } from "../types/tool.js"
 import type { LoadedTool, WasmTool } from "../policy/load-policy.js";
-import type { CallOptions } from "../wasm/engine/wasm-cell.js";
-import type { ToolResult } from "../runtime/session.js";
+import { NO_OUTPUT_CHECK } from "../policy/output-check.js";
+import type { SessionCallOptions, ToolResult } from "../runtime/session.js";
 import type { ProbeEnv } from "./types.js";
 import { openProbeSession } from "./probe-session.js";
 
@@ -17,6 +17,11 @@ export interface VariantChanges {
   readonly keepDigest?: boolean;
 }
 
+/**
+ * The real tool with a hostile fixture's bytes (or grants): its other lines (human approval,
+ * the shape of its results) are lines of their own, proven by their own probes, so a variant
+ * asks no approval and has its results checked by nothing but what the probe attacks.
+ */
 export function variant(tool: WasmTool, changes: VariantChanges): WasmTool {
   const bytes = changes.bytes ?? tool.moduleBytes;
   return Object.freeze({
@@ -26,6 +31,8 @@ export function variant(tool: WasmTool, changes: VariantChanges): WasmTool {
     moduleSha256: changes.keepDigest === true ? tool.moduleSha256 : sha256Hex(bytes),
     grants: changes.grants ?? tool.grants,
     validateInput: () => [],
+    approval: null,
+    output: NO_OUTPUT_CHECK,
   });
 }
 
@@ -41,7 +48,7 @@ export function requireWasmTool(env: ProbeEnv): WasmTool {
 }
 
 /** Opens a one-tool probe session, runs one call, closes the session. */
-export async function callVariant(env: ProbeEnv, tool: LoadedTool, input: Json, opts: CallOptions = {}): Promise<ToolResult> {
+export async function callVariant(env: ProbeEnv, tool: LoadedTool, input: Json, opts: SessionCallOptions = {}): Promise<ToolResult> {
   const session = await openProbeSession(env.runtime, `probe:${env.line.scope.name}`, [tool]);
   try {
     return await session.call(tool.name, input, opts);

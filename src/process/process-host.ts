@@ -3,8 +3,8 @@
 // session's uid, noexec unless granted, removed when the session ends). Limits hit are typed
 // errors naming their enforcer.
 import type { OsSandbox } from "../sandbox/os-sandbox.js";
-import type { ToolHost } from "../tier/tool-host.js";
-import { LimitExceeded, ProcessExit, ProcessKilled, type CordonError } from "../errors.js";
+import type { HostCallOptions, ToolHost } from "../tier/tool-host.js";
+import { CallCancelled, LimitExceeded, ProcessExit, ProcessKilled, type CordonError } from "../errors.js";
 import type { ProcessTool } from "../policy/load-policy.js";
 import type { Bind } from "../sandbox/bwrap-plan.js";
 import { supervisedSeccomp } from "../sandbox/spawn-sandboxed.js";
@@ -63,7 +63,7 @@ export class ProcessHost implements ToolHost {
     return this.places().dirOf("workspace");
   }
 
-  async call(name: string, input: Uint8Array): Promise<CallOutcome> {
+  async call(name: string, input: Uint8Array, opts?: Pick<HostCallOptions, "signal">): Promise<CallOutcome> {
     const tool = this.tools.get(name);
     if (tool === undefined || this.closed) throw new Error(`process tool ${name} is not held by this session`);
     const places = this.places();
@@ -80,6 +80,7 @@ export class ProcessHost implements ToolHost {
       wallClockMs: tool.limits.wallClockMs,
       maxOutputBytes: tool.limits.outputBytes,
       onSeccomp: (e) => this.opts.onSeccomp?.(name, e),
+      ...(opts?.signal === undefined ? {} : { signal: opts.signal }),
     });
     this.lastRun = run;
     return outcomeOf(tool, run, places.full());
@@ -102,6 +103,7 @@ export function outcomeOf(tool: ProcessTool, run: ProcessRun, full: readonly Pla
   if (full.length > 0) denials.push({ enforcer: "disk-quota", count: full.length, codes: { ENOSPC: full.length }, ops: Object.fromEntries(full.map((p) => [PLACE_MOUNT[p], 1])) });
   const base = { logs: [] as string[], denials, stats };
   const fail = (error: CordonError, enforcer: EnforcerName | null): CallOutcome => ({ ...base, ok: false, error, enforcer });
+  if (run.cancelled) return fail(new CallCancelled("running", "the call's process tree (its cgroup) was killed"), null);
   if (run.outputCapped) return fail(new LimitExceeded("output", run.outputBytes, tool.limits.outputBytes), "io-cap");
   if (run.timedOut) return fail(new LimitExceeded("wall-clock", Math.round(run.wallUs / 1000), tool.limits.wallClockMs), "process-deadline");
   if (run.oomKills > 0) return fail(new LimitExceeded("memory", run.peakMemoryBytes, tool.limits.memoryBytes), "cgroup-memory");

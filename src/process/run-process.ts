@@ -25,6 +25,8 @@ export interface RunProcessOptions {
   readonly maxOutputBytes: number;
   /** The seccomp supervisor's events, as they happen. */
   readonly onSeccomp?: (event: SeccompEvent) => void;
+  /** The client cancelled the call: the whole process tree is killed at once. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ProcessRun {
@@ -35,6 +37,8 @@ export interface ProcessRun {
   /** The last 4 KiB of stderr: shown to the caller on failure, never audited. */
   readonly stderrTail: string;
   readonly timedOut: boolean;
+  /** Killed because the call was cancelled. */
+  readonly cancelled: boolean;
   /** Bytes written to stdout, counting up to one past the cap. */
   readonly outputBytes: number;
   readonly outputCapped: boolean;
@@ -118,12 +122,22 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessRun> {
       timedOut = true;
       kill();
     }, opts.wallClockMs);
+    let cancelled = false;
+    const onAbort = (): void => {
+      cancelled = true;
+      kill();
+    };
+    if (opts.signal?.aborted === true) onAbort();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
     const [exitCode, signal] = await new Promise<[number | null, string | null]>((resolve, reject) => {
       child.once("error", reject);
       // "exit", not "close": a process the program left behind could hold the pipes open. The
       // pid namespace dies with its init, and the cgroup is killed below in any case.
       child.once("exit", (code, sig) => resolve([code, sig]));
-    }).finally(() => clearTimeout(timer));
+    }).finally(() => {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+    });
     const wallUs = Number((process.hrtime.bigint() - started) / 1000n);
     await drained(child.stdout as Readable, 50);
     // The supervisor's pipe closes as it exits; its last events are in before the run is judged.
@@ -136,6 +150,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessRun> {
       stdout: Buffer.concat(stdout),
       stderrTail,
       timedOut,
+      cancelled,
       outputBytes,
       outputCapped: capped,
       wallUs,

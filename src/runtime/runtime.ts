@@ -29,7 +29,7 @@ import { publishGuestLog } from "./channels.js";
 import { DenialRecorder } from "./denial-recorder.js";
 import { keySigner, launchOf, type LaunchSigner } from "./launch.js";
 import { SessionHost } from "./session-host.js";
-import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from "./session.js";
+import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits, type SessionOffers } from "./session.js";
 
 export type { Granularity } from "../router/driver.js";
 
@@ -79,6 +79,8 @@ export interface SessionSpec {
   readonly extraRo?: readonly Bind[];
   readonly signer?: LaunchSigner;
   readonly cellMain?: string;
+  /** Resource roots and prompts (default: none; openSession gives the role's from the policy). */
+  readonly offers?: SessionOffers;
 }
 
 /** The operator at this machine's command line (cordon run, cordon prove): no token involved. */
@@ -256,7 +258,13 @@ export class Runtime {
       await this.audit.append({ type: "session.denied", ...this.stamp, enforcer: "role-toolset", principalDigest: principalDigest(principal), ...errorFields(error) });
       throw error;
     }
-    return this.openSessionWith({ role, tools: this.toolsOf(role), principal, granularity: this.granularity });
+    return this.openSessionWith({ role, tools: this.toolsOf(role), principal, granularity: this.granularity, offers: this.offersOf(role) });
+  }
+
+  /** A role's resource roots and prompts, from the policy. */
+  offersOf(role: string): SessionOffers {
+    const prompts = (this.policy.rolePrompts.get(role) ?? []).flatMap((n) => this.policy.prompts.get(n) ?? []);
+    return { roots: this.policy.resources.get(role) ?? [], prompts };
   }
 
   /**
@@ -323,7 +331,7 @@ export class Runtime {
         return (t.tier === "container" && d instanceof ContainerDriver ? d.layersFor(t) : a.layers).join("+");
       };
       const layered = Object.fromEntries(spec.tools.map((t) => [t.name, layersOf(t)]));
-      const session = new Session(id, spec.role, new Map(spec.tools.map((t) => [t.name, t])), host, this.audit, stamp, this.sessionLimits, (s, reason) => this.closeSession(s, reason), spec.principal, new Map(Object.entries(layered)));
+      const session = new Session(id, spec.role, new Map(spec.tools.map((t) => [t.name, t])), host, this.audit, stamp, this.sessionLimits, (s, reason) => this.closeSession(s, reason), spec.principal, new Map(Object.entries(layered)), spec.offers);
       this.sessions.add(session);
       const verifiedBy = hosts.get("wasm") instanceof CellHost || hosts.get("wasm") instanceof RoleCellHost ? "cell" : "none (no cell: the control plane checks scripts itself)";
       await this.audit.append({ type: "session.attested", ...stamp, session: id, role: spec.role, launchKeyId: this.launchKey.keyid, statement: launch.envelope, verifiedBy: this.isolation === "in-process" ? "none (in-process)" : verifiedBy });

@@ -3,7 +3,7 @@
 // every call of it is refused with TierUnavailable (and audited): it never runs elsewhere.
 import type { TierUnavailable } from "../errors.js";
 import type { Tier } from "../enforcers.js";
-import type { HostCallOptions, Isolation, ToolHost } from "../tier/tool-host.js";
+import type { HostCallOptions, Isolation, ResourceFiles, ToolHost } from "../tier/tool-host.js";
 import type { CallOutcome } from "../wasm/engine/types.js";
 import { ProcessHost } from "../process/process-host.js";
 import { ContainerHost } from "../container/container-host.js";
@@ -38,6 +38,11 @@ export class SessionHost implements ToolHost {
     const host = [...this.hosts.values()].find((h) => h.has(name));
     if (host === undefined) return Promise.reject(new Error(`tool ${name} is not held by this session`));
     return host.call(name, input, opts);
+  }
+
+  /** The session's resource roots are Wasm tools' grants: the compartment that binds them serves them. */
+  get files(): ResourceFiles | undefined {
+    return this.hostOf("wasm")?.files;
   }
 
   /** The compartment of one tier (probes and tests look inside). */

@@ -5,7 +5,11 @@ export type Grant =
   | { readonly kind: "fs.read" | "fs.write"; readonly hostPath: string; readonly mount: string }
   | { readonly kind: "env"; readonly name: string; readonly value: string }
   | { readonly kind: "exec"; readonly mount: "/workspace" | "/tmp" }
-  | { readonly kind: "clock" | "random" | "log" };
+  | { readonly kind: "clock" | "random" | "log" }
+  /** Wasm: the guest may report its progress (`cordon.progress`). */
+  | { readonly kind: "progress" }
+  /** Wasm: the guest may ask the client's model (`cordon.sample`), this often and this long per call. */
+  | { readonly kind: "sampling"; readonly maxRequests: number; readonly maxTokens: number };
 
 export interface Limits {
   readonly memoryBytes: number;

@@ -5,12 +5,19 @@ import type { Limits } from "../../types/tool.js";
 import type { WasiDenial } from "../wasi/index.js";
 import { guestFrames } from "./guest-errors.js";
 import { Meter } from "./meter.js";
-import type { DenialSummary } from "./types.js";
+import type { CallHooks, DenialSummary } from "./types.js";
 import type { EnforcerName } from "../../enforcers.js";
 
 const MAX_LOG_LINES = 64;
 const MAX_LOG_BYTES = 1024;
 const MAX_ABORT_BYTES = 512;
+/** Progress reports a call may make; later ones are dropped (the last, done === total, always goes). */
+export const MAX_PROGRESS_REPORTS = 256;
+/** Largest sampling request a guest may pass. */
+export const MAX_SAMPLE_REQUEST_BYTES = 64 * 1024;
+
+/** `cordon.sample`'s negative results (guests/README.md). */
+export const SAMPLE_CODE = Object.freeze({ badArguments: -1, refused: -2, failed: -3, tooSmall: -4 });
 
 /**
  * Collects denials for one call, one entry per enforcer, with counts per code and operation.
@@ -40,13 +47,20 @@ export class CallContext {
   readonly meter: Meter;
   memory: WebAssembly.Memory | undefined;
 
+  /** Progress reports passed on, and the last one (reports must increase). */
+  progressReports = 0;
+  private lastProgress = -1;
+  /** Sampling requests made through `cordon.sample`. */
+  sampleRequests = 0;
+
   constructor(
     readonly tool: string,
     limits: Limits,
     private readonly onLog: ((tool: string, line: string) => void) | undefined,
     fuelOverride?: number,
+    private readonly hooks: CallHooks = {},
   ) {
-    this.meter = new Meter(fuelOverride ?? limits.fuel, limits.wallClockMs);
+    this.meter = new Meter(fuelOverride ?? limits.fuel, limits.wallClockMs, undefined, hooks.slice);
   }
 
   private bytes(ptr: number, len: number): Uint8Array | undefined {
@@ -66,6 +80,43 @@ export class CallContext {
     const line = new TextDecoder("utf-8", { fatal: false }).decode(raw);
     this.logs.push(line);
     this.onLog?.(this.tool, line);
+  };
+
+  /**
+   * `cordon.progress(done, total)` (unsigned; total 0: unknown): passed on only if it increases,
+   * and at most MAX_PROGRESS_REPORTS times per call besides the final one (done >= total).
+   */
+  readonly progress = (done: number, total: number): void => {
+    const d = done >>> 0;
+    const t = total >>> 0;
+    const final = t > 0 && d >= t;
+    if (d <= this.lastProgress) return;
+    if (!final && this.progressReports >= MAX_PROGRESS_REPORTS) return;
+    this.lastProgress = d;
+    this.progressReports += 1;
+    this.hooks.progress?.(d, t);
+  };
+
+  /**
+   * `cordon.sample(req, reqLen, out, outCap) -> i32`: the request's JSON to the client's model
+   * through the control plane; the answer's JSON at `out`, its length returned, or a negative
+   * code. The guest waits; its deadline keeps running.
+   */
+  readonly sample = (reqPtr: number, reqLen: number, outPtr: number, outCap: number): number => {
+    const req = this.bytes(reqPtr, reqLen);
+    const out = this.bytes(outPtr, outCap);
+    if (req === undefined || out === undefined || reqLen >>> 0 > MAX_SAMPLE_REQUEST_BYTES) return SAMPLE_CODE.badArguments;
+    this.sampleRequests += 1;
+    if (this.hooks.sample === undefined) return SAMPLE_CODE.refused;
+    this.meter.checkDeadline();
+    const answer = this.hooks.sample(req.slice(), this.meter.deadlineAt);
+    if (typeof answer === "number") return answer < 0 ? answer : SAMPLE_CODE.failed;
+    // The memory may have been replaced (grown) meanwhile: look it up again.
+    const target = this.bytes(outPtr, outCap);
+    if (target === undefined) return SAMPLE_CODE.badArguments;
+    if (answer.byteLength > target.byteLength) return SAMPLE_CODE.tooSmall;
+    target.set(answer);
+    return answer.byteLength;
   };
 
   /** AssemblyScript's `env.abort(msg, file, line, col)`: a trap carrying the guest's message. */

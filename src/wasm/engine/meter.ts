@@ -17,6 +17,8 @@ export class Meter {
     private readonly budget: number,
     wallClockMs: number,
     private readonly now: () => number = performance.now.bind(performance),
+    /** Runs at every slice after the budget and deadline checks (a cancellation check); may throw. */
+    private readonly onSlice?: () => void,
   ) {
     this.deadline = now() + wallClockMs;
     this.wallClockMs = wallClockMs;
@@ -49,8 +51,14 @@ export class Meter {
     this.settle();
     if (this.consumed >= this.budget) throw new LimitExceeded("fuel", this.consumed, this.budget);
     this.checkDeadline();
+    this.onSlice?.();
     this.loadSlice();
   };
+
+  /** When the call must end, on the clock `now` uses. */
+  get deadlineAt(): number {
+    return this.deadline;
+  }
 
   checkDeadline(): void {
     const now = this.now();

@@ -40,6 +40,20 @@ export type CallOutcome =
   | (OutcomeBase & { readonly ok: true; readonly output: Uint8Array })
   | (OutcomeBase & { readonly ok: false; readonly error: CordonError; readonly enforcer: EnforcerName | null });
 
+/**
+ * What one call may reach beyond its instance, each only where its tool holds the grant (the
+ * imports are vetted at load): given by the cell (frames to the control plane) or, in-process,
+ * by the host. Synchronous: the guest waits.
+ */
+export interface CallHooks {
+  /** A progress report (already kept increasing and capped by the call's context). */
+  readonly progress?: (done: number, total: number) => void;
+  /** Asks the client's model: the answer's bytes, or a negative code (guests/README.md). */
+  readonly sample?: (request: Uint8Array, deadline: number) => Uint8Array | number;
+  /** Runs at every fuel slice (about 1 ms of guest work); throws CallCancelled to stop the guest. */
+  readonly slice?: () => void;
+}
+
 /** Events a cell reports as they happen (guest log lines surface here). */
 export interface CellEvents {
   onLog?(tool: string, line: string): void;

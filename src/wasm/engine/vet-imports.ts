@@ -12,7 +12,7 @@ export interface ModuleImport {
   readonly kind: string;
 }
 
-type Need = "base" | "fs" | "env" | "clock" | "random" | "log" | "never";
+type Need = "base" | "fs" | "env" | "clock" | "random" | "log" | "progress" | "sampling" | "never";
 
 /** The enforcer that refuses an import needing this grant. */
 export const ENFORCER_FOR_NEED: Readonly<Record<Exclude<Need, "base">, EnforcerName>> = {
@@ -21,6 +21,8 @@ export const ENFORCER_FOR_NEED: Readonly<Record<Exclude<Need, "base">, EnforcerN
   clock: "wasi-clock",
   random: "wasi-random",
   log: "cordon-log",
+  progress: "cordon-progress",
+  sampling: "cordon-sampling",
   never: "wasm-import-vetting",
 };
 
@@ -28,6 +30,8 @@ function needOf(imp: ModuleImport): Need {
   if (imp.kind !== "function") return "never";
   if (imp.module === "wasi_snapshot_preview1") return WASI_IMPORT_NEEDS.get(imp.name) ?? "never";
   if (imp.module === "cordon" && imp.name === "log") return "log";
+  if (imp.module === "cordon" && imp.name === "progress") return "progress";
+  if (imp.module === "cordon" && imp.name === "sample") return "sampling";
   if (imp.module === "env" && imp.name === "abort") return "base";
   return "never";
 }
@@ -44,6 +48,8 @@ function granted(need: Need, grants: readonly Grant[]): boolean {
     case "clock":
     case "random":
     case "log":
+    case "progress":
+    case "sampling":
       return grants.some((g) => g.kind === need);
   }
 }

@@ -6,7 +6,7 @@ import { WasiExit, WasiHost, type Preopen, type WasiDenial } from "../wasi/index
 import { CallContext } from "./call-context.js";
 import { compileTool, type CompiledTool } from "./compile-tool.js";
 import { toGuestError } from "./guest-errors.js";
-import type { CallOutcome, CellEvents, ToolTemplate } from "./types.js";
+import type { CallHooks, CallOutcome, CellEvents, ToolTemplate } from "./types.js";
 
 const STDERR_CAP = 16 * 1024;
 
@@ -20,6 +20,8 @@ interface Reactor {
 export interface CallOptions {
   /** Probes only: replace the tool's fuel budget (e.g. to prove the deadline on its own). */
   readonly fuelOverride?: number;
+  /** What the call may reach beyond its instance: progress, sampling, the cancellation check. */
+  readonly hooks?: CallHooks;
 }
 
 function wasiOptions(t: ToolTemplate, stdin: Uint8Array, onDenied: (d: WasiDenial) => void) {
@@ -43,6 +45,8 @@ function wasiOptions(t: ToolTemplate, stdin: Uint8Array, onDenied: (d: WasiDenia
         random = true;
         break;
       case "log":
+      case "progress":
+      case "sampling":
       case "exec": // process tier only; the schema refuses it on a Wasm tool
         break;
     }
@@ -64,7 +68,11 @@ function wasiOptions(t: ToolTemplate, stdin: Uint8Array, onDenied: (d: WasiDenia
 function importsFor(wasi: WasiHost, holder: { ctx: CallContext }): WebAssembly.Imports {
   return {
     wasi_snapshot_preview1: wasi.imports(),
-    cordon: { log: (p: number, l: number) => holder.ctx.log(p, l) },
+    cordon: {
+      log: (p: number, l: number) => holder.ctx.log(p, l),
+      progress: (done: number, total: number) => holder.ctx.progress(done, total),
+      sample: (req: number, reqLen: number, out: number, outCap: number) => holder.ctx.sample(req, reqLen, out, outCap),
+    },
     env: { abort: (m: number) => holder.ctx.abort(m) },
     cordon_meter: { refill: () => holder.ctx.meter.refill(), grow: (d: number) => holder.ctx.grow(d) },
   };
@@ -110,7 +118,7 @@ export class WasmCell {
   call(name: string, input: Uint8Array, opts: CallOptions = {}): CallOutcome {
     const tool = this.tools.get(name);
     if (tool === undefined || this.closed) throw new ToolNotFound(name);
-    const ctx = new CallContext(name, tool.template.limits, (t, line) => this.events.onLog?.(t, line), opts.fuelOverride);
+    const ctx = new CallContext(name, tool.template.limits, (t, line) => this.events.onLog?.(t, line), opts.fuelOverride, opts.hooks);
     const started = performance.now();
     let memory: WebAssembly.Memory | undefined;
     const finish = (result: { ok: true; output: Uint8Array } | { ok: false; error: unknown }): CallOutcome => {
