@@ -62,8 +62,8 @@ describeWithCells("cordon CLI on the example policy", () => {
     const doc = JSON.parse(shown.out) as { session: string; statement: { predicate: { session: string; role: string; scripts: Array<{ name: string }> }; subject: Array<{ name: string }> } };
     assert.equal(doc.statement.predicate.session, session);
     assert.equal(doc.statement.predicate.role, "operator");
-    assert.deepEqual(doc.statement.subject.map((x) => x.name).sort(), ["file-stats", "notes", "text-stats"]);
-    assert.deepEqual(doc.statement.predicate.scripts.map((x) => x.name), ["file-ops"]);
+    assert.deepEqual(doc.statement.subject.map((x) => x.name).sort(), ["ask-model", "file-stats", "notes", "text-stats"]);
+    assert.deepEqual(doc.statement.predicate.scripts.map((x) => x.name), ["file-ops", "file-write"]);
     assert.equal(cordon(["attest", "show", "00000000"], home).code, 1);
   });
 

@@ -25,7 +25,7 @@ describeWithCells("serve helpers", () => {
     const policy = loadPolicy(EXAMPLE_POLICY);
     const analyst = restrictToRole(policy, "analyst");
     assert.deepEqual([...analyst.roles.keys()], ["analyst"]);
-    assert.deepEqual([...analyst.tools.keys()].sort(), ["notes", "text-stats"]);
+    assert.deepEqual([...analyst.tools.keys()].sort(), ["ask-model", "notes", "text-stats"]);
     assert.equal(restrictToRole(policy, "nobody"), policy);
   });
 

@@ -61,7 +61,7 @@ describeWithCells("HTTP gateway", () => {
   });
 
   it("each role lists exactly its tools, calls succeed, and another role's tool is not found", async () => {
-    const expected = { analyst: ["notes", "text-stats"], operator: ["build-test", "build-test-gvisor", "file-ops", "file-stats", "notes", "text-stats"] };
+    const expected = { analyst: ["ask-model", "notes", "text-stats"], operator: ["ask-model", "build-test", "build-test-gvisor", "file-ops", "file-stats", "file-write", "notes", "text-stats"] };
     for (const [role, tools] of Object.entries(expected)) {
       const { client, transport } = await connect(gw.url, await mint({ role, sub: `lister-${role}` }));
       assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), tools);
@@ -149,7 +149,7 @@ describeWithCells("HTTP gateway", () => {
     // A fresh token of the same principal keeps using the session.
     const same = await raw(gw.url, { headers: { ...headers, authorization: `Bearer ${await mint({ sub: "owner" })}` }, body });
     assert.equal(same.status, 200);
-    assert.deepEqual((same.messages[0] as { result: { tools: unknown[] } }).result.tools.length, 2);
+    assert.deepEqual((same.messages[0] as { result: { tools: unknown[] } }).result.tools.length, 3);
     await transport.terminateSession();
     await client.close();
   });

@@ -42,7 +42,7 @@ describe("JSON-answer transport through the gateway", () => {
     const transport = new StreamableHTTPClientTransport(new URL(gw.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
     const client = new Client({ name: "json-e2e", version: "1" });
     await client.connect(transport);
-    assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), ["notes", "text-stats"]);
+    assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), ["ask-model", "notes", "text-stats"]);
     const r = await client.callTool({ name: "text-stats", arguments: { text: "one two three" } });
     assert.deepEqual(r.structuredContent, { lines: 1, words: 3, chars: 13, bytes: 13, longestWord: "three" });
     const before = gw.sessionCount();

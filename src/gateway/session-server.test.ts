@@ -33,7 +33,7 @@ describeWithCells("session server", () => {
   after(async () => runtime.close());
 
   it("lists exactly the tools the role's cell holds, described by the policy", async () => {
-    for (const [role, expected] of [["analyst", ["notes", "text-stats"]], ["operator", ["build-test", "build-test-gvisor", "file-ops", "file-stats", "notes", "text-stats"]]] as const) {
+    for (const [role, expected] of [["analyst", ["ask-model", "notes", "text-stats"]], ["operator", ["ask-model", "build-test", "build-test-gvisor", "file-ops", "file-stats", "file-write", "notes", "text-stats"]]] as const) {
       const { client, close } = await connect(runtime, role);
       const { tools } = await client.listTools();
       assert.deepEqual(tools.map((t) => t.name).sort(), expected);
@@ -109,10 +109,10 @@ describeWithCells("session server", () => {
     await close();
   });
 
-  it("offers no method that changes grants: only tools and logging are served", async () => {
+  it("offers no method that changes grants: only tools, the role's prompts and their completions, and logging are served", async () => {
     const { client, close } = await connect(runtime, "analyst");
-    assert.deepEqual(Object.keys(client.getServerCapabilities() ?? {}).sort(), ["logging", "tools"]);
-    for (const method of ["policy/update", "roles/grant", "tools/register", "resources/list", "prompts/list", "completion/complete"]) {
+    assert.deepEqual(Object.keys(client.getServerCapabilities() ?? {}).sort(), ["completions", "logging", "prompts", "tools"]);
+    for (const method of ["policy/update", "roles/grant", "tools/register", "prompts/create", "resources/list", "resources/subscribe", "sampling/createMessage"]) {
       await assert.rejects(client.request({ method, params: {} }, (await import("@modelcontextprotocol/sdk/types.js")).EmptyResultSchema), (e: unknown) => e instanceof McpError && e.code === Number(ErrorCode.MethodNotFound), method);
     }
     await close();

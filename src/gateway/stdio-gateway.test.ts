@@ -66,7 +66,7 @@ describeWithCells("stdio gateway (cordon serve --stdio)", () => {
   });
 
   it("each role lists exactly its tools, calls succeed, another role's tool is not found; the session ends with stdin", async () => {
-    for (const [role, tools] of [["analyst", ["notes", "text-stats"]], ["operator", ["build-test", "build-test-gvisor", "file-ops", "file-stats", "notes", "text-stats"]]] as const) {
+    for (const [role, tools] of [["analyst", ["ask-model", "notes", "text-stats"]], ["operator", ["ask-model", "build-test", "build-test-gvisor", "file-ops", "file-stats", "file-write", "notes", "text-stats"]]] as const) {
       const audit = join(dir, `${role}.jsonl`);
       const token = await mint({ role });
       const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN, ...args(role, writeTokenFile(token), audit)], stderr: "pipe", env: { PATH: process.env["PATH"] ?? "", CORDON_HOME: home } });
