@@ -51,4 +51,4 @@ export {
 export type { Cosignature, CosignRequestHead, WitnessLatest } from "./witness-payload.js";
 export { verifyCheckpoints } from "./verify-checkpoints.js";
 export type { CheckpointSubject, CheckpointVerdict } from "./verify-checkpoints.js";
-export { verifyChain } from "./verify-chain.js";
+export { checkLine, verifyChain } from "./verify-chain.js";

@@ -35,7 +35,7 @@ export function verifyChain(text: string, from: ChainHead | null = null): ChainV
 }
 
 /** The record on `line` if it is intact and belongs right after `head`, else what is wrong. */
-function checkLine(line: string, head: ChainHead | null): AuditRecord | ChainFault {
+export function checkLine(line: string, head: ChainHead | null): AuditRecord | ChainFault {
   const record = parseRecord(line);
   if (record === null) return "parse";
   const { hash, ...unsigned } = record;

@@ -1,15 +1,19 @@
 // The CLI verbs. Each returns an exit code; output goes through the `io` object so tests can
 // run commands without a process.
-import { existsSync } from "node:fs";
+import { accessSync, constants, existsSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { checkpointPath, verifyAuditFile } from "../audit/index.js";
 import { loadTrustedKeyFile } from "../crypto/load-key-file.js";
 import { UsageError, type CordonError, type Json } from "../errors.js";
 import { loadPolicy } from "../policy/load-policy.js";
 import { trustedStart, type TrustedStart } from "./trusted-start.js";
-import { lockRows } from "../lock/verify-lock.js";
-import { prove, type ProveRow } from "../probes/prove.js";
-import { PROBES } from "../probes/registry.js";
-import { dataDir } from "../config/defaults.js";
+import type { ProveRow } from "../probes/prove.js";
+import { runProveReport } from "../report/run-prove.js";
+import { renderHtml } from "../report/render-html.js";
+import { renderMarkdown } from "../report/render-markdown.js";
+import { ReportUnwritable } from "../report/errors.js";
+import { exportAudit, exportFormatOf } from "../export/export-audit.js";
+import { packageVersion } from "../config/package-version.js";
 import type { Isolation } from "../tier/tool-host.js";
 import { guestLogged, type GuestLogged } from "../runtime/channels.js";
 import type { Runtime } from "../runtime/runtime.js";
@@ -93,17 +97,31 @@ async function runOnce(opts: CommonOptions & { role: string; tool: string; input
   });
 }
 
-export async function proveCommand(opts: CommonOptions & { json: boolean }, io: Io): Promise<number> {
+export interface ProveOptions extends CommonOptions {
+  readonly json: boolean;
+  /** Also write the report as one self-contained HTML page here. */
+  readonly html?: string | undefined;
+  /** Also write the report as Markdown here ("-": to stdout, instead of the table). */
+  readonly markdown?: string | undefined;
+}
+
+export async function proveCommand(opts: ProveOptions, io: Io): Promise<number> {
+  if (opts.markdown === "-" && opts.json) throw new UsageError("--json and --markdown - both want stdout: give --markdown a FILE");
+  for (const file of [opts.html, opts.markdown]) if (file !== undefined && file !== "-") assertWritable(file);
   const started = await trustedStart(opts);
-  const { runtime: rt, bundle, verifier } = started;
-  // The runtime rows attack the trust this start verified; --no-strict shows them unavailable.
-  const trust = bundle === null || verifier === null ? null : { bundle, verifier, dataDir: dataDir() };
+  const { runtime: rt } = started;
   try {
-    const rows = await prove(rt, opts.json ? undefined : (row) => io.err(`${row.status.padEnd(8)} ${row.line} [${row.check ?? "-"}]`), PROBES, trust);
+    const quiet = opts.json || opts.markdown === "-";
+    const report = await runProveReport({ ...started, policyPath: opts.policy }, quiet ? undefined : (row) => io.err(`${row.status.padEnd(8)} ${row.line} [${row.check ?? "-"}]`));
+    const { rows } = report;
     // One row per locked component of the runtime, from the check that ran at start.
-    const locked = started.lock === null ? [] : lockRows(started.lock);
+    const locked = report.lock ?? [];
+    if (opts.html !== undefined) writeReport(opts.html, renderHtml(report), io);
+    if (opts.markdown !== undefined && opts.markdown !== "-") writeReport(opts.markdown, renderMarkdown(report), io);
     if (opts.json) {
       io.out(JSON.stringify({ rows: rows.map(({ line, enforcer, check, tier, status, auditSeq }) => ({ line, enforcer, check, tier, status, auditSeq })), lock: locked }, null, 2));
+    } else if (opts.markdown === "-") {
+      io.out(renderMarkdown(report));
     } else {
       io.out(renderProveTable(rows));
       if (rt.isolation === "cell") io.out(`\nThe seccomp filter in every cell (the seccomp rows above attack it):\n${renderSeccompTable()}`);
@@ -114,10 +132,29 @@ export async function proveCommand(opts: CommonOptions & { json: boolean }, io: 
         io.out("\nThe runtime lock was not checked (--no-strict).");
       }
     }
-    return rows.every((r) => r.status === "proven") && locked.every((r) => r.status === "ok") ? 0 : 1;
+    return report.summary.ok ? 0 : 1;
   } finally {
     await rt.close();
   }
+}
+
+/** Fails before the run, not after it, when a report could not be written. */
+function assertWritable(file: string): void {
+  try {
+    accessSync(dirname(resolve(file)), constants.W_OK);
+  } catch (err) {
+    throw new ReportUnwritable(file, (err as NodeJS.ErrnoException).code ?? "unknown");
+  }
+}
+
+/** Writes a report file (mode 0644: a report holds no secret), or fails the command naming it. */
+function writeReport(file: string, text: string, io: Io): void {
+  try {
+    writeFileSync(file, text, { mode: 0o644 });
+  } catch (err) {
+    throw new ReportUnwritable(file, (err as NodeJS.ErrnoException).code ?? "unknown");
+  }
+  io.err(`cordon: report written to ${file}`);
 }
 
 export function renderProveTable(rows: readonly ProveRow[]): string {
@@ -184,6 +221,14 @@ export async function auditVerify(opts: AuditVerifyOptions, io: Io): Promise<num
     return 1;
   }
   io.out(`witness: cosigned seq ${w.witnessedSeq} (${w.cosignatures} cosignature(s) checked), and this log holds it`);
+  return 0;
+}
+
+/** `cordon audit export`: every record, as the format's JSON lines, on stdout. */
+export async function auditExport(opts: { file: string; format: string | undefined }, io: Io): Promise<number> {
+  const format = exportFormatOf(opts.format);
+  const count = await exportAudit({ file: opts.file, format, version: packageVersion(), write: (line) => io.out(line) });
+  io.err(`cordon: exported ${count} records as ${format}`);
   return 0;
 }
 

@@ -2,7 +2,7 @@
 // cordon's command line. Parses flags once, then hands typed options to a verb.
 import { parseArgs } from "node:util";
 import { CordonError, UsageError } from "../errors.js";
-import { auditVerify, policyCheck, proveCommand, reportError, runTool, type Io } from "./commands.js";
+import { auditExport, auditVerify, policyCheck, proveCommand, reportError, runTool, type Io } from "./commands.js";
 import { attestShow } from "./attest-show.js";
 import { DEFAULT_LISTEN, granularityOf, initCommand, upCommand } from "./up-command.js";
 import { defaultAuditPath, EXAMPLE_POLICY, PACKAGE_ROOT } from "../config/defaults.js";
@@ -16,13 +16,18 @@ import { upFromCommand } from "./up-from.js";
 
 const USAGE = `usage:
   cordon run [--policy P] [--audit F] --role R TOOL [JSON]   run one tool call as role R
-  cordon prove [--policy P] [--audit F] [--json]             run every probe for every policy line
+  cordon prove [--policy P] [--audit F] [--json] [--html FILE] [--markdown FILE|-]
+                                                             run every probe for every policy line; --html writes one
+                                                             self-contained page (lines, enforcers, results, records, host, lock)
   cordon policy check [FILE] [--no-strict]                   validate a policy, print its enforcer table
   cordon audit verify [FILE] [--key PUB] [--witness URL|FILE --witness-key PUB]
                                                              check the audit chain, name the first bad record; with --key,
                                                              also its signed checkpoints (truncation, rewrite); with --witness,
                                                              that the log holds the witness's latest cosigned checkpoint (the
                                                              log and its checkpoints cut back together). Exit 1 on any failure
+  cordon audit export [FILE] --format ocsf|otel              stream the records as OCSF 1.3 events or OTLP/JSON log records (one
+                                                             JSON document a line), seq and hash kept, secrets never; stops at the
+                                                             first record that breaks the chain (exit 1)
   cordon witness --listen HOST:PORT --data DIR [--log NAME=PUB ...]
                                                              run a witness (on another host): cosigns each log's checkpoints
                                                              while they stay consistent; its key is DIR/witness.key (made 0600).
@@ -72,6 +77,9 @@ async function main(argv: string[]): Promise<number> {
       audit: { type: "string" },
       role: { type: "string" },
       json: { type: "boolean", default: false },
+      html: { type: "string" },
+      markdown: { type: "string" },
+      format: { type: "string" },
       key: { type: "string" },
       out: { type: "string" },
       lock: { type: "string" },
@@ -112,12 +120,13 @@ async function main(argv: string[]): Promise<number> {
       return runTool({ ...common, role: values.role, tool, input: input ?? "{}" }, io);
     }
     case "prove":
-      return proveCommand({ ...common, json: values.json }, io);
+      return proveCommand({ ...common, json: values.json, html: values.html, markdown: values.markdown }, io);
     case "policy":
       if (rest[0] !== "check") throw new UsageError("unknown policy verb; try: cordon policy check FILE");
       return policyCheck({ policy: rest[1] ?? common.policy, strict: common.strict }, io);
     case "audit":
-      if (rest[0] !== "verify") throw new UsageError("unknown audit verb; try: cordon audit verify FILE");
+      if (rest[0] === "export") return auditExport({ file: rest[1] ?? common.audit, format: values.format }, io);
+      if (rest[0] !== "verify") throw new UsageError("unknown audit verb; try: cordon audit verify FILE, or cordon audit export FILE --format ocsf|otel");
       return auditVerify({ file: rest[1] ?? common.audit, key: values.key, witness: values.witness, witnessKey: values["witness-key"] }, io);
     case "lock":
       if (values.key === undefined) throw new UsageError("lock needs --key KEY (lock verify: --key PUB)");
