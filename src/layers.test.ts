@@ -22,6 +22,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["runtime"], // sessions: decide, record, call
   ["gateway"], // MCP over HTTP and stdio
   ["probes"], // hostile fixtures and prove
+  ["report", "export"], // the prove report (HTML, Markdown) and audit export (OCSF, OpenTelemetry)
   ["cli"], // the cordon command
   ["bench", "testing"], // measurements and test helpers
 ];
